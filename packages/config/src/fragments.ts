@@ -1,0 +1,215 @@
+import { join } from 'node:path';
+import type { ConfigIssue } from './define.js';
+import { repoRoot } from './paths.js';
+import { bool, derived, int, list, oneOf, optionalUrl, str, url } from './vars.js';
+
+/**
+ * Shared groups of variables. Each app composes its schema from these fragments plus its own
+ * variables, so one variable means the same thing everywhere.
+ */
+
+export const runtimeVars = {
+  NODE_ENV: oneOf(['development', 'production', 'test'] as const, {
+    default: 'development',
+    description: 'Runtime mode. `production` makes `TOKEN_ENCRYPTION_KEY` mandatory and refuses unverified tokens.',
+  }),
+  LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, {
+    default: 'info',
+    description: 'Minimum level of the JSON logs written to stdout.',
+  }),
+  DATA_DIR: derived({
+    description:
+      'Folder for local state: the embedded PGlite database and, outside production, the generated token encryption key.',
+    compute: () => join(repoRoot(), '.data'),
+    defaultDoc: '`.data` at the repository root',
+  }),
+  SHUTDOWN_TIMEOUT_MS: int({
+    default: 8000,
+    min: 100,
+    max: 120_000,
+    description:
+      'Upper bound for a graceful shutdown after SIGTERM/SIGINT; keep it below the orchestrator grace period.',
+  }),
+};
+
+export const redisVars = {
+  REDIS_URL: url({
+    default: 'redis://127.0.0.1:6379',
+    protocols: ['redis', 'rediss'],
+    secret: true,
+    description:
+      'Redis holding the BullMQ queues, the dedupe gates and the rate limiter. Run it with `noeviction` and AOF.',
+  }),
+  BULLMQ_PREFIX: str({
+    default: 'cap',
+    pattern: /^[A-Za-z0-9_.:{}-]{1,64}$/,
+    expected: '1–64 characters of letters, digits and `_.:{}-`',
+    description: 'Prefix of every Redis key this platform writes (BullMQ `prefix`, gates, limiter, sequences).',
+  }),
+  REDIS_COMMAND_TIMEOUT_MS: int({
+    default: 2000,
+    min: 50,
+    max: 60_000,
+    description:
+      'Command timeout of the fail-fast producer connection used on HTTP paths, so a stalled Redis becomes a 503 instead of a hang.',
+  }),
+  REDIS_CONNECT_TIMEOUT_MS: int({
+    default: 5000,
+    min: 100,
+    max: 120_000,
+    description: 'How long start-up waits for Redis before it gives up with an explanation.',
+  }),
+};
+
+export const databaseVars = {
+  DATABASE_URL: optionalUrl({
+    protocols: ['postgres', 'postgresql'],
+    secret: true,
+    defaultDoc: 'unset: embedded PGlite under `DATA_DIR` (ingress and worker in one process)',
+    description: 'PostgreSQL connection string.',
+  }),
+  DATABASE_POOL_MAX: int({
+    default: 10,
+    min: 1,
+    max: 500,
+    description: 'Maximum connections in the Postgres pool of one process.',
+  }),
+  DATABASE_CONNECT_TIMEOUT_MS: int({
+    default: 5000,
+    min: 100,
+    max: 120_000,
+    description: 'Timeout for opening one Postgres connection.',
+  }),
+};
+
+const BASE64_32 = /^[A-Za-z0-9+/]{43}=$/;
+
+export const secretVars = {
+  TOKEN_ENCRYPTION_KEY: str({
+    optional: true,
+    secret: true,
+    pattern: BASE64_32,
+    expected: 'base64 of 32 random bytes (`openssl rand -base64 32`)',
+    defaultDoc: 'required in production; otherwise generated once into `DATA_DIR/token-encryption.key`',
+    description: 'AES-256-GCM key that encrypts every Clockify token before it reaches Redis or Postgres.',
+  }),
+  TOKEN_ENCRYPTION_PREVIOUS_KEYS: list({
+    default: [],
+    allowEmpty: true,
+    item: BASE64_32,
+    expected: 'a comma-separated list of base64 32-byte keys',
+    secret: true,
+    description: 'Older keys still accepted for decryption while ciphertexts are rotated to the current key.',
+  }),
+};
+
+export function addonVars(defaultAddonKey: string) {
+  return {
+    ADDON_KEY: str({
+      default: defaultAddonKey,
+      pattern: /^[A-Za-z0-9._-]{2,50}$/,
+      expected: '2–50 characters of letters, digits and `._-`',
+      description: 'The add-on key: manifest `key` and the `sub` every Clockify token must carry.',
+    }),
+    BASE_URL: url({
+      default: 'http://localhost:8080',
+      protocols: ['http', 'https'],
+      description: 'Public URL of the ingress; the manifest `baseUrl`.',
+    }),
+    MANIFEST_SCHEMA_VERSION: oneOf(['1.6', '1.5'] as const, {
+      default: '1.6',
+      description: 'Manifest schema version served and validated against the official schema file.',
+    }),
+  };
+}
+
+/** Verification of Clockify-signed tokens (ingress). */
+export const clockifyAuthVars = {
+  CLOCKIFY_PUBLIC_KEY: str({
+    optional: true,
+    expected: 'a PEM public key (`\\n` escapes allowed)',
+    defaultDoc: "Clockify's published key (shipped)",
+    description:
+      'PEM of the key that signs Clockify tokens. Wins over `CLOCKIFY_PUBLIC_KEY_FILE`; a non-default key warns loudly.',
+  }),
+  CLOCKIFY_PUBLIC_KEY_FILE: str({
+    optional: true,
+    expected: 'a path to a PEM file',
+    description: 'File holding the PEM key (used when `CLOCKIFY_PUBLIC_KEY` is unset).',
+  }),
+  CLOCKIFY_JWKS_URL: optionalUrl({
+    protocols: ['https', 'http'],
+    description:
+      'Optional JWKS endpoint (jose remote JWKS) for tokens that carry a `kid`; tokens without `kid` still use the static key. http only for loopback hosts.',
+  }),
+  REQUIRE_SIGNATURE_VERIFICATION: bool({
+    default: true,
+    description:
+      '`false` skips signature checks for local experiments (claims marked unverified); refused in production.',
+  }),
+};
+
+/** Calls to the Clockify REST API (worker). */
+export const clockifyApiVars = {
+  CLOCKIFY_API_ALLOWED_HOSTS: list({
+    default: ['*.clockify.me'],
+    item: /^(\*\.)?[A-Za-z0-9.-]+(:\d+)?$/,
+    expected: 'comma-separated hosts; `*.x` matches any depth below x, an exact host only itself',
+    description:
+      'Hosts the installation token may be sent to. `*.x` matches any depth below x; an exact host only itself; http only for loopback hosts.',
+  }),
+  CLOCKIFY_RATE_LIMIT_RPS: int({
+    default: 50,
+    min: 1,
+    max: 10_000,
+    description: 'Requests per second per workspace to the Clockify API, shared by every process (GCRA in Redis).',
+  }),
+  CLOCKIFY_API_TIMEOUT_MS: int({
+    default: 15_000,
+    min: 100,
+    max: 300_000,
+    description: 'Timeout of one Clockify API request.',
+  }),
+  CLOCKIFY_API_MAX_RETRIES: int({
+    default: 4,
+    min: 0,
+    max: 20,
+    description: 'Retries of a Clockify API request after a network error or a 5xx (exponential backoff with jitter).',
+  }),
+};
+
+/** Rules shared by every app that loads the secret and Clockify fragments. */
+export function productionRules(config: {
+  NODE_ENV: string;
+  TOKEN_ENCRYPTION_KEY?: string | undefined;
+  REQUIRE_SIGNATURE_VERIFICATION?: boolean;
+}): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  if (config.NODE_ENV === 'production' && !config.TOKEN_ENCRYPTION_KEY) {
+    issues.push({
+      variable: 'TOKEN_ENCRYPTION_KEY',
+      message: 'is required when NODE_ENV=production: expected base64 of 32 random bytes (`openssl rand -base64 32`)',
+    });
+  }
+  if (config.NODE_ENV === 'production' && config.REQUIRE_SIGNATURE_VERIFICATION === false) {
+    issues.push({
+      variable: 'REQUIRE_SIGNATURE_VERIFICATION',
+      message: 'cannot be false when NODE_ENV=production',
+    });
+  }
+  return issues;
+}
+
+export function jwksRule(config: { CLOCKIFY_JWKS_URL?: string | undefined }): ConfigIssue[] {
+  if (!config.CLOCKIFY_JWKS_URL) return [];
+  const u = new URL(config.CLOCKIFY_JWKS_URL);
+  if (u.protocol === 'http:' && !isLoopbackHost(u.hostname)) {
+    return [{ variable: 'CLOCKIFY_JWKS_URL', message: 'http is only allowed for loopback hosts; use https' }];
+  }
+  return [];
+}
+
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
+}

@@ -1,0 +1,106 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { Database } from './tables/index.js';
+
+export interface DbLogger {
+  warn(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+}
+
+export interface DatabaseOptions {
+  /** Postgres URL; unset → embedded PGlite under `dataDir`. */
+  readonly url?: string | undefined;
+  readonly dataDir: string;
+  readonly poolMax?: number;
+  readonly connectTimeoutMs?: number;
+  readonly statementTimeoutMs?: number;
+  readonly applicationName?: string;
+  readonly logger?: DbLogger;
+}
+
+export interface DatabaseHandle {
+  readonly db: Kysely<Database>;
+  readonly kind: 'postgres' | 'pglite';
+  /** Where the data lives, without credentials (for the start-up log line). */
+  readonly location: string;
+  /** Cheap liveness probe for /ready. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+// int8 (bigint, count(*)) as a JS number: every value we keep there (sequences, counts) is far
+// below 2^53.
+const INT8_OID = 20;
+const parseInt8 = (value: string): number => Number(value);
+
+export async function openDatabase(opts: DatabaseOptions): Promise<DatabaseHandle> {
+  return opts.url ? openPostgres(opts, opts.url) : openPglite(opts);
+}
+
+function openPostgres(opts: DatabaseOptions, url: string): DatabaseHandle {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.poolMax ?? 10,
+    connectionTimeoutMillis: opts.connectTimeoutMs ?? 5000,
+    idleTimeoutMillis: 30_000,
+    statement_timeout: opts.statementTimeoutMs ?? 30_000,
+    application_name: opts.applicationName ?? 'clockify-addon',
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    },
+  });
+  // A connection that dies while idle in the pool (server restart, network cut) is reported here;
+  // without a listener the error would crash the process. The pool replaces it on next use.
+  pool.on('error', (err) => {
+    opts.logger?.warn(
+      { err: { message: err.message, code: (err as { code?: string }).code } },
+      'idle Postgres connection failed; it will be replaced',
+    );
+  });
+  pool.on('connect', (client) => {
+    client.on('error', () => {
+      // Reported through the pool's 'error' event or the failing query; never unhandled.
+    });
+  });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const u = new URL(url);
+  return {
+    db,
+    kind: 'postgres',
+    location: `postgres://${u.hostname}${u.port ? `:${u.port}` : ''}${u.pathname}`,
+    async ping() {
+      const client = await pool.connect();
+      try {
+        await client.query('SELECT 1');
+      } finally {
+        client.release();
+      }
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}
+
+async function openPglite(opts: DatabaseOptions): Promise<DatabaseHandle> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { PGliteDialect } = await import('./pglite-dialect.js');
+  const dir = join(opts.dataDir, 'pglite');
+  mkdirSync(dir, { recursive: true });
+  const client = await PGlite.create({ dataDir: dir, parsers: { [INT8_OID]: parseInt8 } });
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(client) });
+  return {
+    db,
+    kind: 'pglite',
+    location: dir,
+    async ping() {
+      await client.query('SELECT 1');
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}

@@ -1,0 +1,5 @@
+export * from './bootstrap.js';
+export * from './dead-letters.js';
+export * from './entities.js';
+export * from './installations.js';
+export * from './webhook-events.js';

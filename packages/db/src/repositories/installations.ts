@@ -1,0 +1,293 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Database, Installation, InstallationStatus, InstallationWebhook } from '../tables/index.js';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+export interface InstallationKey {
+  readonly workspaceId: string;
+  readonly addonId: string;
+}
+
+export async function getInstallation(db: Db, key: InstallationKey): Promise<Installation | undefined> {
+  return db
+    .selectFrom('installations')
+    .selectAll()
+    .where('workspace_id', '=', key.workspaceId)
+    .where('addon_id', '=', key.addonId)
+    .executeTakeFirst();
+}
+
+export async function listInstallations(
+  db: Db,
+  opts: { status?: InstallationStatus; limit?: number; offset?: number } = {},
+): Promise<Installation[]> {
+  let q = db.selectFrom('installations').selectAll();
+  if (opts.status) q = q.where('status', '=', opts.status);
+  return q
+    .orderBy('installed_at', 'desc')
+    .orderBy('workspace_id')
+    .limit(Math.min(opts.limit ?? 100, 1000))
+    .offset(opts.offset ?? 0)
+    .execute();
+}
+
+export interface InstalledInput extends InstallationKey {
+  readonly seq: number;
+  readonly apiUrl: string | null;
+  readonly backendUrl: string | null;
+  readonly reportsUrl: string | null;
+  readonly addonUserId: string | null;
+  readonly installedBy: string | null;
+  readonly authTokenEnc: string;
+  readonly webhooks: readonly { event: string; path: string; tokenEnc: string; tokenHash: string }[];
+}
+
+/**
+ * Applies INSTALLED if its sequence is newer than the installation's last INSTALLED/DELETED:
+ * (re)activates, replaces the tokens and per-event webhook tokens, and cancels a pending purge.
+ * A STATUS_CHANGED or SETTINGS_UPDATED that was applied with a newer sequence keeps its value.
+ * Returns false when the event is stale.
+ */
+export async function applyInstalled(tx: Transaction<Database>, input: InstalledInput): Promise<boolean> {
+  const row = await tx
+    .insertInto('installations')
+    .values({
+      workspace_id: input.workspaceId,
+      addon_id: input.addonId,
+      status: 'ACTIVE',
+      api_url: input.apiUrl,
+      backend_url: input.backendUrl,
+      reports_url: input.reportsUrl,
+      addon_user_id: input.addonUserId,
+      installed_by: input.installedBy,
+      auth_token_enc: input.authTokenEnc,
+      settings: '[]',
+      last_seq: input.seq,
+    })
+    .onConflict((oc) =>
+      oc
+        .columns(['workspace_id', 'addon_id'])
+        .doUpdateSet({
+          status: sql`CASE WHEN installations.status_seq > ${input.seq} AND installations.status <> 'DELETED' THEN installations.status ELSE 'ACTIVE' END`,
+          api_url: input.apiUrl,
+          backend_url: input.backendUrl,
+          reports_url: input.reportsUrl,
+          addon_user_id: input.addonUserId,
+          installed_by: input.installedBy,
+          auth_token_enc: input.authTokenEnc,
+          settings: sql`CASE WHEN installations.settings_seq > ${input.seq} THEN installations.settings ELSE '[]'::jsonb END`,
+          last_seq: input.seq,
+          installed_at: sql`now()`,
+          updated_at: sql`now()`,
+          deleted_at: null,
+          purge_after: null,
+        })
+        .where('installations.last_seq', '<', input.seq),
+    )
+    .returning('workspace_id')
+    .executeTakeFirst();
+  if (!row) return false;
+  await tx
+    .deleteFrom('installation_webhooks')
+    .where('workspace_id', '=', input.workspaceId)
+    .where('addon_id', '=', input.addonId)
+    .execute();
+  if (input.webhooks.length > 0) {
+    await tx
+      .insertInto('installation_webhooks')
+      .values(
+        input.webhooks.map((w) => ({
+          workspace_id: input.workspaceId,
+          addon_id: input.addonId,
+          event: w.event,
+          path: w.path,
+          token_enc: w.tokenEnc,
+          token_hash: w.tokenHash,
+        })),
+      )
+      .execute();
+  }
+  return true;
+}
+
+/**
+ * Applies DELETED if newer: soft delete, erase every token at once, and set the purge date.
+ * A DELETED for an installation never seen is recorded too, so a late INSTALLED (older
+ * sequence) cannot bring it back. Returns false when stale.
+ */
+export async function applyDeleted(
+  tx: Transaction<Database>,
+  input: InstallationKey & { seq: number; purgeAfter: Date },
+): Promise<boolean> {
+  const row = await tx
+    .insertInto('installations')
+    .values({
+      workspace_id: input.workspaceId,
+      addon_id: input.addonId,
+      status: 'DELETED',
+      api_url: null,
+      backend_url: null,
+      reports_url: null,
+      addon_user_id: null,
+      installed_by: null,
+      auth_token_enc: null,
+      settings: '[]',
+      last_seq: input.seq,
+      deleted_at: sql<Date>`now()`,
+      purge_after: input.purgeAfter,
+    })
+    .onConflict((oc) =>
+      oc
+        .columns(['workspace_id', 'addon_id'])
+        .doUpdateSet({
+          status: 'DELETED',
+          auth_token_enc: null,
+          last_seq: input.seq,
+          updated_at: sql`now()`,
+          deleted_at: sql`now()`,
+          purge_after: input.purgeAfter,
+        })
+        .where('installations.last_seq', '<', input.seq),
+    )
+    .returning('workspace_id')
+    .executeTakeFirst();
+  if (!row) return false;
+  await tx
+    .deleteFrom('installation_webhooks')
+    .where('workspace_id', '=', input.workspaceId)
+    .where('addon_id', '=', input.addonId)
+    .execute();
+  return true;
+}
+
+export type AspectResult = 'applied' | 'stale' | 'not_installed';
+
+/**
+ * STATUS_CHANGED: applied when newer than both the last status change and the last
+ * INSTALLED/DELETED. On a missing or deleted installation whose last event is older, the
+ * INSTALLED this event follows has not been applied yet: 'not_installed' (retry later).
+ */
+export async function applyStatusChanged(
+  tx: Transaction<Database>,
+  input: InstallationKey & { seq: number; status: 'ACTIVE' | 'INACTIVE' },
+): Promise<AspectResult> {
+  return applyAspect(tx, input, 'status_seq', { status: input.status });
+}
+
+export async function applySettingsUpdated(
+  tx: Transaction<Database>,
+  input: InstallationKey & { seq: number; settings: readonly unknown[] },
+): Promise<AspectResult> {
+  return applyAspect(tx, input, 'settings_seq', { settings: JSON.stringify(input.settings) });
+}
+
+async function applyAspect(
+  tx: Transaction<Database>,
+  input: InstallationKey & { seq: number },
+  seqColumn: 'status_seq' | 'settings_seq',
+  values: { status?: 'ACTIVE' | 'INACTIVE'; settings?: string },
+): Promise<AspectResult> {
+  const current = await tx
+    .selectFrom('installations')
+    .select(['status', 'last_seq', 'status_seq', 'settings_seq'])
+    .where('workspace_id', '=', input.workspaceId)
+    .where('addon_id', '=', input.addonId)
+    .forUpdate()
+    .executeTakeFirst();
+  if (!current) return 'not_installed';
+  if (input.seq <= current.last_seq || input.seq <= current[seqColumn]) return 'stale';
+  if (current.status === 'DELETED') return 'not_installed';
+  await tx
+    .updateTable('installations')
+    .set({ ...values, [seqColumn]: input.seq, updated_at: sql`now()` })
+    .where('workspace_id', '=', input.workspaceId)
+    .where('addon_id', '=', input.addonId)
+    .execute();
+  return 'applied';
+}
+
+export async function getWebhookToken(
+  db: Db,
+  key: InstallationKey & { event: string },
+): Promise<InstallationWebhook | undefined> {
+  return db
+    .selectFrom('installation_webhooks')
+    .selectAll()
+    .where('workspace_id', '=', key.workspaceId)
+    .where('addon_id', '=', key.addonId)
+    .where('event', '=', key.event)
+    .executeTakeFirst();
+}
+
+/** Installations whose purge date passed while still deleted. */
+export async function installationsDueForPurge(db: Db, now: Date, limit = 100): Promise<Installation[]> {
+  return db
+    .selectFrom('installations')
+    .selectAll()
+    .where('status', '=', 'DELETED')
+    .where('purge_after', 'is not', null)
+    .where('purge_after', '<=', now)
+    .orderBy('purge_after')
+    .limit(limit)
+    .execute();
+}
+
+export interface PurgeCounts {
+  entities: number;
+  webhookEvents: number;
+  bootstrapRuns: number;
+  deadLetters: number;
+}
+
+/**
+ * Erases everything kept about a workspace, but only if the installation is still deleted with
+ * a purge date that passed (a reinstall cancels the purge). Returns undefined when not purged.
+ */
+export async function purgeInstallation(
+  tx: Transaction<Database>,
+  key: InstallationKey,
+  now: Date,
+): Promise<PurgeCounts | undefined> {
+  const row = await tx
+    .selectFrom('installations')
+    .select(['status', 'purge_after'])
+    .where('workspace_id', '=', key.workspaceId)
+    .where('addon_id', '=', key.addonId)
+    .forUpdate()
+    .executeTakeFirst();
+  if (!row || row.status !== 'DELETED' || !row.purge_after || row.purge_after > now) return undefined;
+  const entities = await tx
+    .deleteFrom('workspace_entities')
+    .where('workspace_id', '=', key.workspaceId)
+    .executeTakeFirst();
+  const events = await tx.deleteFrom('webhook_events').where('workspace_id', '=', key.workspaceId).executeTakeFirst();
+  const runs = await tx
+    .deleteFrom('bootstrap_runs')
+    .where('workspace_id', '=', key.workspaceId)
+    .where('addon_id', '=', key.addonId)
+    .executeTakeFirst();
+  const letters = await tx.deleteFrom('dead_letters').where('workspace_id', '=', key.workspaceId).executeTakeFirst();
+  // The row itself stays as a bare marker (ids and sequences only) so a very late, older
+  // INSTALLED cannot resurrect the installation; everything else about it is erased.
+  await tx
+    .updateTable('installations')
+    .set({
+      api_url: null,
+      backend_url: null,
+      reports_url: null,
+      addon_user_id: null,
+      installed_by: null,
+      settings: '[]',
+      purge_after: null,
+      updated_at: sql`now()`,
+    })
+    .where('workspace_id', '=', key.workspaceId)
+    .where('addon_id', '=', key.addonId)
+    .execute();
+  return {
+    entities: Number(entities.numDeletedRows),
+    webhookEvents: Number(events.numDeletedRows),
+    bootstrapRuns: Number(runs.numDeletedRows),
+    deadLetters: Number(letters.numDeletedRows),
+  };
+}

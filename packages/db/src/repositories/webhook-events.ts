@@ -1,0 +1,167 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Database, WebhookEvent, WebhookEventStatus, WebhookTokenCheck } from '../tables/index.js';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+/** Identifies one delivery: its content hash and the dedupe window it fell in. */
+export interface DeliveryRef {
+  readonly deliveryKey: string;
+  readonly windowStart: Date;
+  readonly workspaceId: string;
+  readonly addonId: string | null;
+  readonly event: string;
+  readonly receivedAt: Date;
+  readonly entityId: string | null;
+  readonly jobId: string | null;
+}
+
+const FINAL: readonly WebhookEventStatus[] = ['done', 'skipped', 'ignored', 'orphaned'];
+const MAX_ERROR = 2000;
+
+function rowValues(ref: DeliveryRef, status: WebhookEventStatus) {
+  return {
+    delivery_key: ref.deliveryKey,
+    window_start: ref.windowStart,
+    workspace_id: ref.workspaceId,
+    addon_id: ref.addonId,
+    event: ref.event,
+    status,
+    token_check: null,
+    entity_id: ref.entityId,
+    job_id: ref.jobId,
+    attempts: 1,
+    error: null,
+    received_at: ref.receivedAt,
+  };
+}
+
+export type ClaimResult =
+  | { readonly claimed: true; readonly attempts: number }
+  | { readonly claimed: false; readonly status: WebhookEventStatus };
+
+/**
+ * Claims the delivery inside the handler's transaction: a new row, or an existing one that is
+ * not finished (received/failed: a retry or replay runs the handler again). A finished delivery
+ * is never claimed twice. Concurrent claims of one delivery serialise on the row.
+ */
+export async function claimDelivery(tx: Transaction<Database>, ref: DeliveryRef): Promise<ClaimResult> {
+  const inserted = await tx
+    .insertInto('webhook_events')
+    .values(rowValues(ref, 'received'))
+    .onConflict((oc) => oc.columns(['delivery_key', 'window_start']).doNothing())
+    .returning('attempts')
+    .executeTakeFirst();
+  if (inserted) return { claimed: true, attempts: inserted.attempts };
+  const existing = await tx
+    .selectFrom('webhook_events')
+    .select(['status', 'attempts'])
+    .where('delivery_key', '=', ref.deliveryKey)
+    .where('window_start', '=', ref.windowStart)
+    .forUpdate()
+    .executeTakeFirstOrThrow();
+  if (FINAL.includes(existing.status)) return { claimed: false, status: existing.status };
+  const updated = await tx
+    .updateTable('webhook_events')
+    .set({ status: 'received', attempts: sql`attempts + 1`, job_id: ref.jobId, error: null })
+    .where('delivery_key', '=', ref.deliveryKey)
+    .where('window_start', '=', ref.windowStart)
+    .returning('attempts')
+    .executeTakeFirstOrThrow();
+  return { claimed: true, attempts: updated.attempts };
+}
+
+/**
+ * True when the same content was processed in the previous window less than a window ago: the
+ * windows are fixed buckets, so a duplicate straddling a bucket boundary is caught here.
+ */
+export async function processedInPreviousWindow(db: Db, ref: DeliveryRef, windowSeconds: number): Promise<boolean> {
+  const windowMs = windowSeconds * 1000;
+  const row = await db
+    .selectFrom('webhook_events')
+    .select('status')
+    .where('delivery_key', '=', ref.deliveryKey)
+    .where('window_start', '=', new Date(ref.windowStart.getTime() - windowMs))
+    .where('status', '=', 'done')
+    .where('received_at', '>', new Date(ref.receivedAt.getTime() - windowMs))
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function completeDelivery(
+  tx: Transaction<Database>,
+  ref: DeliveryRef,
+  tokenCheck: WebhookTokenCheck,
+): Promise<void> {
+  await tx
+    .updateTable('webhook_events')
+    .set({ status: 'done', token_check: tokenCheck, processed_at: sql`now()`, error: null })
+    .where('delivery_key', '=', ref.deliveryKey)
+    .where('window_start', '=', ref.windowStart)
+    .execute();
+}
+
+/** Records a handler failure (outside the rolled-back transaction); never overwrites `done`. */
+export async function recordDeliveryFailure(db: Db, ref: DeliveryRef, error: string): Promise<void> {
+  const message = error.slice(0, MAX_ERROR);
+  await db
+    .insertInto('webhook_events')
+    .values({ ...rowValues(ref, 'failed'), error: message })
+    .onConflict((oc) =>
+      oc
+        .columns(['delivery_key', 'window_start'])
+        .doUpdateSet({ status: 'failed', error: message, job_id: ref.jobId })
+        .where('webhook_events.status', 'in', ['received', 'failed']),
+    )
+    .execute();
+}
+
+/** Records why a delivery had no effect (skipped, ignored, orphaned); never overwrites `done`. */
+export async function recordDeliveryOutcome(
+  db: Db,
+  ref: DeliveryRef,
+  status: 'skipped' | 'ignored' | 'orphaned',
+  opts: { tokenCheck?: WebhookTokenCheck; reason?: string } = {},
+): Promise<void> {
+  const reason = opts.reason?.slice(0, MAX_ERROR) ?? null;
+  await db
+    .insertInto('webhook_events')
+    .values({
+      ...rowValues(ref, status),
+      token_check: opts.tokenCheck ?? null,
+      error: reason,
+      processed_at: sql<Date>`now()`,
+    })
+    .onConflict((oc) =>
+      oc
+        .columns(['delivery_key', 'window_start'])
+        .doUpdateSet({ status, token_check: opts.tokenCheck ?? null, error: reason, processed_at: sql`now()` })
+        .where('webhook_events.status', 'in', ['received', 'failed']),
+    )
+    .execute();
+}
+
+export async function getDelivery(db: Db, deliveryKey: string, windowStart: Date): Promise<WebhookEvent | undefined> {
+  return db
+    .selectFrom('webhook_events')
+    .selectAll()
+    .where('delivery_key', '=', deliveryKey)
+    .where('window_start', '=', windowStart)
+    .executeTakeFirst();
+}
+
+export async function recentWebhookEvents(db: Db, workspaceId: string, limit = 20): Promise<WebhookEvent[]> {
+  return db
+    .selectFrom('webhook_events')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .orderBy('received_at', 'desc')
+    .limit(Math.min(limit, 500))
+    .execute();
+}
+
+export async function countWebhookEventsByStatus(db: Db, workspaceId?: string): Promise<Record<string, number>> {
+  let q = db.selectFrom('webhook_events').select(['status', (eb) => eb.fn.countAll<number>().as('n')]);
+  if (workspaceId !== undefined) q = q.where('workspace_id', '=', workspaceId);
+  const rows = await q.groupBy('status').execute();
+  return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+}

@@ -1,0 +1,21 @@
+import type { BootstrapResourcesTable, BootstrapRunsTable } from './bootstrap.js';
+import type { DeadLettersTable } from './dead-letters.js';
+import type { WorkspaceEntitiesTable } from './entities.js';
+import type { InstallationWebhooksTable, InstallationsTable } from './installations.js';
+import type { WebhookEventsTable } from './webhook-events.js';
+
+export * from './bootstrap.js';
+export * from './dead-letters.js';
+export * from './entities.js';
+export * from './installations.js';
+export * from './webhook-events.js';
+
+export interface Database {
+  installations: InstallationsTable;
+  installation_webhooks: InstallationWebhooksTable;
+  webhook_events: WebhookEventsTable;
+  bootstrap_runs: BootstrapRunsTable;
+  bootstrap_resources: BootstrapResourcesTable;
+  workspace_entities: WorkspaceEntitiesTable;
+  dead_letters: DeadLettersTable;
+}

@@ -1,0 +1,49 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+export type InstallationStatus = 'ACTIVE' | 'INACTIVE' | 'DELETED';
+
+/** One installation of the add-on in one workspace, keyed by (workspace_id, addon_id). */
+export interface InstallationsTable {
+  workspace_id: string;
+  addon_id: string;
+  status: InstallationStatus;
+  /** `apiUrl` of INSTALLED (no `/v1`), the base of every API call. */
+  api_url: string | null;
+  /** `backendUrl` / `reportsUrl` claims of the installation token, when it carries them. */
+  backend_url: string | null;
+  reports_url: string | null;
+  addon_user_id: string | null;
+  installed_by: string | null;
+  /** Installation token, AES-GCM ciphertext; NULL once uninstalled. */
+  auth_token_enc: string | null;
+  /** Settings as Clockify sends them in SETTINGS_UPDATED: a list of {id, name, value}. */
+  settings: ColumnType<unknown[], string, string>;
+  /**
+   * Sequences (stamped per workspace by the ingress) of the last applied INSTALLED/DELETED, of the
+   * last STATUS_CHANGED and of the last SETTINGS_UPDATED: an event is applied only if newer, so a
+   * late or retried event never undoes a newer one.
+   */
+  last_seq: ColumnType<number, number | undefined, number>;
+  status_seq: ColumnType<number, number | undefined, number>;
+  settings_seq: ColumnType<number, number | undefined, number>;
+  installed_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  deleted_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  purge_after: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+}
+
+/** Per-event webhook tokens from INSTALLED's `webhooks[]`. */
+export interface InstallationWebhooksTable {
+  workspace_id: string;
+  addon_id: string;
+  event: string;
+  path: string;
+  token_enc: string;
+  token_hash: string;
+  created_at: Generated<Date>;
+}
+
+export type Installation = Selectable<InstallationsTable>;
+export type NewInstallation = Insertable<InstallationsTable>;
+export type InstallationUpdate = Updateable<InstallationsTable>;
+export type InstallationWebhook = Selectable<InstallationWebhooksTable>;

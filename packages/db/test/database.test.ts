@@ -1,0 +1,189 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, waitFor, type TestDatabase } from '@cap/testing';
+import {
+  dropWebhookEventPartitionsBefore,
+  ensureWebhookEventPartition,
+  ensureWebhookEventPartitions,
+  listWebhookEventPartitions,
+  migrateToLatest,
+  openDatabase,
+  partitionName,
+  type DatabaseHandle,
+} from '../src/index.js';
+
+let testDb: TestDatabase;
+let handle: DatabaseHandle;
+
+beforeAll(async () => {
+  testDb = await createTestDatabase('dbpkg');
+  handle = await openDatabase({ url: testDb.url, dataDir: '/unused', poolMax: 4 });
+});
+
+afterAll(async () => {
+  await handle?.close();
+  await testDb?.drop();
+});
+
+describe('migrations', () => {
+  it('creates every table, once, even when several instances migrate at the same time', async () => {
+    const others = await Promise.all(
+      [1, 2, 3].map(() => openDatabase({ url: testDb.url, dataDir: '/unused', poolMax: 2 })),
+    );
+    const results = await Promise.all([handle, ...others].map((h) => migrateToLatest(h.db)));
+    await Promise.all(others.map((h) => h.close()));
+    expect(results.flatMap((r) => r.applied)).toEqual(['20261128T090000_initial']);
+    const tables = await sql<{ table_name: string }>`
+      SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name NOT LIKE 'kysely_%'
+      AND table_name NOT LIKE 'webhook_events_p%' ORDER BY table_name`.execute(handle.db);
+    expect(tables.rows.map((r) => r.table_name)).toEqual([
+      'bootstrap_resources',
+      'bootstrap_runs',
+      'dead_letters',
+      'installation_webhooks',
+      'installations',
+      'webhook_events',
+      'workspace_entities',
+    ]);
+    expect((await migrateToLatest(handle.db)).applied).toEqual([]);
+  });
+
+  it('keeps one active bootstrap run per workspace', async () => {
+    await handle.db
+      .insertInto('bootstrap_runs')
+      .values({ workspace_id: 'w1', addon_id: 'a1', status: 'RUNNING', trigger: 'install' })
+      .execute();
+    await expect(
+      handle.db
+        .insertInto('bootstrap_runs')
+        .values({ workspace_id: 'w1', addon_id: 'a1', status: 'PENDING', trigger: 'manual' })
+        .execute(),
+    ).rejects.toThrow(/bootstrap_runs_one_active_idx/);
+    await handle.db
+      .insertInto('bootstrap_runs')
+      .values({ workspace_id: 'w1', addon_id: 'a1', status: 'COMPLETED', trigger: 'manual' })
+      .execute();
+  });
+
+  it('refuses a plaintext token column value', async () => {
+    await expect(
+      handle.db
+        .insertInto('installations')
+        .values({
+          workspace_id: 'w',
+          addon_id: 'a',
+          status: 'ACTIVE',
+          auth_token_enc: 'plain-token',
+          settings: '[]',
+          api_url: null,
+          backend_url: null,
+          reports_url: null,
+          addon_user_id: null,
+          installed_by: null,
+        })
+        .execute(),
+    ).rejects.toThrow(/check constraint/);
+  });
+});
+
+describe('webhook_events partitions', () => {
+  it('creates day partitions idempotently, also concurrently, and drops whole old days', async () => {
+    const day = new Date('2026-01-10T12:00:00Z');
+    await Promise.all([1, 2, 3, 4].map(() => ensureWebhookEventPartitions(handle.db, day, 3)));
+    // A second handle has no cache and races the creation of the same partition.
+    const other = await openDatabase({ url: testDb.url, dataDir: '/unused' });
+    await Promise.all([ensureWebhookEventPartition(other.db, day), ensureWebhookEventPartition(handle.db, day)]);
+    await other.close();
+    const names = (await listWebhookEventPartitions(handle.db)).map((p) => p.name);
+    expect(names).toEqual(
+      expect.arrayContaining(['webhook_events_p20260110', 'webhook_events_p20260111', 'webhook_events_p20260112']),
+    );
+
+    await handle.db
+      .insertInto('webhook_events')
+      .values({
+        delivery_key: 'a'.repeat(64),
+        window_start: '2026-01-10T11:55:00Z',
+        workspace_id: 'w',
+        event: 'NEW_TAG',
+        status: 'done',
+        received_at: '2026-01-10T11:56:00Z',
+        addon_id: null,
+        token_check: 'matched',
+        entity_id: null,
+        job_id: 'j',
+        error: null,
+      })
+      .execute();
+    const dropped = await dropWebhookEventPartitionsBefore(handle.db, new Date('2026-01-11T06:00:00Z'));
+    expect(dropped).toEqual([{ name: 'webhook_events_p20260110', rows: 1 }]);
+    expect(partitionName(new Date('2026-01-11T23:59:59Z'))).toBe('webhook_events_p20260111');
+    const after = (await listWebhookEventPartitions(handle.db)).map((p) => p.name);
+    expect(after).not.toContain('webhook_events_p20260110');
+    expect(after).toContain('webhook_events_p20260111');
+  });
+});
+
+describe('pool resilience', () => {
+  it('survives a connection killed while idle in the pool', async () => {
+    const h = await openDatabase({ url: testDb.url, dataDir: '/unused', poolMax: 2, applicationName: 'cap-idle-kill' });
+    await h.ping();
+    const admin = new pg.Client({ connectionString: testDb.url });
+    await admin.connect();
+    const killed = await admin.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'cap-idle-kill' AND pid <> pg_backend_pid()`,
+    );
+    await admin.end();
+    expect(killed.rowCount).toBeGreaterThan(0);
+    // The dead idle client is reported and replaced; queries keep working and nothing crashed.
+    await waitFor(async () => {
+      await h.ping();
+      return true;
+    });
+    await h.close();
+  });
+});
+
+describe('embedded PGlite', () => {
+  it('migrates and serialises transactions on its single connection', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cap-pglite-'));
+    const h = await openDatabase({ dataDir: dir });
+    try {
+      expect(h.kind).toBe('pglite');
+      expect((await migrateToLatest(h.db)).applied).toHaveLength(1);
+      await ensureWebhookEventPartitions(h.db, new Date(), 2);
+      // Concurrent transactions must not interleave on the one connection.
+      await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          h.db
+            .transaction()
+            .execute(async (trx) => {
+              await trx
+                .insertInto('workspace_entities')
+                .values({
+                  workspace_id: 'w',
+                  entity_type: 'tag',
+                  entity_id: `t${i}`,
+                  data: JSON.stringify({ i }),
+                  source: 'webhook',
+                  last_event: null,
+                  seen_run_id: null,
+                })
+                .execute();
+              if (i % 2 === 1) throw new Error('rollback');
+            })
+            .catch(() => undefined),
+        ),
+      );
+      const rows = await h.db.selectFrom('workspace_entities').select('entity_id').orderBy('entity_id').execute();
+      expect(rows.map((r) => r.entity_id)).toEqual(['t0', 't2', 't4', 't6', 't8']);
+    } finally {
+      await h.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});

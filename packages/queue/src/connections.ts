@@ -1,0 +1,129 @@
+import { Redis, type RedisOptions } from 'ioredis';
+
+/**
+ * Two kinds of Redis connection:
+ * - producers on HTTP paths fail fast: no offline queue and a command timeout, so a dropped or
+ *   stalled Redis turns into a 503 within seconds instead of a hanging request;
+ * - workers retry forever (`maxRetriesPerRequest: null`, as BullMQ requires for blocking
+ *   commands) and reconnect with capped backoff.
+ * Keys are namespaced with BullMQ's `prefix`, never ioredis `keyPrefix`.
+ */
+
+export interface ConnectionOptions {
+  readonly url: string;
+  /** Shown in `CLIENT LIST`, handy when an operator looks at a busy Redis. */
+  readonly name: string;
+  readonly commandTimeoutMs?: number;
+  readonly connectTimeoutMs?: number;
+}
+
+function reconnectDelay(times: number, capMs: number): number {
+  const base = Math.min(capMs, 100 * 2 ** Math.min(times, 10));
+  return Math.round(base / 2 + (Math.random() * base) / 2);
+}
+
+export function createProducerConnection(opts: ConnectionOptions): Redis {
+  const options: RedisOptions = {
+    connectionName: opts.name,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: opts.commandTimeoutMs ?? 2000,
+    connectTimeout: opts.connectTimeoutMs ?? 5000,
+    retryStrategy: (times) => reconnectDelay(times, 2000),
+    // A lost connection is retried by the strategy above; requests fail fast meanwhile.
+    reconnectOnError: () => false,
+  };
+  return new Redis(opts.url, options);
+}
+
+export function createWorkerConnection(opts: ConnectionOptions): Redis {
+  const options: RedisOptions = {
+    connectionName: opts.name,
+    maxRetriesPerRequest: null,
+    enableReadyCheck: true,
+    connectTimeout: opts.connectTimeoutMs ?? 5000,
+    retryStrategy: (times) => reconnectDelay(times, 5000),
+  };
+  return new Redis(opts.url, options);
+}
+
+export class RedisUnavailableError extends Error {
+  override name = 'RedisUnavailableError';
+}
+
+function describeUrl(url: string): string {
+  const u = new URL(url);
+  return `${u.protocol}//${u.hostname}:${u.port || 6379}`;
+}
+
+/**
+ * Waits until Redis answers PING, or fails within `timeoutMs` with a message telling how to get
+ * one. Used at start so a missing Redis is a clear error, not a silent retry loop.
+ */
+export async function waitForRedis(url: string, timeoutMs: number): Promise<void> {
+  const client = new Redis(url, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    connectTimeout: Math.min(timeoutMs, 2000),
+    retryStrategy: () => null,
+    connectionName: 'startup-probe',
+  });
+  client.on('error', () => {});
+  const deadline = Date.now() + timeoutMs;
+  let lastError = 'no answer';
+  try {
+    while (Date.now() < deadline) {
+      try {
+        if (client.status !== 'ready') await client.connect();
+        await client.ping();
+        return;
+      } catch (err) {
+        lastError = (err as Error).message;
+        client.disconnect();
+        await new Promise((r) => setTimeout(r, Math.min(250, Math.max(0, deadline - Date.now()))));
+      }
+    }
+  } finally {
+    client.disconnect();
+  }
+  throw new RedisUnavailableError(
+    `Redis is not reachable at ${describeUrl(url)} (${lastError}) after ${Math.round(timeoutMs / 1000)} s. ` +
+      'Start one (`redis-server --appendonly yes --maxmemory-policy noeviction`, or ' +
+      '`docker compose up -d redis`) or point REDIS_URL at a running server.',
+  );
+}
+
+export interface RedisHealthWarning {
+  readonly setting: string;
+  readonly value: string;
+  readonly advice: string;
+}
+
+/**
+ * Reads INFO (CONFIG may be disabled on managed Redis) and returns what is unsafe for queues:
+ * an eviction policy other than `noeviction` (Redis could drop jobs under memory pressure) and
+ * no AOF (jobs acknowledged to Clockify could vanish on restart).
+ */
+export async function checkRedisDurability(client: Redis): Promise<RedisHealthWarning[]> {
+  const info = await client.info();
+  const field = (name: string): string | undefined => new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim();
+  const warnings: RedisHealthWarning[] = [];
+  const policy = field('maxmemory_policy');
+  if (policy !== undefined && policy !== 'noeviction') {
+    warnings.push({
+      setting: 'maxmemory-policy',
+      value: policy,
+      advice: 'set maxmemory-policy noeviction so Redis never evicts queued jobs',
+    });
+  }
+  const aof = field('aof_enabled');
+  if (aof !== undefined && aof !== '1') {
+    warnings.push({
+      setting: 'appendonly',
+      value: 'no',
+      advice: 'enable appendonly yes so acknowledged webhooks survive a Redis restart',
+    });
+  }
+  return warnings;
+}

@@ -1,0 +1,5 @@
+export * from './names.js';
+export * from './payloads.js';
+export * from './options.js';
+export * from './connections.js';
+export * from './queues.js';

@@ -1,0 +1,184 @@
+import { z } from 'zod';
+import { JOBS, type JobName } from './names.js';
+
+/**
+ * One zod schema per job payload. Jobs outlive deployments, so a field added later must be
+ * optional; `v` lets a processor tell old shapes apart if a breaking change is ever needed.
+ * No payload ever holds a token in the clear: tokens are AES-GCM ciphertexts (`enc:v1:…`) or
+ * SHA-256 hashes.
+ */
+
+const ciphertext = z.string().startsWith('enc:v1:', 'must be an encrypted token');
+const id = z.string().min(1).max(128);
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
+
+export const lifecycleTypes = ['INSTALLED', 'DELETED', 'SETTINGS_UPDATED', 'STATUS_CHANGED'] as const;
+export type LifecycleType = (typeof lifecycleTypes)[number];
+
+const lifecycleBase = {
+  v: z.literal(1),
+  workspaceId: id,
+  addonId: id,
+  /** Per-workspace sequence stamped by the ingress; applied only if newer than the stored one. */
+  seq: z.number().int().positive(),
+  receivedAt: z.number().int().positive(),
+  /** False only when signature verification was disabled (development). */
+  verified: z.boolean(),
+  requestId: z.string().max(128).optional(),
+};
+
+export const installedPayload = z.object({
+  ...lifecycleBase,
+  type: z.literal('INSTALLED'),
+  body: z
+    .object({
+      addonId: id,
+      workspaceId: id,
+      asUser: z.string().max(128).optional(),
+      apiUrl: z.string().url().optional(),
+      addonUserId: z.string().max(128).optional(),
+      authTokenEnc: ciphertext,
+      webhooks: z
+        .array(
+          z.object({
+            path: z.string().max(2048),
+            webhookType: z.string().max(64).optional(),
+            /** The manifest event whose route the path points at (matched by the ingress), if any. */
+            event: z
+              .string()
+              .regex(/^[A-Z_]{3,64}$/)
+              .optional(),
+            authTokenEnc: ciphertext,
+            tokenHash: sha256Hex,
+          }),
+        )
+        .max(100),
+      /** Claims of the installation token that locate the API (`backendUrl`, `reportsUrl`). */
+      backendUrl: z.string().url().optional(),
+      reportsUrl: z.string().url().optional(),
+    })
+    .loose(),
+});
+
+export const deletedPayload = z.object({
+  ...lifecycleBase,
+  type: z.literal('DELETED'),
+  body: z.object({ addonId: id, workspaceId: id, asUser: z.string().max(128).optional() }).loose(),
+});
+
+export const settingsUpdatedPayload = z.object({
+  ...lifecycleBase,
+  type: z.literal('SETTINGS_UPDATED'),
+  body: z
+    .object({
+      addonId: id,
+      workspaceId: id,
+      settings: z.array(z.object({ id: z.string(), name: z.string().optional(), value: z.unknown() }).loose()),
+    })
+    .loose(),
+});
+
+export const statusChangedPayload = z.object({
+  ...lifecycleBase,
+  type: z.literal('STATUS_CHANGED'),
+  body: z.object({ addonId: id, workspaceId: id, status: z.enum(['ACTIVE', 'INACTIVE']) }).loose(),
+});
+
+export const lifecyclePayload = z.discriminatedUnion('type', [
+  installedPayload,
+  deletedPayload,
+  settingsUpdatedPayload,
+  statusChangedPayload,
+]);
+export type LifecyclePayload = z.infer<typeof lifecyclePayload>;
+
+export const webhookPayload = z.object({
+  v: z.literal(1),
+  /** Clockify event name, e.g. NEW_TIME_ENTRY. */
+  event: z.string().regex(/^[A-Z_]{3,64}$/),
+  workspaceId: id,
+  addonId: id.optional(),
+  /** SHA-256 over (workspaceId, event, raw body). */
+  deliveryKey: sha256Hex,
+  /** Start of the dedupe window (epoch ms) the delivery falls in. */
+  windowStart: z.number().int().nonnegative(),
+  windowSeconds: z.number().int().positive(),
+  receivedAt: z.number().int().positive(),
+  /** SHA-256 of the `clockify-signature` token, compared with the stored per-webhook token. */
+  tokenHash: sha256Hex,
+  verified: z.boolean(),
+  /** The raw JSON body as received. */
+  body: z.string(),
+  requestId: z.string().max(128).optional(),
+});
+export type WebhookPayload = z.infer<typeof webhookPayload>;
+
+export const bootstrapTriggers = ['install', 'manual', 'reconcile'] as const;
+
+export const bootstrapStartPayload = z.object({
+  v: z.literal(1),
+  workspaceId: id,
+  addonId: id,
+  trigger: z.enum(bootstrapTriggers),
+});
+export type BootstrapStartPayload = z.infer<typeof bootstrapStartPayload>;
+
+export const bootstrapResourcePayload = z.object({
+  v: z.literal(1),
+  runId: z.uuid(),
+  workspaceId: id,
+  addonId: id,
+  resource: z.string().min(1).max(64),
+});
+export type BootstrapResourcePayload = z.infer<typeof bootstrapResourcePayload>;
+
+export const retentionPayload = z.object({ v: z.literal(1) }).loose();
+export const reconcilePayload = z.object({ v: z.literal(1) }).loose();
+export const purgeInstallationPayload = z.object({
+  v: z.literal(1),
+  workspaceId: id,
+  addonId: id,
+  /** Sequence of the DELETED event that scheduled the purge. */
+  seq: z.number().int().positive(),
+});
+export type PurgeInstallationPayload = z.infer<typeof purgeInstallationPayload>;
+
+export const JOB_PAYLOADS = {
+  [JOBS.lifecycleInstalled]: installedPayload,
+  [JOBS.lifecycleDeleted]: deletedPayload,
+  [JOBS.lifecycleSettingsUpdated]: settingsUpdatedPayload,
+  [JOBS.lifecycleStatusChanged]: statusChangedPayload,
+  [JOBS.webhookProcess]: webhookPayload,
+  [JOBS.bootstrapStart]: bootstrapStartPayload,
+  [JOBS.bootstrapResource]: bootstrapResourcePayload,
+  [JOBS.retention]: retentionPayload,
+  [JOBS.reconcile]: reconcilePayload,
+  [JOBS.purgeInstallation]: purgeInstallationPayload,
+} as const satisfies Record<JobName, z.ZodType>;
+
+export type JobPayload<N extends JobName> = z.infer<(typeof JOB_PAYLOADS)[N]>;
+
+export const LIFECYCLE_JOB: Readonly<Record<LifecycleType, JobName>> = {
+  INSTALLED: JOBS.lifecycleInstalled,
+  DELETED: JOBS.lifecycleDeleted,
+  SETTINGS_UPDATED: JOBS.lifecycleSettingsUpdated,
+  STATUS_CHANGED: JOBS.lifecycleStatusChanged,
+};
+
+/** Validates a payload read from a job; throws a readable error naming the job. */
+export function parsePayload<N extends JobName>(name: N, data: unknown): JobPayload<N> {
+  const schema = JOB_PAYLOADS[name] as unknown as z.ZodType<JobPayload<N>>;
+  const result = schema.safeParse(data);
+  if (!result.success) {
+    const detail = result.error.issues
+      .slice(0, 5)
+      .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+      .join('; ');
+    throw new InvalidPayloadError(`invalid ${name} payload: ${detail}`);
+  }
+  return result.data;
+}
+
+export class InvalidPayloadError extends Error {
+  override name = 'InvalidPayloadError';
+}

@@ -1,0 +1,46 @@
+import { Queue, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { randomUUID } from 'node:crypto';
+import { DEFAULT_JOB_OPTIONS } from './options.js';
+import { JOB_QUEUE, QUEUES, type JobName, type QueueKey, type QueueName } from './names.js';
+import { parsePayload, type JobPayload } from './payloads.js';
+
+export type Queues = Readonly<Record<QueueKey, Queue>>;
+
+/** One BullMQ Queue per queue name, sharing a connection, with the per-queue defaults. */
+export function createQueues(connection: Redis, prefix: string): Queues {
+  const make = (name: QueueName) =>
+    new Queue(name, { connection, prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS[name] });
+  return {
+    lifecycle: make(QUEUES.lifecycle),
+    webhooks: make(QUEUES.webhooks),
+    bootstrap: make(QUEUES.bootstrap),
+    maintenance: make(QUEUES.maintenance),
+  };
+}
+
+export function queueFor(queues: Queues, job: JobName): Queue {
+  const name = JOB_QUEUE[job];
+  const key = (Object.keys(QUEUES) as QueueKey[]).find((k) => QUEUES[k] === name)!;
+  return queues[key];
+}
+
+/**
+ * Adds a job after validating its payload against the job's schema, with a random id unless
+ * one is given (BullMQ ignores an `add` whose id already exists, so ids are never reused for
+ * dedupe).
+ */
+export async function enqueue<N extends JobName>(
+  queues: Queues,
+  name: N,
+  payload: JobPayload<N>,
+  opts: JobsOptions = {},
+): Promise<string> {
+  const data = parsePayload(name, payload);
+  const job = await queueFor(queues, name).add(name, data, { jobId: randomUUID(), ...opts });
+  return job.id!;
+}
+
+export async function closeQueues(queues: Queues): Promise<void> {
+  await Promise.allSettled(Object.values(queues).map((q) => q.close()));
+}

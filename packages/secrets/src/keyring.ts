@@ -1,0 +1,95 @@
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+
+/**
+ * AES-256-GCM encryption of Clockify tokens. A ciphertext is
+ * `enc:v1:<keyId>:<iv>:<ciphertext>:<tag>` (base64url parts), where keyId is derived from the
+ * key itself, so a keyring holding the current key and older ones can decrypt anything written
+ * before a rotation and {@link Keyring.needsRotation} tells what to re-encrypt.
+ */
+
+const PREFIX = 'enc:v1:';
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+export class DecryptionError extends Error {
+  constructor(reason: string) {
+    super(`cannot decrypt secret: ${reason}`);
+    this.name = 'DecryptionError';
+  }
+}
+
+export function keyIdOf(key: Buffer): string {
+  return createHash('sha256').update('cap-token-key:').update(key).digest('base64url').slice(0, 8);
+}
+
+export function parseKey(base64: string): Buffer {
+  const key = Buffer.from(base64, 'base64');
+  if (key.length !== 32) throw new Error('an encryption key must be base64 of exactly 32 bytes');
+  return key;
+}
+
+export class Keyring {
+  readonly currentKeyId: string;
+  private readonly current: Buffer;
+  private readonly keys = new Map<string, Buffer>();
+
+  /** `current` encrypts; `previous` keys only decrypt. */
+  constructor(current: Buffer, previous: readonly Buffer[] = []) {
+    if (current.length !== 32) throw new Error('the current key must be 32 bytes');
+    this.current = current;
+    this.currentKeyId = keyIdOf(current);
+    this.keys.set(this.currentKeyId, current);
+    for (const key of previous) {
+      if (key.length !== 32) throw new Error('previous keys must be 32 bytes');
+      if (!this.keys.has(keyIdOf(key))) this.keys.set(keyIdOf(key), key);
+    }
+  }
+
+  static fromBase64(current: string, previous: readonly string[] = []): Keyring {
+    return new Keyring(parseKey(current), previous.map(parseKey));
+  }
+
+  encrypt(plaintext: string): string {
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', this.current, iv);
+    // The key id is authenticated too, so a ciphertext cannot be relabelled to another key.
+    cipher.setAAD(Buffer.from(this.currentKeyId));
+    const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+    const tag = cipher.getAuthTag();
+    return `${PREFIX}${this.currentKeyId}:${iv.toString('base64url')}:${body.toString('base64url')}:${tag.toString('base64url')}`;
+  }
+
+  decrypt(ciphertext: string): string {
+    if (!ciphertext.startsWith(PREFIX)) throw new DecryptionError('not a ciphertext of this format');
+    const parts = ciphertext.slice(PREFIX.length).split(':');
+    if (parts.length !== 4) throw new DecryptionError('malformed ciphertext');
+    const [keyId, ivPart, bodyPart, tagPart] = parts as [string, string, string, string];
+    const key = this.keys.get(keyId);
+    if (!key) throw new DecryptionError(`unknown key id ${keyId} (was the key rotated away?)`);
+    const iv = Buffer.from(ivPart, 'base64url');
+    const tag = Buffer.from(tagPart, 'base64url');
+    if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) throw new DecryptionError('malformed ciphertext');
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', key, iv);
+      decipher.setAAD(Buffer.from(keyId));
+      decipher.setAuthTag(tag);
+      return Buffer.concat([decipher.update(Buffer.from(bodyPart, 'base64url')), decipher.final()]).toString('utf8');
+    } catch {
+      throw new DecryptionError('authentication failed (tampered or wrong key)');
+    }
+  }
+
+  /** True when the ciphertext was made with an older key and should be re-encrypted. */
+  needsRotation(ciphertext: string): boolean {
+    return !ciphertext.startsWith(`${PREFIX}${this.currentKeyId}:`);
+  }
+
+  static isCiphertext(value: string): boolean {
+    return value.startsWith(PREFIX);
+  }
+}
+
+/** SHA-256 hex of a token: what is stored and compared where the token itself is not needed. */
+export function tokenHash(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}

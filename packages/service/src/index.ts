@@ -1,0 +1,4 @@
+export * from './shutdown.js';
+export * from './ops.js';
+export * from './startup.js';
+export * from './embedded-lock.js';

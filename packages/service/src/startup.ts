@@ -1,0 +1,95 @@
+import { openDatabase, migrateToLatest, type DatabaseHandle } from '@cap/db';
+import type { Logger } from '@cap/observability';
+import { checkRedisDurability, waitForRedis } from '@cap/queue';
+import { Keyring, resolveEncryptionKey } from '@cap/secrets';
+import type { Redis } from 'ioredis';
+
+/**
+ * The start-up steps both apps share. Each either succeeds or throws an error whose message is
+ * meant for the operator (what is wrong and how to fix it); the entry points log it and exit 1.
+ */
+
+export class StartupError extends Error {
+  override name = 'StartupError';
+}
+
+export async function requireRedis(url: string, timeoutMs: number): Promise<void> {
+  try {
+    await waitForRedis(url, timeoutMs);
+  } catch (err) {
+    throw new StartupError((err as Error).message);
+  }
+}
+
+/** Logs one warning per unsafe Redis setting (eviction policy, no AOF). */
+export async function warnAboutRedisDurability(redis: Redis, logger: Logger): Promise<void> {
+  try {
+    for (const w of await checkRedisDurability(redis)) {
+      logger.warn({ setting: w.setting, value: w.value }, `Redis ${w.setting} is ${w.value}: ${w.advice}`);
+    }
+  } catch (err) {
+    logger.warn({ err }, 'could not read Redis INFO to check eviction policy and AOF');
+  }
+}
+
+export interface DatabaseConfig {
+  readonly DATABASE_URL?: string | undefined;
+  readonly DATA_DIR: string;
+  readonly DATABASE_POOL_MAX: number;
+  readonly DATABASE_CONNECT_TIMEOUT_MS: number;
+}
+
+/** Opens the database and applies pending migrations (under the migrator's lock). */
+export async function openMigratedDatabase(
+  config: DatabaseConfig,
+  logger: Logger,
+  app: string,
+): Promise<DatabaseHandle> {
+  let handle: DatabaseHandle;
+  try {
+    handle = await openDatabase({
+      url: config.DATABASE_URL,
+      dataDir: config.DATA_DIR,
+      poolMax: config.DATABASE_POOL_MAX,
+      connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+      applicationName: `clockify-addon-${app}`,
+      logger,
+    });
+    await handle.ping();
+  } catch (err) {
+    throw new StartupError(
+      `cannot open the database (${(err as Error).message}). Check DATABASE_URL, or unset it to use the embedded PGlite database under DATA_DIR.`,
+    );
+  }
+  try {
+    const { applied } = await migrateToLatest(handle.db);
+    logger.info(
+      { applied, database: handle.kind, location: handle.location },
+      applied.length > 0 ? 'database migrated' : 'database schema up to date',
+    );
+  } catch (err) {
+    await handle.close().catch(() => undefined);
+    throw new StartupError(`database migration failed: ${(err as Error).message}`);
+  }
+  return handle;
+}
+
+export interface KeyConfig {
+  readonly TOKEN_ENCRYPTION_KEY?: string | undefined;
+  readonly TOKEN_ENCRYPTION_PREVIOUS_KEYS: readonly string[];
+  readonly DATA_DIR: string;
+}
+
+/** The token keyring; outside production a missing key is generated once into DATA_DIR. */
+export function loadKeyring(config: KeyConfig, logger: Logger): Keyring {
+  const resolved = resolveEncryptionKey({ configured: config.TOKEN_ENCRYPTION_KEY, dataDir: config.DATA_DIR });
+  if (resolved.source !== 'environment') {
+    logger.warn(
+      { path: resolved.path, source: resolved.source },
+      resolved.source === 'generated'
+        ? 'TOKEN_ENCRYPTION_KEY is not set: generated a development key in DATA_DIR. Set TOKEN_ENCRYPTION_KEY in production.'
+        : 'TOKEN_ENCRYPTION_KEY is not set: using the development key from DATA_DIR. Set TOKEN_ENCRYPTION_KEY in production.',
+    );
+  }
+  return Keyring.fromBase64(resolved.key, config.TOKEN_ENCRYPTION_PREVIOUS_KEYS);
+}

@@ -1,0 +1,3 @@
+export * from './services.js';
+export * from './wait.js';
+export * from './redis-server.js';

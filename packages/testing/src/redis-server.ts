@@ -1,0 +1,124 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { freePort, waitFor } from './wait.js';
+
+export interface OwnRedis {
+  readonly url: string;
+  readonly port: number;
+  /** An admin connection that is never killed by the fault helpers below. */
+  readonly admin: Redis;
+  /** `CLIENT KILL` every client but the admin one. */
+  killClients(): Promise<number>;
+  /** `CLIENT PAUSE ms ALL`: every command of every client stalls. */
+  pause(ms: number): Promise<void>;
+  /** SIGSTOP/SIGCONT the server process. */
+  freeze(): void;
+  thaw(): void;
+  /** Stops the server; `start()` brings it back on the same port. */
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * A redis-server of the test's own on a free port, so fault tests can kill, pause and stop it
+ * without disturbing other tests.
+ */
+export async function startOwnRedis(): Promise<OwnRedis> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'cap-redis-'));
+  let proc: ChildProcess | undefined;
+  let admin: Redis | undefined;
+
+  const launch = async () => {
+    proc = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        dir,
+        '--maxmemory-policy',
+        'noeviction',
+      ],
+      { stdio: 'ignore' },
+    );
+    await waitFor(
+      async () => {
+        const probe = new Redis(port, '127.0.0.1', {
+          lazyConnect: true,
+          maxRetriesPerRequest: 0,
+          retryStrategy: () => null,
+        });
+        probe.on('error', () => {});
+        try {
+          await probe.connect();
+          return (await probe.ping()) === 'PONG';
+        } finally {
+          probe.disconnect();
+        }
+      },
+      { timeoutMs: 10_000, message: `redis-server on port ${port}` },
+    );
+    admin = new Redis(port, '127.0.0.1', { connectionName: 'test-admin', maxRetriesPerRequest: null });
+    admin.on('error', () => {});
+    const id = await admin.client('ID');
+    adminId = Number(id);
+  };
+  let adminId = 0;
+  await launch();
+
+  const self: OwnRedis = {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    get admin() {
+      return admin!;
+    },
+    async killClients() {
+      const list = String(await admin!.client('LIST'));
+      let killed = 0;
+      for (const line of list.split('\n')) {
+        const id = /\bid=(\d+)/.exec(line)?.[1];
+        if (id && Number(id) !== adminId) {
+          killed += Number(await admin!.client('KILL', 'ID', id));
+        }
+      }
+      return killed;
+    },
+    async pause(ms: number) {
+      await admin!.client('PAUSE', ms, 'ALL');
+    },
+    freeze() {
+      proc?.kill('SIGSTOP');
+    },
+    thaw() {
+      proc?.kill('SIGCONT');
+    },
+    async stop() {
+      admin?.disconnect();
+      const p = proc;
+      if (!p || p.exitCode !== null) return;
+      await new Promise<void>((resolve) => {
+        p.once('exit', () => resolve());
+        p.kill('SIGKILL');
+      });
+    },
+    async start() {
+      await launch();
+    },
+    async close() {
+      await self.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return self;
+}
