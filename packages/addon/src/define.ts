@@ -1,0 +1,110 @@
+import type {
+  ClockifyClient,
+  ComponentSpec,
+  ManifestInput,
+  Scope,
+  StructuredSettings,
+  SubscriptionPlan,
+  WebhookEventName,
+  WebhookPayload,
+} from '@cap/clockify';
+import type { Database, Transaction } from '@cap/db';
+import type { Logger } from '@cap/observability';
+
+/** One stored setting, as Clockify sends them in SETTINGS_UPDATED. */
+export interface InstallationSetting {
+  readonly id: string;
+  readonly name?: string;
+  readonly value: unknown;
+}
+
+/** What a webhook handler receives besides its payload. */
+export interface HandlerContext<E extends WebhookEventName = WebhookEventName> {
+  readonly workspaceId: string;
+  readonly addonId: string;
+  readonly event: E;
+  /** SHA-256 over (workspaceId, event, raw body): the durable dedupe key of this delivery. */
+  readonly deliveryKey: string;
+  /** 1 on the first run; higher when the job is retried or replayed. */
+  readonly attempt: number;
+  readonly receivedAt: Date;
+  /**
+   * A Clockify API client bound to this installation (its base URL and token), the shared
+   * per-workspace rate limiter and the retry policy. Created on first use.
+   */
+  readonly api: ClockifyClient;
+  readonly settings: readonly InstallationSetting[];
+  /** The value of one setting by id, or undefined. */
+  setting<T = unknown>(id: string): T | undefined;
+  readonly logger: Logger;
+  /**
+   * The transaction the handler's database effects commit in, together with the delivery's
+   * status change: either both happen or neither.
+   */
+  readonly tx: Transaction<Database>;
+}
+
+export type WebhookHandler<E extends WebhookEventName> = (
+  payload: WebhookPayload<E>,
+  ctx: HandlerContext<E>,
+) => Promise<void> | void;
+
+export type HandlerMap<E extends WebhookEventName> = { readonly [K in E]: WebhookHandler<K> };
+
+/** Everything an add-on author writes, in one place; manifest, routes and queues follow. */
+export interface AddonDefinition<E extends WebhookEventName = WebhookEventName> {
+  readonly key: string;
+  readonly name: string;
+  readonly description?: string;
+  readonly minimalSubscriptionPlan: SubscriptionPlan;
+  readonly iconPath?: string;
+  readonly scopes: readonly Scope[];
+  readonly components?: readonly ComponentSpec[];
+  readonly settings?: StructuredSettings;
+  /** The webhooks to subscribe to; each needs a handler. */
+  readonly events: readonly E[];
+  readonly handlers: HandlerMap<E>;
+  readonly lint?: {
+    /**
+     * Clockify documents a limit of 20 webhooks per add-on; set this to turn the error into a
+     * warning if your marketplace listing has been granted more.
+     */
+    readonly allowMoreThan20Webhooks?: boolean;
+  };
+}
+
+/**
+ * Any add-on definition, whatever events it subscribes to: what the platform (manifest, ingress,
+ * worker) consumes. Every `AddonDefinition<E>` is one.
+ */
+export interface RegisteredAddon extends Omit<AddonDefinition, 'events' | 'handlers'> {
+  readonly events: readonly WebhookEventName[];
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each handler is typed by its own event
+  readonly handlers: Partial<Record<WebhookEventName, WebhookHandler<any>>>;
+}
+
+/** Identity function that gives an add-on definition its types. */
+export function defineAddon<const E extends WebhookEventName>(definition: AddonDefinition<E>): AddonDefinition<E> {
+  return definition;
+}
+
+/** The manifest-relevant part of a definition. */
+export function manifestInputOf(definition: RegisteredAddon): ManifestInput {
+  return {
+    key: definition.key,
+    name: definition.name,
+    ...(definition.description !== undefined ? { description: definition.description } : {}),
+    minimalSubscriptionPlan: definition.minimalSubscriptionPlan,
+    ...(definition.iconPath !== undefined ? { iconPath: definition.iconPath } : {}),
+    scopes: definition.scopes,
+    ...(definition.components !== undefined ? { components: definition.components } : {}),
+    ...(definition.settings !== undefined ? { settings: definition.settings } : {}),
+    events: definition.events,
+  };
+}
+
+/** Looks up the handler of an event, typed loosely for the worker's dispatcher. */
+export function handlerFor(definition: RegisteredAddon, event: string): WebhookHandler<WebhookEventName> | undefined {
+  const handlers = definition.handlers as Partial<Record<string, WebhookHandler<WebhookEventName>>>;
+  return Object.prototype.hasOwnProperty.call(handlers, event) ? handlers[event] : undefined;
+}

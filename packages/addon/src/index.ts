@@ -1,0 +1,3 @@
+export * from './define.js';
+export { addon } from './addon.js';
+export { mirrorEntity, MIRROR_TIME_ENTRIES_SETTING } from './example/mirror.js';
