@@ -1,0 +1,99 @@
+import { addon } from '@cap/addon';
+import {
+  addonVars,
+  bool,
+  clockifyAuthVars,
+  databaseVars,
+  defineEnv,
+  int,
+  jwksRule,
+  list,
+  productionRules,
+  redisVars,
+  runtimeVars,
+  secretVars,
+  str,
+  type ConfigIssue,
+  type ConfigOf,
+} from '@cap/config';
+
+export const ingressVars = {
+  ...runtimeVars,
+  PORT: int({ default: 8080, min: 0, max: 65535, description: 'HTTP port of the ingress (0 picks a free port).' }),
+  ...addonVars(addon.key),
+  ...redisVars,
+  ...databaseVars,
+  ...secretVars,
+  ...clockifyAuthVars,
+  WEBHOOK_DEDUPE_WINDOW_SECONDS: int({
+    default: 300,
+    min: 1,
+    max: 86_400,
+    description: 'Identical webhook content (same workspace, event and body) inside this window is a duplicate.',
+  }),
+  WEBHOOK_MAX_BODY_BYTES: int({
+    default: 262_144,
+    min: 1024,
+    max: 10 * 1024 * 1024,
+    description: 'Largest webhook or lifecycle body accepted; larger requests get 413 without being buffered.',
+  }),
+  INGRESS_MAX_QUEUE_DEPTH: int({
+    default: 100_000,
+    min: 0,
+    description: 'Waiting webhook jobs above which the ingress sheds load with 503 + Retry-After (0 disables).',
+  }),
+  ADMIN_USERNAME: str({
+    optional: true,
+    expected: 'a user name',
+    defaultDoc: 'unset: Bull Board and the admin API answer 404',
+    description: 'User name for HTTP basic auth on `/admin/queues` (Bull Board) and `/admin/api`.',
+  }),
+  ADMIN_PASSWORD: str({
+    optional: true,
+    secret: true,
+    expected: 'a password of at least 12 characters',
+    pattern: /^.{12,}$/,
+    defaultDoc: 'unset: Bull Board and the admin API answer 404',
+    description: 'Password for the admin surface (with `ADMIN_USERNAME`).',
+  }),
+  ADMIN_BULL_BOARD_WRITE: bool({
+    default: false,
+    description: 'Allow retry/remove/promote actions in Bull Board; read-only otherwise.',
+  }),
+  TRUST_PROXY: str({
+    default: 'false',
+    pattern: /^(true|false|\d{1,2}|[0-9a-fA-F.:/,\s]+|loopback|linklocal|uniquelocal)$/,
+    expected: '`false`, `true`, a hop count, or a comma-separated list of proxy addresses/subnets',
+    description: 'Which proxies to trust for the client address and protocol (express `trust proxy`).',
+  }),
+  UI_FRAME_ANCESTORS: list({
+    default: [],
+    allowEmpty: true,
+    item: /^https:\/\/(\*\.)?[A-Za-z0-9.-]+(:\d+)?$/,
+    expected: 'comma-separated https origins, e.g. `https://app.example.com`',
+    description: 'Origins allowed to frame the UI components besides `https://*.clockify.me`.',
+  }),
+};
+
+function adminRule(config: { ADMIN_USERNAME?: string | undefined; ADMIN_PASSWORD?: string | undefined }): ConfigIssue[] {
+  if (Boolean(config.ADMIN_USERNAME) !== Boolean(config.ADMIN_PASSWORD)) {
+    return [
+      {
+        variable: config.ADMIN_USERNAME ? 'ADMIN_PASSWORD' : 'ADMIN_USERNAME',
+        message: 'ADMIN_USERNAME and ADMIN_PASSWORD must be set together (or both left unset to turn the admin surface off)',
+      },
+    ];
+  }
+  return [];
+}
+
+export const ingressEnv = defineEnv('ingress', ingressVars, [productionRules, jwksRule, adminRule]);
+export type IngressConfig = ConfigOf<typeof ingressVars>;
+
+/** The express `trust proxy` value for TRUST_PROXY. */
+export function trustProxySetting(value: string): boolean | number | string[] {
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value.split(',').map((s) => s.trim()).filter(Boolean);
+}

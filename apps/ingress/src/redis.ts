@@ -1,0 +1,173 @@
+import type { Redis } from 'ioredis';
+import type { Queue } from 'bullmq';
+import type { Logger } from '@cap/observability';
+
+/** Redis keys the ingress writes besides BullMQ's, all under BULLMQ_PREFIX. */
+export function gateKey(prefix: string, deliveryKey: string): string {
+  return `${prefix}:gate:${deliveryKey}`;
+}
+
+export function lifecycleSeqKey(prefix: string, workspaceId: string): string {
+  return `${prefix}:lifecycle-seq:${workspaceId}`;
+}
+
+/**
+ * The per-workspace lifecycle sequence: INCR, floored at Redis time (µs/1000 ⇒ ms·1000), so it
+ * keeps growing even if Redis lost the counter (restart without AOF) — a reset would otherwise
+ * make every later event look stale to the workers.
+ */
+const NEXT_SEQ = `
+local v = redis.call('INCR', KEYS[1])
+local t = redis.call('TIME')
+local floor = tonumber(t[1]) * 1000000 + math.floor(tonumber(t[2]) / 1000) * 1000
+if v < floor then
+  -- %d: a plain integer string (tostring would print 1.8e+15, which INCR cannot read)
+  redis.call('SET', KEYS[1], string.format('%d', floor))
+  v = floor
+end
+return v
+`;
+
+export async function nextLifecycleSeq(redis: Redis, prefix: string, workspaceId: string): Promise<number> {
+  const v = await redis.eval(NEXT_SEQ, 1, lifecycleSeqKey(prefix, workspaceId));
+  return Number(v);
+}
+
+/**
+ * Samples the waiting depth of the webhook queue in the background, so load shedding costs the
+ * hot path nothing. When Redis does not answer, the last value is kept (the add fails anyway).
+ */
+export class DepthSampler {
+  private depth = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private inflight = false;
+
+  constructor(
+    private readonly queue: Queue,
+    private readonly intervalMs: number,
+    private readonly logger: Logger,
+  ) {}
+
+  get current(): number {
+    return this.depth;
+  }
+
+  start(): void {
+    const tick = () => {
+      if (this.inflight) return;
+      this.inflight = true;
+      this.queue
+        .getWaitingCount()
+        .then((n) => {
+          this.depth = n;
+        })
+        .catch((err: unknown) => this.logger.debug({ err }, 'could not sample the webhook queue depth'))
+        .finally(() => {
+          this.inflight = false;
+        });
+    };
+    tick();
+    this.timer = setInterval(tick, this.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
+
+/** Deletes a gate only while it still holds this request's value, so another holder's survives. */
+const RELEASE_GATE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+`;
+
+/**
+ * Releases dedupe gates taken by deliveries that were answered 503. A gate left behind would make
+ * the sender's retry look like a duplicate of an event that was never queued, so a release that
+ * cannot reach Redis is kept and retried until it succeeds or the gate expires by itself.
+ *
+ * A release is also sent when the SET's own outcome is unknown (it timed out): a stalled Redis
+ * runs the SET later, and the release, sent after it on the same connection, runs after it.
+ */
+export class GateReleaser {
+  private readonly pending = new Map<string, { holder: string; expiresAt: number }>();
+  private timer: NodeJS.Timeout | undefined;
+  private retrying = false;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly logger: Logger,
+    private readonly timeoutMs: number,
+    private readonly retryIntervalMs = 1000,
+    /** Bounds memory during a long outage; beyond it the oldest gates are left to expire. */
+    private readonly maxPending = 10_000,
+  ) {}
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  release(key: string, holder: string, expiresAt: number): void {
+    void this.attempt(key, holder).then((released) => {
+      if (!released) this.keep(key, holder, expiresAt);
+    });
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    if (this.pending.size > 0) {
+      this.logger.warn({ gates: this.pending.size }, 'stopping with dedupe gates not yet released; they expire after the dedupe window');
+    }
+  }
+
+  private async attempt(key: string, holder: string): Promise<boolean> {
+    try {
+      await withDeadline(this.redis.eval(RELEASE_GATE, 1, key, holder), this.timeoutMs, 'Redis');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private keep(key: string, holder: string, expiresAt: number): void {
+    if (!this.pending.has(key) && this.pending.size >= this.maxPending) {
+      const oldest = this.pending.keys().next().value;
+      if (oldest !== undefined) this.pending.delete(oldest);
+      this.logger.warn({ max: this.maxPending }, 'too many dedupe gates waiting for release; the oldest is left to expire');
+    }
+    this.pending.set(key, { holder, expiresAt });
+    this.timer ??= setInterval(() => void this.retry(), this.retryIntervalMs).unref();
+  }
+
+  private async retry(): Promise<void> {
+    if (this.retrying || this.redis.status !== 'ready') return;
+    this.retrying = true;
+    try {
+      for (const [key, { holder, expiresAt }] of this.pending) {
+        if (Date.now() >= expiresAt || (await this.attempt(key, holder))) this.pending.delete(key);
+        else break;
+      }
+    } finally {
+      this.retrying = false;
+      if (this.pending.size === 0) {
+        clearInterval(this.timer);
+        this.timer = undefined;
+      }
+    }
+  }
+}
+
+/** Rejects after `ms` if the promise has not settled: Redis calls on HTTP paths are bounded. */
+export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

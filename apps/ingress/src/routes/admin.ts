@@ -1,0 +1,202 @@
+import { timingSafeEqual, createHash } from 'node:crypto';
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import helmet from 'helmet';
+import { type getInstallation, listDeadLetters, listInstallations, type InstallationStatus } from '@cap/db';
+import {
+  OperationError,
+  ReplayError,
+  replayAllDeadLetters,
+  replayDeadLetter,
+  requestBootstrap,
+  workspaceStatus,
+} from '@cap/operations';
+import type { IngressContext } from '../context.js';
+import { HttpError } from '../http/errors.js';
+
+export const ADMIN_CSRF_HEADER = 'x-admin-request';
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value, 'utf8').digest();
+}
+
+/** Constant-time comparison (hashing first makes lengths equal). */
+function safeEqual(a: string, b: string): boolean {
+  return timingSafeEqual(digest(a), digest(b));
+}
+
+/** HTTP basic auth against ADMIN_USERNAME / ADMIN_PASSWORD, with a challenge. */
+export function basicAuth(username: string, password: string) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const header = req.headers.authorization ?? '';
+    const match = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(header);
+    let ok = false;
+    if (match) {
+      const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+      const colon = decoded.indexOf(':');
+      if (colon >= 0) {
+        // Both compared every time, so timing does not tell which part was wrong.
+        const userOk = safeEqual(decoded.slice(0, colon), username);
+        const passOk = safeEqual(decoded.slice(colon + 1), password);
+        ok = userOk && passOk;
+      }
+    }
+    if (ok) return next();
+    res.setHeader('www-authenticate', 'Basic realm="clockify-addon admin", charset="UTF-8"');
+    next(new HttpError(401, 'unauthorized', 'admin credentials are required'));
+  };
+}
+
+/**
+ * Writes must come from a page of this origin or carry the custom header, so a browser that holds
+ * basic-auth credentials cannot be driven by another site (CSRF): a cross-site form cannot set
+ * headers, and a cross-site fetch with one needs a CORS preflight this server never grants.
+ */
+export function csrfGuard(ctx: IngressContext) {
+  const allowed = new Set([new URL(ctx.config.BASE_URL).origin]);
+  return (req: Request, _res: Response, next: NextFunction) => {
+    if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return next();
+    if (req.headers[ADMIN_CSRF_HEADER] !== undefined) return next();
+    const origin = req.headers.origin;
+    const self = `${req.protocol}://${req.get('host') ?? ''}`;
+    if (origin && (allowed.has(origin) || origin === self)) return next();
+    next(new HttpError(403, 'csrf_rejected', `admin writes need a same-origin request or the ${ADMIN_CSRF_HEADER} header`));
+  };
+}
+
+const STATUSES = new Set<InstallationStatus>(['ACTIVE', 'INACTIVE', 'DELETED']);
+
+function intParam(value: unknown, fallback: number, max: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > max) throw new HttpError(400, 'bad_request', `expected an integer from 0 to ${max}`);
+  return n;
+}
+
+function operationFailure(err: unknown): never {
+  if (err instanceof OperationError) {
+    throw new HttpError(err.code === 'not_found' ? 404 : 409, err.code, err.message);
+  }
+  if (err instanceof ReplayError) {
+    const status = err.code === 'not_found' ? 404 : err.code === 'already_replayed' ? 409 : 422;
+    throw new HttpError(status, err.code, err.message);
+  }
+  throw err;
+}
+
+/** The admin JSON API under /admin/api. */
+function adminApi(ctx: IngressContext): Router {
+  const router = express.Router();
+  const deps = { db: ctx.database.db, queues: ctx.queues };
+  const installationView = (i: Awaited<ReturnType<typeof getInstallation>>) => {
+    if (!i) return undefined;
+    const { auth_token_enc, ...rest } = i;
+    return { ...rest, hasToken: auth_token_enc !== null };
+  };
+
+  router.get('/installations', async (req, res) => {
+    const status = req.query.status;
+    if (status !== undefined && !STATUSES.has(status as InstallationStatus)) {
+      throw new HttpError(400, 'bad_request', 'status must be ACTIVE, INACTIVE or DELETED');
+    }
+    const rows = await listInstallations(ctx.database.db, {
+      ...(status ? { status: status as InstallationStatus } : {}),
+      limit: intParam(req.query.limit, 100, 1000),
+      offset: intParam(req.query.offset, 0, 1_000_000),
+    });
+    res.json({ installations: rows.map(installationView) });
+  });
+
+  router.get('/workspaces/:workspaceId', async (req, res) => {
+    const status = await workspaceStatus(ctx.database.db, req.params.workspaceId!);
+    if (!status) throw new HttpError(404, 'not_found', 'no installation in that workspace');
+    res.json(status);
+  });
+
+  router.get('/workspaces/:workspaceId/bootstrap', async (req, res) => {
+    const status = await workspaceStatus(ctx.database.db, req.params.workspaceId!);
+    if (!status) throw new HttpError(404, 'not_found', 'no installation in that workspace');
+    res.json({ latestRun: status.latestRun ?? null, recentRuns: status.recentRuns });
+  });
+
+  router.post('/workspaces/:workspaceId/bootstrap', async (req, res) => {
+    try {
+      const result = await requestBootstrap(deps, req.params.workspaceId!, { trigger: 'manual' });
+      res.status(202).json(result);
+    } catch (err) {
+      operationFailure(err);
+    }
+  });
+
+  router.get('/dead-letters', async (req, res) => {
+    const letters = await listDeadLetters(ctx.database.db, {
+      includeReplayed: req.query.includeReplayed === 'true',
+      ...(typeof req.query.workspaceId === 'string' ? { workspaceId: req.query.workspaceId } : {}),
+      limit: intParam(req.query.limit, 100, 1000),
+      offset: intParam(req.query.offset, 0, 1_000_000),
+    });
+    res.json({ deadLetters: letters });
+  });
+
+  router.post('/dead-letters/replay-all', async (req, res) => {
+    const workspaceId = typeof req.query.workspaceId === 'string' ? req.query.workspaceId : undefined;
+    res.status(202).json(await replayAllDeadLetters(deps, workspaceId ? { workspaceId } : {}));
+  });
+
+  router.post('/dead-letters/:id/replay', async (req, res) => {
+    const id = Number(req.params.id);
+    if (!Number.isSafeInteger(id) || id <= 0) throw new HttpError(400, 'bad_request', 'id must be a positive integer');
+    try {
+      res.status(202).json(await replayDeadLetter(deps, id));
+    } catch (err) {
+      operationFailure(err);
+    }
+  });
+
+  return router;
+}
+
+/**
+ * The admin surface: Bull Board at /admin/queues (read-only unless ADMIN_BULL_BOARD_WRITE) and the
+ * JSON API at /admin/api, both behind basic auth and the CSRF guard. Without credentials the
+ * whole surface answers 404 (see start.ts, which logs why).
+ */
+export function adminRouter(ctx: IngressContext): Router {
+  const { ADMIN_USERNAME, ADMIN_PASSWORD, ADMIN_BULL_BOARD_WRITE } = ctx.config;
+  const router = express.Router();
+  if (!ADMIN_USERNAME || !ADMIN_PASSWORD) {
+    router.use((_req, _res, next) => next(new HttpError(404, 'not_found', 'not found')));
+    return router;
+  }
+  router.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'"],
+          styleSrc: ["'self'", "'unsafe-inline'"],
+          imgSrc: ["'self'", 'data:'],
+          frameAncestors: ["'none'"],
+        },
+      },
+    }),
+  );
+  router.use(basicAuth(ADMIN_USERNAME, ADMIN_PASSWORD));
+  router.use(csrfGuard(ctx));
+
+  const board = new ExpressAdapter();
+  board.setBasePath('/admin/queues');
+  createBullBoard({
+    queues: Object.values(ctx.queues).map(
+      (q) => new BullMQAdapter(q, { readOnlyMode: !ADMIN_BULL_BOARD_WRITE, allowRetries: ADMIN_BULL_BOARD_WRITE }),
+    ),
+    serverAdapter: board,
+    options: { uiConfig: { boardTitle: `${ctx.addon.name} queues` } },
+  });
+  router.use('/queues', board.getRouter() as Router);
+  router.use('/api', express.json({ limit: '16kb' }), adminApi(ctx));
+  router.use((_req, _res, next) => next(new HttpError(404, 'not_found', 'not found')));
+  return router;
+}

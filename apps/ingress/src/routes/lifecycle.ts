@@ -1,0 +1,204 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { z } from 'zod';
+import { LIFECYCLE_PATHS, type LifecycleType, type VerifiedToken, type WebhookEventName } from '@cap/clockify';
+import { LIFECYCLE_JOB, parsePayload, type LifecyclePayload } from '@cap/queue';
+import { tokenHash } from '@cap/secrets';
+import type { IngressContext } from '../context.js';
+import { parseJsonObject, readBody, requireJsonContentType } from '../http/body.js';
+import { HttpError, unavailable } from '../http/errors.js';
+import { nextLifecycleSeq, withDeadline } from '../redis.js';
+import { verificationFailure } from './webhooks.js';
+
+const id = z.string().min(1).max(128);
+// Only the type is checked here: what a token string contains (empty, too long, malformed) is the
+// verifier's to judge, so every bad token is a 401 wherever it travels. WEBHOOK_MAX_BODY_BYTES
+// bounds its length, and the verifier refuses oversized tokens before hashing them.
+const jwt = z.string();
+
+/** Lifecycle bodies as Clockify sends them (REFERENCE.md §2.6); unknown fields pass through. */
+export const lifecycleBodies = {
+  INSTALLED: z
+    .object({
+      addonId: id,
+      authToken: jwt,
+      workspaceId: id,
+      asUser: id.optional(),
+      apiUrl: z.url({ protocol: /^https?$/ }),
+      addonUserId: id.optional(),
+      webhooks: z
+        .array(
+          z
+            .object({
+              path: z.string().min(1).max(2048),
+              webhookType: z.string().max(64).optional(),
+              authToken: jwt,
+            })
+            .loose(),
+        )
+        .max(100)
+        .default([]),
+    })
+    .loose(),
+  DELETED: z.object({ addonId: id, workspaceId: id, asUser: id.optional() }).loose(),
+  SETTINGS_UPDATED: z
+    .object({
+      addonId: id,
+      workspaceId: id,
+      settings: z.array(z.object({ id: z.string().min(1).max(256), name: z.string().max(512).optional(), value: z.unknown() }).loose()).max(500),
+    })
+    .loose(),
+  STATUS_CHANGED: z.object({ addonId: id, workspaceId: id, status: z.enum(['ACTIVE', 'INACTIVE']) }).loose(),
+} as const;
+
+export const LIFECYCLE_ROUTES: ReadonlyArray<readonly [string, LifecycleType]> = (
+  Object.entries(LIFECYCLE_PATHS) as [LifecycleType, string][]
+).map(([type, path]) => [path, type] as const);
+
+function lifecycleToken(req: IncomingMessage): string {
+  const token = req.headers['x-addon-lifecycle-token'] ?? req.headers['clockify-signature'];
+  if (typeof token !== 'string' || token.length === 0) {
+    throw new HttpError(401, 'missing_token', 'the X-Addon-Lifecycle-Token header is missing');
+  }
+  return token;
+}
+
+/**
+ * Maps an INSTALLED `webhooks[].path` (relative, or a full URL despite its name) to the subscribed
+ * event whose route it points at: the URL's path, minus BASE_URL's base path.
+ */
+export function eventForWebhookPath(
+  path: string,
+  baseUrl: string,
+  routes: ReadonlyMap<string, WebhookEventName>,
+): WebhookEventName | undefined {
+  let pathname: string;
+  try {
+    pathname = new URL(path, baseUrl).pathname;
+  } catch {
+    return undefined;
+  }
+  const basePath = new URL(baseUrl).pathname.replace(/\/+$/, '');
+  if (basePath && pathname.startsWith(`${basePath}/`)) pathname = pathname.slice(basePath.length);
+  const m = /^\/webhooks\/([a-z0-9-]+)\/?$/.exec(pathname);
+  return m ? routes.get(m[1]!) : undefined;
+}
+
+function validationError(type: LifecycleType, error: z.ZodError): HttpError {
+  const details = error.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`)
+    .join('; ');
+  return new HttpError(400, 'invalid_body', `invalid ${type} body: ${details}`);
+}
+
+/**
+ * `POST /lifecycle/<type>`: verify the lifecycle token, validate the body, check its ids against
+ * the token's claims, encrypt every token field, stamp a per-workspace sequence and enqueue.
+ * No Postgres; 200 only once the job is in Redis.
+ */
+export async function handleLifecycle(
+  ctx: IngressContext,
+  req: IncomingMessage,
+  type: LifecycleType,
+  requestId: string,
+): Promise<{ workspaceId: string; seq: number }> {
+  requireJsonContentType(req);
+  const token = lifecycleToken(req);
+  let claims: VerifiedToken;
+  try {
+    claims = await ctx.verifier.verify(token, 'lifecycle');
+  } catch (err) {
+    throw verificationFailure(err);
+  }
+  const raw = await readBody(req, ctx.config.WEBHOOK_MAX_BODY_BYTES);
+  const parsed = lifecycleBodies[type].safeParse(parseJsonObject(raw));
+  if (!parsed.success) throw validationError(type, parsed.error);
+  const body = parsed.data;
+  try {
+    // Claims, when present, must name the same workspace and installation as the body.
+    await ctx.verifier.verify(token, 'lifecycle', { workspaceId: body.workspaceId, addonId: body.addonId });
+  } catch (err) {
+    throw verificationFailure(err);
+  }
+
+  const base = {
+    v: 1 as const,
+    workspaceId: body.workspaceId,
+    addonId: body.addonId,
+    receivedAt: Date.now(),
+    verified: claims.verified,
+    requestId,
+  };
+  let payload: Omit<LifecyclePayload, 'seq'>;
+  if (type === 'INSTALLED') {
+    const installed = body as z.infer<(typeof lifecycleBodies)['INSTALLED']>;
+    const expect = { workspaceId: installed.workspaceId, addonId: installed.addonId };
+    let installation: VerifiedToken;
+    try {
+      installation = await ctx.verifier.verify(installed.authToken, 'installation', expect);
+    } catch (err) {
+      const failure = verificationFailure(err);
+      throw new HttpError(failure.status, failure.code, `authToken: ${failure.message}`, failure.headers);
+    }
+    const webhooks = [];
+    for (const [i, w] of installed.webhooks.entries()) {
+      try {
+        await ctx.verifier.verify(w.authToken, 'webhook', expect);
+      } catch (err) {
+        const failure = verificationFailure(err);
+        throw new HttpError(failure.status, failure.code, `webhooks[${i}].authToken: ${failure.message}`, failure.headers);
+      }
+      const event = eventForWebhookPath(w.path, ctx.config.BASE_URL, ctx.routes);
+      if (!event) ctx.logger.warn({ workspaceId: installed.workspaceId, path: w.path }, 'INSTALLED lists a webhook path that matches no subscribed event');
+      webhooks.push({
+        path: w.path,
+        ...(w.webhookType ? { webhookType: w.webhookType } : {}),
+        ...(event ? { event } : {}),
+        authTokenEnc: ctx.keyring.encrypt(w.authToken),
+        tokenHash: tokenHash(w.authToken),
+      });
+    }
+    payload = {
+      ...base,
+      type,
+      body: {
+        addonId: installed.addonId,
+        workspaceId: installed.workspaceId,
+        ...(installed.asUser ? { asUser: installed.asUser } : {}),
+        apiUrl: installed.apiUrl,
+        ...(installed.addonUserId ? { addonUserId: installed.addonUserId } : {}),
+        authTokenEnc: ctx.keyring.encrypt(installed.authToken),
+        webhooks,
+        ...(installation.claims.backendUrl ? { backendUrl: installation.claims.backendUrl } : {}),
+        ...(installation.claims.reportsUrl ? { reportsUrl: installation.claims.reportsUrl } : {}),
+      },
+    };
+  } else if (type === 'DELETED') {
+    const b = body as z.infer<(typeof lifecycleBodies)['DELETED']>;
+    payload = { ...base, type, body: { addonId: b.addonId, workspaceId: b.workspaceId, ...(b.asUser ? { asUser: b.asUser } : {}) } };
+  } else if (type === 'SETTINGS_UPDATED') {
+    const b = body as z.infer<(typeof lifecycleBodies)['SETTINGS_UPDATED']>;
+    payload = { ...base, type, body: { addonId: b.addonId, workspaceId: b.workspaceId, settings: b.settings } };
+  } else {
+    const b = body as z.infer<(typeof lifecycleBodies)['STATUS_CHANGED']>;
+    payload = { ...base, type, body: { addonId: b.addonId, workspaceId: b.workspaceId, status: b.status } };
+  }
+
+  const timeoutMs = ctx.config.REDIS_COMMAND_TIMEOUT_MS + 500;
+  let seq: number;
+  try {
+    seq = await withDeadline(nextLifecycleSeq(ctx.redis, ctx.config.BULLMQ_PREFIX, body.workspaceId), timeoutMs, 'Redis');
+  } catch {
+    throw unavailable('the lifecycle event could not be queued; retry shortly');
+  }
+  // The job schema is the contract with the workers: check it before the job exists.
+  const job = parsePayload(LIFECYCLE_JOB[type], { ...payload, seq });
+  try {
+    await withDeadline(ctx.queues.lifecycle.add(LIFECYCLE_JOB[type], job, { jobId: randomUUID() }), timeoutMs, 'Redis');
+  } catch {
+    throw unavailable('the lifecycle event could not be queued; retry shortly');
+  }
+  ctx.logger.info({ workspaceId: body.workspaceId, addonId: body.addonId, lifecycle: type, seq, requestId }, 'lifecycle event queued');
+  return { workspaceId: body.workspaceId, seq };
+}

@@ -1,0 +1,109 @@
+import { randomBytes } from 'node:crypto';
+import type { Request, Response } from 'express';
+import { workspaceStatus, type WorkspaceStatus } from '@cap/operations';
+import type { IngressContext } from '../context.js';
+import { HttpError } from '../http/errors.js';
+import { verificationFailure } from './webhooks.js';
+
+const escape = (value: unknown): string =>
+  String(value ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+const when = (d: Date | null | undefined): string => (d ? new Date(d).toISOString().replace('T', ' ').slice(0, 19) + ' UTC' : '—');
+
+/** Content-Security-Policy of component pages: framed by Clockify (and configured origins) only. */
+export function componentCsp(ctx: IngressContext, nonce: string): string {
+  const ancestors = ["'self'", 'https://*.clockify.me', ...ctx.config.UI_FRAME_ANCESTORS].join(' ');
+  return [
+    "default-src 'none'",
+    `style-src 'nonce-${nonce}'`,
+    "img-src 'self' data:",
+    `frame-ancestors ${ancestors}`,
+    "base-uri 'none'",
+    "form-action 'none'",
+  ].join('; ');
+}
+
+/**
+ * `GET /ui/sidebar?auth_token=…`: the sidebar component. Verifies the user token, then shows the
+ * workspace's installation status, bootstrap progress and recent webhook deliveries.
+ */
+export async function sidebar(ctx: IngressContext, req: Request, res: Response): Promise<void> {
+  const token = typeof req.query.auth_token === 'string' ? req.query.auth_token : undefined;
+  if (!token) throw new HttpError(401, 'missing_token', 'the auth_token query parameter is missing');
+  let workspaceId: string | undefined;
+  let addonId: string | undefined;
+  try {
+    const verified = await ctx.verifier.verify(token, 'user');
+    workspaceId = verified.claims.workspaceId;
+    addonId = verified.claims.addonId;
+  } catch (err) {
+    throw verificationFailure(err);
+  }
+  if (!workspaceId) throw new HttpError(401, 'missing_claim', 'the user token carries no workspaceId');
+  const status = await workspaceStatus(ctx.database.db, workspaceId, addonId);
+  const nonce = randomBytes(16).toString('base64');
+  res.setHeader('content-security-policy', componentCsp(ctx, nonce));
+  res.setHeader('cache-control', 'no-store');
+  res.type('html').send(renderSidebar(ctx.addon.name, workspaceId, status, nonce));
+}
+
+export function renderSidebar(addonName: string, workspaceId: string, status: WorkspaceStatus | undefined, nonce: string): string {
+  const run = status?.latestRun;
+  const active = run && ['PENDING', 'RUNNING', 'PAUSED'].includes(run.run.status);
+  const percent = run && run.totals.resources > 0 ? Math.round((run.totals.finished / run.totals.resources) * 100) : 0;
+  const entities = Object.entries(status?.entities ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  const body = !status
+    ? `<p class="muted">This workspace has no installation yet. It appears here once Clockify has sent INSTALLED.</p>`
+    : `
+    <section>
+      <h2>Installation</h2>
+      <p><span class="badge ${escape(status.installation.status.toLowerCase())}">${escape(status.installation.status)}</span>
+      since ${escape(when(status.installation.installed_at))}</p>
+    </section>
+    <section>
+      <h2>Bootstrap</h2>
+      ${
+        run
+          ? `<p><span class="badge">${escape(run.run.status)}</span> ${escape(run.run.trigger)} run, ${run.totals.finished}/${run.totals.resources} resources, ${run.totals.items} items</p>
+      <div class="bar" role="progressbar" aria-valuenow="${percent}" aria-valuemin="0" aria-valuemax="100"><div style="width:${percent}%"></div></div>
+      ${run.run.paused_until ? `<p class="muted">Paused by Clockify's rate limit until ${escape(when(run.run.paused_until))}.</p>` : ''}
+      <ul class="resources">${run.resources
+        .map(
+          (r) =>
+            `<li><span>${escape(r.resource)}</span> <span class="badge">${escape(r.status)}</span> ${r.items} items${
+              r.missing_scope ? ` — needs ${escape(r.missing_scope)}` : ''
+            }</li>`,
+        )
+        .join('')}</ul>`
+          : '<p class="muted">No bootstrap has run yet.</p>'
+      }
+    </section>
+    <section>
+      <h2>Mirrored</h2>
+      ${entities.length ? `<ul class="counts">${entities.map(([t, n]) => `<li>${escape(t)}: ${n}</li>`).join('')}</ul>` : '<p class="muted">Nothing mirrored yet.</p>'}
+    </section>
+    <section>
+      <h2>Recent events</h2>
+      ${
+        status.recentEvents.length
+          ? `<table><thead><tr><th>event</th><th>status</th><th>received</th></tr></thead><tbody>${status.recentEvents
+              .map((e) => `<tr><td>${escape(e.event)}</td><td>${escape(e.status)}</td><td>${escape(when(e.received_at))}</td></tr>`)
+              .join('')}</tbody></table>`
+          : '<p class="muted">No webhooks received yet.</p>'
+      }
+    </section>`;
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+${active ? '<meta http-equiv="refresh" content="5">' : ''}
+<title>${escape(addonName)}</title>
+<style nonce="${nonce}">
+body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:12px;color:#333}
+h1{font-size:16px;margin:0 0 8px}h2{font-size:13px;text-transform:uppercase;color:#666;margin:16px 0 6px}
+.badge{display:inline-block;padding:1px 6px;border-radius:8px;background:#eef;font-size:12px}
+.badge.active{background:#e3f6e8}.badge.inactive{background:#fff4d6}.badge.deleted{background:#fde2e2}
+.bar{height:8px;background:#eee;border-radius:4px;overflow:hidden}.bar div{height:8px;background:#03a9f4}
+.muted{color:#888}ul{padding-left:18px;margin:4px 0}table{border-collapse:collapse;width:100%;font-size:12px}
+td,th{text-align:left;padding:2px 4px;border-bottom:1px solid #eee}
+</style></head>
+<body data-workspace="${escape(workspaceId)}"><h1>${escape(addonName)}</h1>${body}</body></html>`;
+}

@@ -1,0 +1,155 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { addon as defaultAddon, type RegisteredAddon } from '@cap/addon';
+import { TokenVerifier, eventRoute, type WebhookEventName } from '@cap/clockify';
+import type { DatabaseHandle } from '@cap/db';
+import { Metrics, type Logger } from '@cap/observability';
+import { closeQueues, createProducerConnection, createQueues } from '@cap/queue';
+import {
+  Shutdown,
+  StartupError,
+  loadKeyring,
+  openMigratedDatabase,
+  requireRedis,
+  warnAboutRedisDurability,
+} from '@cap/service';
+import { createApp } from './app.js';
+import type { IngressConfig } from './config.js';
+import type { IngressContext } from './context.js';
+import { createIngressServer } from './http/server.js';
+import { ingressMetrics } from './metrics.js';
+import { DepthSampler, GateReleaser } from './redis.js';
+import { ManifestError, prepareManifest } from './routes/manifest.js';
+
+export interface StartIngressOptions {
+  readonly config: IngressConfig;
+  readonly logger: Logger;
+  /** Shared database (single-process mode); otherwise opened and migrated here. */
+  readonly database?: DatabaseHandle;
+  readonly metrics?: Metrics;
+  readonly shutdown?: Shutdown;
+  /** Replaces the add-on definition (tests). */
+  readonly addon?: RegisteredAddon;
+}
+
+export interface RunningIngress {
+  readonly server: Server;
+  readonly port: number;
+  readonly url: string;
+  readonly context: IngressContext;
+  readonly shutdown: Shutdown;
+}
+
+/**
+ * Starts the ingress: manifest validated, verifier loaded, Redis reachable, database migrated,
+ * then the HTTP server. Throws StartupError with an operator-facing message on any problem.
+ */
+export async function startIngress(opts: StartIngressOptions): Promise<RunningIngress> {
+  const { config, logger } = opts;
+  const addon = opts.addon ?? defaultAddon;
+  const metrics = opts.metrics ?? new Metrics({ app: 'ingress' });
+  const shutdown = opts.shutdown ?? new Shutdown(logger, config.SHUTDOWN_TIMEOUT_MS);
+
+  let manifest;
+  try {
+    manifest = prepareManifest(addon, { baseUrl: config.BASE_URL, key: config.ADDON_KEY, schemaVersion: config.MANIFEST_SCHEMA_VERSION }, logger);
+  } catch (err) {
+    if (err instanceof ManifestError) throw new StartupError(`invalid manifest: ${err.message}`);
+    throw err;
+  }
+  let verifier: TokenVerifier;
+  try {
+    verifier = await TokenVerifier.create({
+      addonKey: config.ADDON_KEY,
+      ...(config.CLOCKIFY_PUBLIC_KEY ? { publicKeyPem: config.CLOCKIFY_PUBLIC_KEY } : {}),
+      ...(config.CLOCKIFY_PUBLIC_KEY_FILE ? { publicKeyFile: config.CLOCKIFY_PUBLIC_KEY_FILE } : {}),
+      ...(config.CLOCKIFY_JWKS_URL ? { jwksUrl: config.CLOCKIFY_JWKS_URL } : {}),
+      requireSignature: config.REQUIRE_SIGNATURE_VERIFICATION,
+      production: config.NODE_ENV === 'production',
+      logger,
+      metrics,
+    });
+  } catch (err) {
+    throw new StartupError(`cannot load the Clockify public key: ${(err as Error).message}`);
+  }
+
+  await requireRedis(config.REDIS_URL, config.REDIS_CONNECT_TIMEOUT_MS);
+  const database = opts.database ?? (await openMigratedDatabase(config, logger, 'ingress'));
+  const keyring = loadKeyring(config, logger);
+
+  const redis = createProducerConnection({
+    url: config.REDIS_URL,
+    name: 'ingress-producer',
+    commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
+    connectTimeoutMs: config.REDIS_CONNECT_TIMEOUT_MS,
+  });
+  redis.on('error', (err) => logger.warn({ err: { message: err.message } }, 'Redis connection error (requests answer 503 until it recovers)'));
+  await new Promise<void>((resolve, reject) => {
+    if (redis.status === 'ready') return resolve();
+    const timer = setTimeout(() => reject(new StartupError('Redis did not become ready in time')), config.REDIS_CONNECT_TIMEOUT_MS);
+    redis.once('ready', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  await warnAboutRedisDurability(redis, logger);
+  const queues = createQueues(redis, config.BULLMQ_PREFIX);
+  // Without a listener BullMQ prints connection errors to stderr; the producer connection's own
+  // handler above already reports them.
+  for (const queue of Object.values(queues)) {
+    queue.on('error', (err: Error) => logger.debug({ queue: queue.name, err: { message: err.message } }, 'queue connection error'));
+  }
+  const depth = new DepthSampler(queues.webhooks, 1000, logger);
+  const gates = new GateReleaser(redis, logger, config.REDIS_COMMAND_TIMEOUT_MS + 500);
+
+  const routes = new Map<string, WebhookEventName>(addon.events.map((e) => [eventRoute(e), e]));
+  let started = false;
+  const context: IngressContext = {
+    config,
+    addon,
+    manifest,
+    manifestJson: JSON.stringify(manifest, null, 2),
+    routes,
+    verifier,
+    keyring,
+    redis,
+    queues,
+    depth,
+    gates,
+    database,
+    logger,
+    metrics,
+    m: ingressMetrics(metrics, queues),
+    isAccepting: () => started && shutdown.accepting,
+  };
+
+  const server = createIngressServer(context, createApp(context));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err) => reject(new StartupError(`cannot listen on port ${config.PORT}: ${err.message}`)));
+    server.listen(config.PORT, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  depth.start();
+
+  shutdown.register('http', 'ingress http server', () => {
+    depth.stop();
+    return new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    });
+  });
+  shutdown.register('queues', 'gate releases', () => gates.stop());
+  shutdown.register('queues', 'bullmq queues', () => closeQueues(queues));
+  shutdown.register('connections', 'redis', () => redis.quit().catch(() => redis.disconnect()));
+  if (!opts.database) shutdown.register('connections', 'database', () => database.close());
+
+  if (!config.ADMIN_USERNAME || !config.ADMIN_PASSWORD) {
+    logger.info('admin surface off: set ADMIN_USERNAME and ADMIN_PASSWORD to enable /admin/queues (Bull Board) and /admin/api; they answer 404 until then');
+  }
+  started = true;
+  logger.info(
+    { port, baseUrl: config.BASE_URL, addonKey: config.ADDON_KEY, events: addon.events.length, schemaVersion: config.MANIFEST_SCHEMA_VERSION },
+    'ingress ready',
+  );
+  return { server, port, url: `http://127.0.0.1:${port}`, context, shutdown };
+}
