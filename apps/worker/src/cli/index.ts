@@ -1,0 +1,232 @@
+import { parseArgs } from 'node:util';
+import cliProgress from 'cli-progress';
+import { databaseVars, defineEnv, loadConfigOrExit, redisVars, runtimeVars } from '@cap/config';
+import {
+  bootstrapProgress,
+  listBootstrapRuns,
+  listDeadLetters,
+  openDatabase,
+  type BootstrapProgress,
+  type DatabaseHandle,
+} from '@cap/db';
+import {
+  OperationError,
+  ReplayError,
+  findInstallation,
+  replayAllDeadLetters,
+  replayDeadLetter,
+  requestBootstrap,
+} from '@cap/operations';
+import { closeQueues, createQueues, createWorkerConnection, waitForRedis } from '@cap/queue';
+import { acquireEmbeddedDatabaseLock } from '@cap/service';
+
+const USAGE = `Usage: npm run cli -- <command>
+
+Commands:
+  dead-letters list [--all] [--workspace <id>] [--json]   exhausted jobs (--all includes replayed ones)
+  dead-letters replay <id>                                replay one dead letter as a new job
+  dead-letters replay --all [--workspace <id>]            replay every open dead letter
+  bootstrap <workspaceId> [--no-wait]                     start a bootstrap and show its progress
+
+Uses REDIS_URL, BULLMQ_PREFIX and DATABASE_URL like the apps (see ENV_VARS.md).`;
+
+const cliEnv = defineEnv('cli', { ...runtimeVars, ...redisVars, ...databaseVars });
+
+class UsageError extends Error {}
+
+function fail(message: string, code = 1): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(code);
+}
+
+async function openDb(config: ReturnType<typeof cliEnv.parse>): Promise<{ db: DatabaseHandle; release: () => void }> {
+  let release = () => {};
+  if (!config.DATABASE_URL) {
+    try {
+      release = acquireEmbeddedDatabaseLock(config.DATA_DIR);
+    } catch (err) {
+      fail(
+        `${(err as Error).message}\nWith the embedded database, stop \`npm start\` first, or use the admin API (/admin/api, set ADMIN_USERNAME/ADMIN_PASSWORD).`,
+      );
+    }
+  }
+  return { db: await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR }), release };
+}
+
+function table(rows: Record<string, unknown>[]): string {
+  if (rows.length === 0) return '(none)';
+  const cols = Object.keys(rows[0]!);
+  const cell = (v: unknown) => (v instanceof Date ? v.toISOString() : String(v ?? '')).slice(0, 60);
+  const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
+  const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i]!)).join('  ');
+  return [
+    line(cols),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...rows.map((r) => line(cols.map((c) => cell(r[c])))),
+  ].join('\n');
+}
+
+const TERMINAL = new Set(['COMPLETED', 'PARTIAL', 'FAILED']);
+
+async function watchBootstrap(
+  db: DatabaseHandle,
+  workspaceId: string,
+  addonId: string,
+  since: Date,
+): Promise<BootstrapProgress> {
+  const bar = new cliProgress.SingleBar(
+    {
+      format: ' {bar} {percentage}% | {finished}/{total} resources | {items} items | {requests} requests | {status}',
+      hideCursor: true,
+      clearOnComplete: false,
+      noTTYOutput: true,
+      notTTYSchedule: 2000,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const runs = await listBootstrapRuns(db.db, { workspaceId, addonId }, 5);
+    const run = runs.find((r) => r.created_at >= since || ['PENDING', 'RUNNING', 'PAUSED'].includes(r.status));
+    if (!run) {
+      if (Date.now() > deadline) throw new Error('no bootstrap run appeared within 60 s: is a worker running?');
+      await new Promise((r) => setTimeout(r, 500));
+      continue;
+    }
+    const p = (await bootstrapProgress(db.db, run.id))!;
+    const payload = {
+      finished: p.totals.finished,
+      items: p.totals.items,
+      requests: p.totals.requests,
+      status: p.run.status,
+    };
+    if (!started) {
+      bar.start(Math.max(1, p.totals.resources), p.totals.finished, payload);
+      started = true;
+    }
+    bar.update(p.totals.finished, payload);
+    if (TERMINAL.has(p.run.status)) {
+      bar.stop();
+      return p;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      all: { type: 'boolean', default: false },
+      workspace: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      'no-wait': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help || positionals.length === 0) {
+    process.stdout.write(`${USAGE}\n`);
+    return values.help ? 0 : 2;
+  }
+  const config = loadConfigOrExit(cliEnv);
+  const [command, sub, arg] = positionals;
+  const { db, release } = await openDb(config);
+  let connection: ReturnType<typeof createWorkerConnection> | undefined;
+  let queues: ReturnType<typeof createQueues> | undefined;
+  const needQueues = async () => {
+    await waitForRedis(config.REDIS_URL, config.REDIS_CONNECT_TIMEOUT_MS);
+    connection = createWorkerConnection({ url: config.REDIS_URL, name: 'cli' });
+    queues = createQueues(connection, config.BULLMQ_PREFIX);
+    return { db: db.db, queues };
+  };
+  try {
+    if (command === 'dead-letters' && sub === 'list') {
+      const letters = await listDeadLetters(db.db, {
+        includeReplayed: values.all,
+        ...(values.workspace ? { workspaceId: values.workspace } : {}),
+        limit: 1000,
+      });
+      if (values.json) process.stdout.write(`${JSON.stringify(letters, null, 2)}\n`);
+      else
+        process.stdout.write(
+          `${table(
+            letters.map((l) => ({
+              id: l.id,
+              queue: l.queue,
+              job: l.job_name,
+              workspace: l.workspace_id,
+              attempts: l.attempts,
+              failed: l.failed_at,
+              replayed: l.replayed_at ?? '',
+              error: l.error,
+            })),
+          )}\n`,
+        );
+      return 0;
+    }
+    if (command === 'dead-letters' && sub === 'replay') {
+      const deps = await needQueues();
+      if (values.all) {
+        const result = await replayAllDeadLetters(deps, {
+          ...(values.workspace ? { workspaceId: values.workspace } : {}),
+          onProgress: (done, total) => process.stderr.write(`\rreplayed ${done}/${total}`),
+        });
+        process.stderr.write('\n');
+        for (const f of result.failed) process.stdout.write(`dead letter ${f.id}: ${f.error}\n`);
+        process.stdout.write(`replayed ${result.replayed.length}, failed ${result.failed.length}\n`);
+        return result.failed.length > 0 ? 1 : 0;
+      }
+      const id = Number(arg);
+      if (!Number.isSafeInteger(id) || id <= 0)
+        throw new UsageError('dead-letters replay needs a dead letter id or --all');
+      const result = await replayDeadLetter(deps, id);
+      process.stdout.write(`dead letter ${id} replayed as job ${result.jobId} on queue ${result.queue}\n`);
+      return 0;
+    }
+    if (command === 'bootstrap') {
+      const workspaceId = sub;
+      if (!workspaceId) throw new UsageError('bootstrap needs a workspace id');
+      const deps = await needQueues();
+      const installation = await findInstallation(db.db, workspaceId);
+      const since = new Date(Date.now() - 1000);
+      const result = await requestBootstrap(deps, workspaceId, installation ? { addonId: installation.addon_id } : {});
+      process.stdout.write(
+        result.activeRunId
+          ? `a bootstrap is already running (${result.activeRunId}); following it\n`
+          : `bootstrap requested (job ${result.jobId})\n`,
+      );
+      if (values['no-wait']) return 0;
+      const p = await watchBootstrap(db, workspaceId, result.addonId, since);
+      for (const r of p.resources) {
+        process.stdout.write(
+          `  ${r.resource.padEnd(14)} ${r.status.padEnd(9)} ${String(r.items).padStart(7)} items ${r.missing_scope ? ` needs ${r.missing_scope}` : ''}${r.error && !r.missing_scope ? ` ${r.error}` : ''}\n`,
+        );
+      }
+      process.stdout.write(`bootstrap ${p.run.status}: ${p.totals.items} items in ${p.totals.requests} requests\n`);
+      return p.run.status === 'COMPLETED' ? 0 : 1;
+    }
+    throw new UsageError(`unknown command: ${positionals.join(' ')}`);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`${err.message}\n\n${USAGE}\n`);
+      return 2;
+    }
+    if (err instanceof ReplayError || err instanceof OperationError) {
+      process.stderr.write(`${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  } finally {
+    if (queues) await closeQueues(queues);
+    connection?.disconnect();
+    await db.close();
+    release();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => fail(`error: ${(err as Error).message}`),
+);

@@ -1,0 +1,155 @@
+import {
+  bool,
+  clockifyApiVars,
+  databaseVars,
+  defineEnv,
+  int,
+  list,
+  productionRules,
+  redisVars,
+  runtimeVars,
+  secretVars,
+  str,
+  type ConfigOf,
+} from '@cap/config';
+import { QUEUE_NAMES } from '@cap/queue';
+
+const CRON = /^(off|(\S+\s+){4}\S+)$/;
+
+export const workerVars = {
+  ...runtimeVars,
+  WORKER_PORT: int({
+    default: 8081,
+    min: 0,
+    max: 65535,
+    description: 'Port of the worker ops server (/health, /ready, /metrics; 0 picks a free port).',
+  }),
+  ...redisVars,
+  ...databaseVars,
+  ...secretVars,
+  ...clockifyApiVars,
+  WORKER_QUEUES: list({
+    default: [...QUEUE_NAMES],
+    item: new RegExp(`^(${QUEUE_NAMES.join('|')})$`),
+    expected: `a comma-separated subset of ${QUEUE_NAMES.join(', ')}`,
+    description: 'Queues this process consumes; run specialised pools by giving each a subset.',
+  }),
+  WORKER_CONCURRENCY_LIFECYCLE: int({
+    default: 4,
+    min: 1,
+    max: 1000,
+    description: 'Concurrent lifecycle jobs per process.',
+  }),
+  WORKER_CONCURRENCY_WEBHOOKS: int({
+    default: 16,
+    min: 1,
+    max: 1000,
+    description: 'Concurrent webhook jobs per process.',
+  }),
+  WORKER_CONCURRENCY_BOOTSTRAP: int({
+    default: 4,
+    min: 1,
+    max: 1000,
+    description: 'Concurrent bootstrap jobs per process.',
+  }),
+  WORKER_CONCURRENCY_MAINTENANCE: int({
+    default: 1,
+    min: 1,
+    max: 100,
+    description: 'Concurrent maintenance jobs per process.',
+  }),
+  WORKER_LOCK_DURATION_MS: int({
+    default: 30_000,
+    min: 1000,
+    max: 600_000,
+    description: 'BullMQ job lock duration; a worker that stops renewing it (killed) loses the job after this.',
+  }),
+  WORKER_STALLED_INTERVAL_MS: int({
+    default: 30_000,
+    min: 500,
+    max: 600_000,
+    description: 'How often BullMQ looks for stalled jobs (locks expired) to hand them to another worker.',
+  }),
+  WORKER_MAX_STALLED_COUNT: int({
+    default: 2,
+    min: 1,
+    max: 100,
+    description: 'Times a job may stall (its worker died) before it fails for good.',
+  }),
+  AUTO_BOOTSTRAP: bool({ default: true, description: 'Start a bootstrap of the workspace data after INSTALLED.' }),
+  BOOTSTRAP_TIME_ENTRY_DAYS: int({
+    default: 30,
+    min: 0,
+    max: 3650,
+    description: 'How many days of time entries (per user) a bootstrap fetches.',
+  }),
+  BOOTSTRAP_PAGE_SIZE: int({ default: 200, min: 1, max: 200, description: 'Page size of bootstrap list requests.' }),
+  BOOTSTRAP_MAX_PAGES: int({
+    default: 10_000,
+    min: 1,
+    description: 'Cap on pages per resource listing, a guard against a server that never says last page.',
+  }),
+  BOOTSTRAP_LIMITER_MAX_WAIT_MS: int({
+    default: 1000,
+    min: 0,
+    max: 60_000,
+    description:
+      'Longest rate-limiter wait a bootstrap job sleeps through; longer waits re-schedule the job and free the slot.',
+  }),
+  BOOTSTRAP_PAUSE_AFTER_MS: int({
+    default: 60_000,
+    min: 1000,
+    description: 'A rate limit (Retry-After) longer than this marks the bootstrap run PAUSED until it resumes.',
+  }),
+  RECONCILE_CRON: str({
+    default: '17 3 * * *',
+    pattern: CRON,
+    expected: 'a 5-field cron expression (UTC) or `off`',
+    description: 'When to re-run a bootstrap for every ACTIVE workspace, healing what webhooks missed.',
+  }),
+  RETENTION_CRON: str({
+    default: '7 * * * *',
+    pattern: CRON,
+    expected: 'a 5-field cron expression (UTC) or `off`',
+    description:
+      'When retention runs: drop old webhook_events partitions, create upcoming ones, purge uninstalled workspaces.',
+  }),
+  WEBHOOK_EVENT_RETENTION_DAYS: int({
+    default: 30,
+    min: 1,
+    max: 3650,
+    description: 'Days of webhook_events kept (whole day partitions are dropped).',
+  }),
+  DEAD_LETTER_RETENTION_DAYS: int({
+    default: 30,
+    min: 1,
+    max: 3650,
+    description: 'Days a dead letter (an exhausted job, without tokens) is kept for inspection and replay.',
+  }),
+  BOOTSTRAP_RUN_RETENTION_DAYS: int({
+    default: 30,
+    min: 1,
+    max: 3650,
+    description: 'Days finished bootstrap runs (progress records) are kept.',
+  }),
+  DATA_RETENTION_DAYS_AFTER_UNINSTALL: int({
+    default: 30,
+    min: 0,
+    max: 3650,
+    description: 'Days a workspace’s data is kept after DELETED before it is purged (unless reinstalled).',
+  }),
+  WEBHOOK_INSTALL_WAIT_MS: int({
+    default: 5000,
+    min: 100,
+    max: 600_000,
+    description: 'Delay between checks when a webhook arrives before its INSTALLED has been applied.',
+  }),
+  WEBHOOK_ORPHAN_AFTER_MS: int({
+    default: 600_000,
+    min: 1000,
+    description: 'How long a webhook waits for its installation before it is recorded as orphaned.',
+  }),
+};
+
+export const workerEnv = defineEnv('worker', workerVars, [productionRules]);
+export type WorkerConfig = ConfigOf<typeof workerVars>;

@@ -1,0 +1,21 @@
+import type { RegisteredAddon } from '@cap/addon';
+import type { RateLimiter } from '@cap/clockify';
+import type { Database, Kysely } from '@cap/db';
+import type { Logger, Metrics } from '@cap/observability';
+import type { Queues } from '@cap/queue';
+import type { Keyring } from '@cap/secrets';
+import type { WorkerConfig } from './config.js';
+
+/** Everything a job processor may use; built once per process in start.ts. */
+export interface WorkerDeps {
+  readonly config: WorkerConfig;
+  readonly db: Kysely<Database>;
+  readonly queues: Queues;
+  readonly keyring: Keyring;
+  readonly limiter: RateLimiter;
+  readonly addon: RegisteredAddon;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** The clock; tests replace it to reach retention and purge dates. */
+  readonly now: () => Date;
+}

@@ -1,0 +1,69 @@
+import type { Job } from 'bullmq';
+import {
+  createBootstrapRun,
+  finalizeBootstrapRunIfDone,
+  getActiveBootstrapRun,
+  getBootstrapResources,
+  getInstallation,
+} from '@cap/db';
+import { JOBS, enqueue, parsePayload } from '@cap/queue';
+import { isRoot, resourcesFor } from '../bootstrap/resources.js';
+import type { WorkerDeps } from '../deps.js';
+
+/** The job id of a resource job: deterministic, so a retried start or parent enqueues it once. */
+export function resourceJobId(runId: string, resource: string): string {
+  return `bootstrap-${runId}-${resource}`;
+}
+
+export type StartOutcome =
+  | { status: 'started'; runId: string; resources: string[] }
+  | { status: 'joined'; runId: string }
+  | { status: 'skipped'; reason: string };
+
+/**
+ * Starts a bootstrap run: one row per resource and one job per root resource (dependent ones,
+ * tasks and time entries, are enqueued when their parent list is complete). At most one active
+ * run per workspace: a second request joins the active run.
+ */
+export async function processBootstrapStart(deps: WorkerDeps, job: Job): Promise<StartOutcome> {
+  const p = parsePayload(JOBS.bootstrapStart, job.data);
+  const key = { workspaceId: p.workspaceId, addonId: p.addonId };
+  const log = deps.logger.child({ ...key, trigger: p.trigger, jobId: job.id });
+  const installation = await getInstallation(deps.db, key);
+  if (!installation || installation.status !== 'ACTIVE') {
+    log.info({ status: installation?.status ?? 'missing' }, 'bootstrap skipped: installation not active');
+    return { status: 'skipped', reason: `installation is ${installation?.status ?? 'missing'}` };
+  }
+  const resources = resourcesFor(deps.addon.scopes);
+  const created = await deps.db.transaction().execute(async (tx) => {
+    const run = await createBootstrapRun(tx, { ...key, trigger: p.trigger, jobId: job.id ?? null, resources });
+    if (run) await finalizeBootstrapRunIfDone(tx, run.id);
+    return run;
+  });
+  let runId: string;
+  if (created) {
+    runId = created.id;
+  } else {
+    const active = await getActiveBootstrapRun(deps.db, key);
+    if (!active) throw new Error('could not create a bootstrap run and none is active; retrying');
+    if (active.job_id !== job.id) {
+      log.info({ runId: active.id }, 'a bootstrap is already running for this workspace; joined it');
+      return { status: 'joined', runId: active.id };
+    }
+    // A retry of the job that created the run (it died before enqueueing): resume it.
+    runId = active.id;
+  }
+  const rows = await getBootstrapResources(deps.db, runId);
+  const names = rows.map((r) => r.resource);
+  for (const row of rows) {
+    if (row.status !== 'PENDING' || !isRoot(row.resource as never, names)) continue;
+    await enqueue(
+      deps.queues,
+      JOBS.bootstrapResource,
+      { v: 1, runId, ...key, resource: row.resource },
+      { jobId: resourceJobId(runId, row.resource) },
+    );
+  }
+  log.info({ runId, resources: names }, 'bootstrap started');
+  return { status: 'started', runId, resources: names };
+}

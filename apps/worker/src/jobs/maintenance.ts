@@ -1,0 +1,126 @@
+import type { Job } from 'bullmq';
+import {
+  deleteDeadLettersBefore,
+  deleteFinishedBootstrapRunsBefore,
+  dropWebhookEventPartitionsBefore,
+  ensureWebhookEventPartitions,
+  installationsDueForPurge,
+  listInstallations,
+  purgeInstallation,
+} from '@cap/db';
+import { JOBS, enqueue, parsePayload } from '@cap/queue';
+import type { WorkerDeps } from '../deps.js';
+
+const DAY_MS = 86_400_000;
+/** Partitions kept ready ahead of time, so inserts rarely create one. */
+const PARTITIONS_AHEAD_DAYS = 7;
+
+export interface RetentionReport {
+  readonly partitionsCreated: string[];
+  readonly partitionsDropped: { name: string; rows: number }[];
+  readonly installationsPurged: { workspaceId: string; addonId: string; entities: number; webhookEvents: number }[];
+  readonly deadLettersDeleted: number;
+  readonly bootstrapRunsDeleted: number;
+}
+
+/**
+ * Retention: drops `webhook_events` day partitions older than WEBHOOK_EVENT_RETENTION_DAYS,
+ * creates the coming days' partitions, drops old dead letters and finished bootstrap runs, and
+ * purges uninstalled workspaces whose date passed (only if still deleted). Logs the counts.
+ */
+export async function runRetention(deps: WorkerDeps): Promise<RetentionReport> {
+  const now = deps.now();
+  const created = await ensureWebhookEventPartitions(
+    deps.db,
+    new Date(now.getTime() - DAY_MS),
+    PARTITIONS_AHEAD_DAYS + 1,
+  );
+  const cutoff = new Date(now.getTime() - deps.config.WEBHOOK_EVENT_RETENTION_DAYS * DAY_MS);
+  const dropped = await dropWebhookEventPartitionsBefore(deps.db, cutoff);
+  const deadLettersDeleted = await deleteDeadLettersBefore(
+    deps.db,
+    new Date(now.getTime() - deps.config.DEAD_LETTER_RETENTION_DAYS * DAY_MS),
+  );
+  const bootstrapRunsDeleted = await deleteFinishedBootstrapRunsBefore(
+    deps.db,
+    new Date(now.getTime() - deps.config.BOOTSTRAP_RUN_RETENTION_DAYS * DAY_MS),
+  );
+  const purged: RetentionReport['installationsPurged'] = [];
+  for (;;) {
+    const due = await installationsDueForPurge(deps.db, now, 50);
+    if (due.length === 0) break;
+    for (const inst of due) {
+      const key = { workspaceId: inst.workspace_id, addonId: inst.addon_id };
+      const counts = await deps.db.transaction().execute((tx) => purgeInstallation(tx, key, now));
+      if (counts) purged.push({ ...key, entities: counts.entities, webhookEvents: counts.webhookEvents });
+    }
+  }
+  deps.logger.info(
+    {
+      partitionsDropped: dropped.length,
+      webhookEventsDropped: dropped.reduce((n, d) => n + d.rows, 0),
+      installationsPurged: purged.length,
+      deadLettersDeleted,
+      bootstrapRunsDeleted,
+      cutoff,
+    },
+    'retention done',
+  );
+  return {
+    partitionsCreated: created,
+    partitionsDropped: dropped,
+    installationsPurged: purged,
+    deadLettersDeleted,
+    bootstrapRunsDeleted,
+  };
+}
+
+/** Purges one uninstalled workspace when its scheduled date comes (no-op if reinstalled). */
+export async function runPurge(deps: WorkerDeps, job: Job): Promise<string> {
+  const p = parsePayload(JOBS.purgeInstallation, job.data);
+  const key = { workspaceId: p.workspaceId, addonId: p.addonId };
+  const counts = await deps.db.transaction().execute((tx) => purgeInstallation(tx, key, deps.now()));
+  if (!counts) {
+    deps.logger.info(key, 'purge skipped: the installation is active again or its date has not come');
+    return 'skipped';
+  }
+  deps.logger.info({ ...key, ...counts }, 'uninstalled workspace purged');
+  return 'purged';
+}
+
+/** Reconciliation: a bootstrap of every ACTIVE workspace heals what webhooks missed. */
+export async function runReconcile(deps: WorkerDeps): Promise<number> {
+  let offset = 0;
+  let requested = 0;
+  for (;;) {
+    const batch = await listInstallations(deps.db, { status: 'ACTIVE', limit: 500, offset });
+    if (batch.length === 0) break;
+    for (const inst of batch) {
+      await enqueue(deps.queues, JOBS.bootstrapStart, {
+        v: 1,
+        workspaceId: inst.workspace_id,
+        addonId: inst.addon_id,
+        trigger: 'reconcile',
+      });
+      requested++;
+    }
+    offset += batch.length;
+  }
+  deps.logger.info({ workspaces: requested }, 'reconciliation requested a bootstrap per active workspace');
+  return requested;
+}
+
+export async function processMaintenance(deps: WorkerDeps, job: Job): Promise<unknown> {
+  switch (job.name) {
+    case JOBS.retention:
+      parsePayload(JOBS.retention, job.data);
+      return runRetention(deps);
+    case JOBS.reconcile:
+      parsePayload(JOBS.reconcile, job.data);
+      return runReconcile(deps);
+    case JOBS.purgeInstallation:
+      return runPurge(deps, job);
+    default:
+      throw new Error(`unknown maintenance job ${job.name}`);
+  }
+}

@@ -1,0 +1,150 @@
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import { handlerFor, type HandlerContext, type InstallationSetting } from '@cap/addon';
+import { entityIdOf, isWebhookEventName, type ClockifyClient, type WebhookEventName } from '@cap/clockify';
+import {
+  claimDelivery,
+  completeDelivery,
+  ensureWebhookEventPartition,
+  getInstallation,
+  getWebhookToken,
+  processedInPreviousWindow,
+  recordDeliveryFailure,
+  recordDeliveryOutcome,
+  type DeliveryRef,
+  type WebhookTokenCheck,
+} from '@cap/db';
+import { JOBS, parsePayload } from '@cap/queue';
+import { createInstallationClient } from '../clockify.js';
+import type { WorkerDeps } from '../deps.js';
+
+export type WebhookOutcome = 'done' | 'duplicate' | 'skipped' | 'ignored' | 'orphaned';
+
+/**
+ * Steps 5–6 of the webhook flow: installation lookup, token check, then the handler and the
+ * delivery's status change in one transaction. A retry or replay of an unfinished delivery runs
+ * the handler again; a finished one never.
+ */
+export async function processWebhook(deps: WorkerDeps, job: Job, token: string | undefined): Promise<WebhookOutcome> {
+  const p = parsePayload(JOBS.webhookProcess, job.data);
+  const counter = deps.metrics.counter('webhook_events_processed_total', 'Webhook deliveries processed by the worker', [
+    'event',
+    'status',
+  ]);
+  const log = deps.logger.child({
+    event: p.event,
+    workspaceId: p.workspaceId,
+    deliveryKey: p.deliveryKey.slice(0, 16),
+    jobId: job.id,
+  });
+
+  let body: Record<string, unknown>;
+  try {
+    const parsed: unknown = JSON.parse(p.body);
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not a JSON object');
+    body = parsed as Record<string, unknown>;
+  } catch (err) {
+    // The ingress validated the body; a bad one here cannot get better by retrying.
+    throw new UnrecoverableError(`webhook body is not a JSON object: ${(err as Error).message}`);
+  }
+  if (!isWebhookEventName(p.event)) throw new UnrecoverableError(`unknown webhook event ${p.event}`);
+  const event: WebhookEventName = p.event;
+
+  const ref: DeliveryRef = {
+    deliveryKey: p.deliveryKey,
+    windowStart: new Date(p.windowStart),
+    workspaceId: p.workspaceId,
+    addonId: p.addonId ?? null,
+    event,
+    receivedAt: new Date(p.receivedAt),
+    entityId: entityIdOf(event, body) ?? null,
+    jobId: job.id ?? null,
+  };
+  const finish = (status: WebhookOutcome): WebhookOutcome => {
+    counter.inc({ event, status });
+    return status;
+  };
+
+  const addonId = p.addonId;
+  const installation = addonId ? await getInstallation(deps.db, { workspaceId: p.workspaceId, addonId }) : undefined;
+  await ensureWebhookEventPartition(deps.db, ref.windowStart);
+
+  if (!installation) {
+    // Not installed yet: Clockify may deliver a webhook before the INSTALLED job is applied.
+    // Wait without spending attempts, up to a cap, then record the delivery as orphaned.
+    if (Date.now() - p.receivedAt < deps.config.WEBHOOK_ORPHAN_AFTER_MS) {
+      log.debug('installation not known yet; checking again later');
+      await job.moveToDelayed(Date.now() + deps.config.WEBHOOK_INSTALL_WAIT_MS, token);
+      throw new DelayedError();
+    }
+    await recordDeliveryOutcome(deps.db, ref, 'orphaned', { reason: 'no installation for this workspace and add-on' });
+    log.warn('no installation appeared in time; delivery recorded as orphaned');
+    return finish('orphaned');
+  }
+  if (installation.status === 'DELETED') {
+    await recordDeliveryOutcome(deps.db, ref, 'ignored', { reason: 'the add-on is uninstalled in this workspace' });
+    return finish('ignored');
+  }
+  if (installation.status === 'INACTIVE') {
+    await recordDeliveryOutcome(deps.db, ref, 'skipped', { reason: 'the add-on is inactive in this workspace' });
+    return finish('skipped');
+  }
+
+  const stored = await getWebhookToken(deps.db, { workspaceId: p.workspaceId, addonId: installation.addon_id, event });
+  let tokenCheck: WebhookTokenCheck;
+  if (!stored) {
+    // Subscribed in a later add-on version than the one installed: accepted on the JWT alone.
+    tokenCheck = p.verified ? 'no_stored_token' : 'unverified';
+  } else if (stored.token_hash === p.tokenHash) {
+    tokenCheck = p.verified ? 'matched' : 'unverified';
+  } else {
+    await recordDeliveryOutcome(deps.db, ref, 'ignored', {
+      tokenCheck: 'mismatch',
+      reason: 'the signature token is not the one stored for this webhook',
+    });
+    log.warn('webhook token does not match the stored token for this event; ignored');
+    return finish('ignored');
+  }
+
+  if (await processedInPreviousWindow(deps.db, ref, p.windowSeconds)) return finish('duplicate');
+
+  const handler = handlerFor(deps.addon, event);
+  if (!handler) {
+    await recordDeliveryOutcome(deps.db, ref, 'ignored', { tokenCheck, reason: 'no handler for this event' });
+    return finish('ignored');
+  }
+
+  const settings = (Array.isArray(installation.settings) ? installation.settings : []) as InstallationSetting[];
+  let api: ClockifyClient | undefined;
+  try {
+    const outcome = await deps.db.transaction().execute(async (tx) => {
+      const claim = await claimDelivery(tx, ref);
+      if (!claim.claimed) return 'duplicate' as const;
+      const ctx: HandlerContext = {
+        workspaceId: p.workspaceId,
+        addonId: installation.addon_id,
+        event,
+        deliveryKey: p.deliveryKey,
+        attempt: job.attemptsMade + 1,
+        receivedAt: ref.receivedAt,
+        get api() {
+          api ??= createInstallationClient(deps, installation);
+          return api;
+        },
+        settings,
+        setting: <T>(id: string) => settings.find((s) => s.id === id)?.value as T | undefined,
+        logger: log,
+        tx,
+      };
+      await handler(body as never, ctx as never);
+      await completeDelivery(tx, ref, tokenCheck);
+      return 'done' as const;
+    });
+    return finish(outcome);
+  } catch (err) {
+    if (err instanceof DelayedError) throw err;
+    await recordDeliveryFailure(deps.db, ref, (err as Error).message ?? String(err)).catch((e: unknown) =>
+      log.error({ err: e }, 'could not record the delivery failure'),
+    );
+    throw err;
+  }
+}

@@ -1,0 +1,134 @@
+import { DelayedError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { secondsSince, type Logger, type Metrics } from '@cap/observability';
+import type { QueueName } from '@cap/queue';
+
+export type Processor = (job: Job, token: string | undefined) => Promise<unknown>;
+
+export interface ProcessorSpec {
+  readonly queue: QueueName;
+  readonly concurrency: number;
+  /** Processes every job name of the queue (dispatch on `job.name` inside). */
+  readonly process: Processor;
+}
+
+export interface RegistryOptions {
+  readonly prefix: string;
+  /** A new worker-style connection (maxRetriesPerRequest: null) per BullMQ Worker. */
+  readonly connection: () => Redis;
+  readonly lockDurationMs: number;
+  readonly stalledIntervalMs: number;
+  readonly maxStalledCount: number;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** Called once a job failed for good (attempts exhausted, unrecoverable, stalled too often). */
+  readonly onExhausted: (queue: QueueName, job: Job, error: Error) => Promise<void>;
+}
+
+/**
+ * Creates every BullMQ Worker of the process: concurrency per queue, lock and stall settings
+ * from config, duration/outcome metrics around each processor, the failed/error/stalled
+ * listeners, and one bounded close for shutdown.
+ */
+export class WorkerRegistry {
+  private readonly workers: { queue: QueueName; worker: Worker; connection: Redis }[] = [];
+  private readonly duration;
+  private readonly jobs;
+  private readonly stalled;
+
+  constructor(private readonly opts: RegistryOptions) {
+    this.duration = opts.metrics.histogram('worker_job_duration_seconds', 'Time spent processing a job', [
+      'queue',
+      'job',
+      'outcome',
+    ]);
+    this.jobs = opts.metrics.counter('worker_jobs_total', 'Jobs processed by outcome', ['queue', 'job', 'outcome']);
+    this.stalled = opts.metrics.counter(
+      'worker_stalled_jobs_total',
+      'Jobs whose lock expired (worker died or blocked)',
+      ['queue'],
+    );
+  }
+
+  register(spec: ProcessorSpec): void {
+    const { logger } = this.opts;
+    const connection = this.opts.connection();
+    const processor = async (job: Job, token?: string) => {
+      const start = process.hrtime.bigint();
+      let outcome = 'completed';
+      try {
+        return await spec.process(job, token);
+      } catch (err) {
+        // A job re-scheduled with moveToDelayed is neither a success nor a failure.
+        outcome = err instanceof DelayedError ? 'delayed' : 'failed';
+        throw err;
+      } finally {
+        const labels = { queue: spec.queue, job: job.name, outcome };
+        this.duration.observe(labels, secondsSince(start));
+        this.jobs.inc(labels);
+      }
+    };
+    const worker = new Worker(spec.queue, processor, {
+      connection,
+      prefix: this.opts.prefix,
+      concurrency: spec.concurrency,
+      lockDuration: this.opts.lockDurationMs,
+      stalledInterval: this.opts.stalledIntervalMs,
+      maxStalledCount: this.opts.maxStalledCount,
+      autorun: false,
+    });
+    worker.on('failed', (job, err) => {
+      if (!job) return;
+      const attempts = job.opts.attempts ?? 1;
+      const exhausted =
+        job.attemptsMade >= attempts || err.name === 'UnrecoverableError' || /stalled more than/i.test(err.message);
+      const log = { queue: spec.queue, job: job.name, jobId: job.id, attemptsMade: job.attemptsMade, attempts, err };
+      if (!exhausted) {
+        logger.warn(log, 'job failed; it will be retried');
+        return;
+      }
+      logger.error(log, 'job failed for good; recording a dead letter');
+      this.opts.onExhausted(spec.queue, job, err).catch((e: unknown) => {
+        logger.error(
+          { err: e, queue: spec.queue, jobId: job.id },
+          'could not record the dead letter (the job stays in the failed set)',
+        );
+      });
+    });
+    worker.on('error', (err) => {
+      logger.error({ err, queue: spec.queue }, 'worker error');
+    });
+    worker.on('stalled', (jobId) => {
+      this.stalled.inc({ queue: spec.queue });
+      logger.warn(
+        { queue: spec.queue, jobId },
+        'job stalled (its worker stopped renewing the lock); it will be retried',
+      );
+    });
+    this.workers.push({ queue: spec.queue, worker, connection });
+  }
+
+  get queues(): QueueName[] {
+    return this.workers.map((w) => w.queue);
+  }
+
+  start(): void {
+    for (const { worker, queue } of this.workers) {
+      worker.run().catch((err: unknown) => this.opts.logger.error({ err, queue }, 'worker stopped unexpectedly'));
+    }
+  }
+
+  /** True when every worker's connection is ready (for /ready). */
+  isConnected(): boolean {
+    return this.workers.every((w) => w.connection.status === 'ready');
+  }
+
+  /**
+   * Stops taking jobs and waits for active ones (bounded by the process shutdown timer); then
+   * closes the workers' connections.
+   */
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map(({ worker }) => worker.close()));
+    await Promise.all(this.workers.map(({ connection }) => connection.quit().catch(() => connection.disconnect())));
+  }
+}

@@ -1,0 +1,204 @@
+import type { Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { addon as defaultAddon, type RegisteredAddon } from '@cap/addon';
+import { RateLimiter } from '@cap/clockify';
+import { ensureWebhookEventPartitions, recordDeadLetter, type DatabaseHandle } from '@cap/db';
+import { Metrics, type Logger } from '@cap/observability';
+import { sanitizeForDeadLetter } from '@cap/operations';
+import {
+  JOBS,
+  QUEUES,
+  SCHEDULERS,
+  closeQueues,
+  createQueues,
+  createWorkerConnection,
+  type QueueName,
+} from '@cap/queue';
+import { Shutdown, loadKeyring, openMigratedDatabase, requireRedis, warnAboutRedisDurability } from '@cap/service';
+import type { WorkerConfig } from './config.js';
+import type { WorkerDeps } from './deps.js';
+import { processBootstrapResource } from './jobs/bootstrap.resource.js';
+import { processBootstrapStart } from './jobs/bootstrap.start.js';
+import { processLifecycle } from './jobs/lifecycle.apply.js';
+import { processMaintenance } from './jobs/maintenance.js';
+import { processWebhook } from './jobs/webhook.process.js';
+import { startOpsServer } from './runtime/ops-server.js';
+import { WorkerRegistry, type Processor } from './runtime/registry.js';
+
+export interface StartWorkerOptions {
+  readonly config: WorkerConfig;
+  readonly logger: Logger;
+  /** Shared database (single-process mode); otherwise opened and migrated here. */
+  readonly database?: DatabaseHandle;
+  readonly metrics?: Metrics;
+  readonly shutdown?: Shutdown;
+  /** Replaces the add-on definition (tests). */
+  readonly addon?: RegisteredAddon;
+  /** Replaces the clock used for retention and purge dates (tests). */
+  readonly now?: () => Date;
+}
+
+export interface RunningWorker {
+  readonly deps: WorkerDeps;
+  readonly opsPort: number;
+  readonly shutdown: Shutdown;
+  readonly registry: WorkerRegistry;
+}
+
+const PARTITIONS_AHEAD_DAYS = 7;
+
+/**
+ * Starts the worker: checks Redis, opens and migrates the database, then consumes the queues in
+ * WORKER_QUEUES. Every BullMQ Worker comes from one registry, which is also the shutdown hook.
+ */
+export async function startWorker(opts: StartWorkerOptions): Promise<RunningWorker> {
+  const { config, logger } = opts;
+  const metrics = opts.metrics ?? new Metrics({ app: 'worker' });
+  const shutdown = opts.shutdown ?? new Shutdown(logger, config.SHUTDOWN_TIMEOUT_MS);
+
+  await requireRedis(config.REDIS_URL, config.REDIS_CONNECT_TIMEOUT_MS);
+  const database = opts.database ?? (await openMigratedDatabase(config, logger, 'worker'));
+  const keyring = loadKeyring(config, logger);
+
+  const connections: Redis[] = [];
+  const connect = (name: string) => {
+    const c = createWorkerConnection({
+      url: config.REDIS_URL,
+      name,
+      connectTimeoutMs: config.REDIS_CONNECT_TIMEOUT_MS,
+    });
+    c.on('error', (err) =>
+      logger.debug({ err: { message: err.message }, connection: name }, 'Redis connection error (reconnecting)'),
+    );
+    connections.push(c);
+    return c;
+  };
+  const producer = connect('worker-producer');
+  await warnAboutRedisDurability(producer, logger);
+  const queues = createQueues(producer, config.BULLMQ_PREFIX);
+  const limiter = new RateLimiter(connect('worker-limiter'), {
+    prefix: config.BULLMQ_PREFIX,
+    rps: config.CLOCKIFY_RATE_LIMIT_RPS,
+    metrics,
+    logger,
+  });
+
+  const deps: WorkerDeps = {
+    config,
+    db: database.db,
+    queues,
+    keyring,
+    limiter,
+    addon: opts.addon ?? defaultAddon,
+    logger,
+    metrics,
+    now: opts.now ?? (() => new Date()),
+  };
+
+  await ensureWebhookEventPartitions(database.db, new Date(Date.now() - 86_400_000), PARTITIONS_AHEAD_DAYS + 1);
+
+  const registry = new WorkerRegistry({
+    prefix: config.BULLMQ_PREFIX,
+    connection: () => connect('worker-consumer'),
+    lockDurationMs: config.WORKER_LOCK_DURATION_MS,
+    stalledIntervalMs: config.WORKER_STALLED_INTERVAL_MS,
+    maxStalledCount: config.WORKER_MAX_STALLED_COUNT,
+    logger,
+    metrics,
+    onExhausted: (queue: QueueName, job: Job, error: Error) => {
+      const { payload } = sanitizeForDeadLetter(job.data);
+      const workspaceId = typeof payload.workspaceId === 'string' ? payload.workspaceId : null;
+      return recordDeadLetter(database.db, {
+        queue,
+        jobName: job.name,
+        jobId: job.id ?? 'unknown',
+        workspaceId,
+        payload,
+        error: error.message,
+        attempts: job.attemptsMade,
+      });
+    },
+  });
+
+  const processors: Record<QueueName, { concurrency: number; process: Processor }> = {
+    lifecycle: {
+      concurrency: config.WORKER_CONCURRENCY_LIFECYCLE,
+      process: (job, token) => processLifecycle(deps, job, token),
+    },
+    webhooks: {
+      concurrency: config.WORKER_CONCURRENCY_WEBHOOKS,
+      process: (job, token) => processWebhook(deps, job, token),
+    },
+    bootstrap: {
+      concurrency: config.WORKER_CONCURRENCY_BOOTSTRAP,
+      process: (job, token) =>
+        job.name === JOBS.bootstrapStart
+          ? processBootstrapStart(deps, job)
+          : processBootstrapResource(deps, job, token),
+    },
+    maintenance: {
+      concurrency: config.WORKER_CONCURRENCY_MAINTENANCE,
+      process: (job) => processMaintenance(deps, job),
+    },
+  };
+  for (const queue of config.WORKER_QUEUES as QueueName[]) {
+    registry.register({ queue, ...processors[queue] });
+  }
+  if (config.WORKER_QUEUES.includes(QUEUES.maintenance)) {
+    await upsertSchedulers(deps);
+  }
+
+  let started = false;
+  const ops = await startOpsServer(
+    config.WORKER_PORT,
+    {
+      metrics,
+      isAccepting: () => started && shutdown.accepting,
+      checks: {
+        redis: async () => {
+          if (!registry.isConnected()) throw new Error('a worker connection is not ready');
+          await producer.ping();
+        },
+        database: () => database.ping(),
+      },
+    },
+    logger,
+  );
+
+  shutdown.register(
+    'http',
+    'worker ops server',
+    () =>
+      new Promise<void>((resolve) => {
+        ops.server.close(() => resolve());
+        ops.server.closeAllConnections();
+      }),
+  );
+  shutdown.register('workers', 'bullmq workers', () => registry.close());
+  shutdown.register('queues', 'bullmq queues', () => closeQueues(queues));
+  shutdown.register('connections', 'redis connections', () =>
+    Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect()))),
+  );
+  if (!opts.database) shutdown.register('connections', 'database', () => database.close());
+
+  registry.start();
+  started = true;
+  logger.info({ port: ops.port, queues: registry.queues, prefix: config.BULLMQ_PREFIX }, 'worker ready');
+  return { deps, opsPort: ops.port, shutdown, registry };
+}
+
+async function upsertSchedulers(deps: WorkerDeps): Promise<void> {
+  const q = deps.queues.maintenance;
+  const schedules = [
+    { id: SCHEDULERS.retention, cron: deps.config.RETENTION_CRON, name: JOBS.retention },
+    { id: SCHEDULERS.reconcile, cron: deps.config.RECONCILE_CRON, name: JOBS.reconcile },
+  ] as const;
+  for (const s of schedules) {
+    if (s.cron === 'off') {
+      await q.removeJobScheduler(s.id);
+      deps.logger.info({ scheduler: s.id }, 'scheduler turned off');
+      continue;
+    }
+    await q.upsertJobScheduler(s.id, { pattern: s.cron, tz: 'UTC' }, { name: s.name, data: { v: 1 } });
+  }
+}
