@@ -1,0 +1,18 @@
+// `npm run db:migrate`: applies pending migrations and exits (the apps also do this at start).
+import { databaseVars, defineEnv, loadConfigOrExit, runtimeVars } from '@cap/config';
+import { createLogger } from '@cap/observability';
+import { StartupError, acquireEmbeddedDatabaseLock, openMigratedDatabase } from '@cap/service';
+
+const config = loadConfigOrExit(defineEnv('migrate', { ...runtimeVars, ...databaseVars }));
+const logger = createLogger({ name: 'migrate', level: config.LOG_LEVEL });
+let release = () => {};
+try {
+  if (!config.DATABASE_URL) release = acquireEmbeddedDatabaseLock(config.DATA_DIR);
+  const db = await openMigratedDatabase(config, logger, 'migrate');
+  await db.close();
+} catch (err) {
+  logger.fatal({ err }, err instanceof StartupError ? err.message : 'migration failed');
+  process.exitCode = 1;
+} finally {
+  release();
+}
