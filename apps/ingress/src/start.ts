@@ -93,7 +93,10 @@ export async function startIngress(opts: StartIngressOptions): Promise<RunningIn
     });
   });
   await warnAboutRedisDurability(redis, logger);
-  const queues = createQueues(redis, config.BULLMQ_PREFIX);
+  const queues = createQueues(redis, config.BULLMQ_PREFIX, {
+    webhookAttempts: config.WEBHOOK_JOB_ATTEMPTS,
+    webhookBackoffMs: config.WEBHOOK_JOB_BACKOFF_MS,
+  });
   // Without a listener BullMQ prints connection errors to stderr; the producer connection's own
   // handler above already reports them.
   for (const queue of Object.values(queues)) {

@@ -79,3 +79,11 @@ export { arrangeBurst, runBurst, MAX_BURST } from './webhooks/burst.js';
 export type { BurstOptions, BurstReport, BurstDelivery, PlannedDelivery } from './webhooks/burst.js';
 export type { DeliveryResult } from './http.js';
 export { Rng, objectId, OBJECT_ID } from './random.js';
+export {
+  expectedMirror,
+  snapshotFromRows,
+  diffMirror,
+  entityFingerprint,
+  ALL_ACCOUNT_STATUSES as MIRROR_ACCOUNT_STATUSES,
+} from './mirror.js';
+export type { MirrorSnapshot, MirrorWindow, MirrorDiff } from './mirror.js';

@@ -75,7 +75,10 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
   };
   const producer = connect('worker-producer');
   await warnAboutRedisDurability(producer, logger);
-  const queues = createQueues(producer, config.BULLMQ_PREFIX);
+  const queues = createQueues(producer, config.BULLMQ_PREFIX, {
+    webhookAttempts: config.WEBHOOK_JOB_ATTEMPTS,
+    webhookBackoffMs: config.WEBHOOK_JOB_BACKOFF_MS,
+  });
   const limiter = new RateLimiter(connect('worker-limiter'), {
     prefix: config.BULLMQ_PREFIX,
     rps: config.CLOCKIFY_RATE_LIMIT_RPS,

@@ -61,6 +61,22 @@ export const redisVars = {
   }),
 };
 
+/** Retry policy of webhook jobs; set where jobs are added (ingress, and workers for replays). */
+export const jobVars = {
+  WEBHOOK_JOB_ATTEMPTS: int({
+    default: 8,
+    min: 1,
+    max: 100,
+    description: 'Attempts of a webhook job (its handler) before it becomes a dead letter.',
+  }),
+  WEBHOOK_JOB_BACKOFF_MS: int({
+    default: 2000,
+    min: 10,
+    max: 3_600_000,
+    description: 'First retry delay of a webhook job; doubles each attempt, with jitter.',
+  }),
+};
+
 export const databaseVars = {
   DATABASE_URL: optionalUrl({
     protocols: ['postgres', 'postgresql'],

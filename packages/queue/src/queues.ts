@@ -1,4 +1,4 @@
-import { Queue, type JobsOptions } from 'bullmq';
+import { Queue, type DefaultJobOptions, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { DEFAULT_JOB_OPTIONS } from './options.js';
@@ -7,10 +7,28 @@ import { parsePayload, type JobPayload } from './payloads.js';
 
 export type Queues = Readonly<Record<QueueKey, Queue>>;
 
+export interface RetryPolicy {
+  readonly webhookAttempts?: number;
+  readonly webhookBackoffMs?: number;
+}
+
+/** The default job options of each queue, with the configured webhook retry policy applied. */
+export function jobOptionsFor(name: QueueName, policy: RetryPolicy = {}): DefaultJobOptions {
+  const defaults = DEFAULT_JOB_OPTIONS[name];
+  if (name !== 'webhooks') return defaults;
+  return {
+    ...defaults,
+    ...(policy.webhookAttempts !== undefined ? { attempts: policy.webhookAttempts } : {}),
+    ...(policy.webhookBackoffMs !== undefined
+      ? { backoff: { type: 'exponential', delay: policy.webhookBackoffMs, jitter: 0.5 } }
+      : {}),
+  };
+}
+
 /** One BullMQ Queue per queue name, sharing a connection, with the per-queue defaults. */
-export function createQueues(connection: Redis, prefix: string): Queues {
+export function createQueues(connection: Redis, prefix: string, policy: RetryPolicy = {}): Queues {
   const make = (name: QueueName) =>
-    new Queue(name, { connection, prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS[name] });
+    new Queue(name, { connection, prefix, defaultJobOptions: jobOptionsFor(name, policy) });
   return {
     lifecycle: make(QUEUES.lifecycle),
     webhooks: make(QUEUES.webhooks),

@@ -1,3 +1,5 @@
 export * from './services.js';
 export * from './wait.js';
 export * from './redis-server.js';
+export * from './tcp-proxy.js';
+export * from './processes.js';

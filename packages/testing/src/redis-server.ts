@@ -25,9 +25,10 @@ export interface OwnRedis {
 
 /**
  * A redis-server of the test's own on a free port, so fault tests can kill, pause and stop it
- * without disturbing other tests.
+ * without disturbing other tests. `stop()` kills it with SIGKILL; with `appendonly` the data
+ * survives the restart.
  */
-export async function startOwnRedis(): Promise<OwnRedis> {
+export async function startOwnRedis(opts: { appendonly?: boolean } = {}): Promise<OwnRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'cap-redis-'));
   let proc: ChildProcess | undefined;
@@ -43,8 +44,8 @@ export async function startOwnRedis(): Promise<OwnRedis> {
         '127.0.0.1',
         '--save',
         '',
-        '--appendonly',
-        'no',
+        // With AOF (fsync always) a restart keeps every acknowledged write, as production should.
+        ...(opts.appendonly ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
         '--dir',
         dir,
         '--maxmemory-policy',

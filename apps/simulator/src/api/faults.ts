@@ -7,6 +7,8 @@ export interface OperationFault {
   /** Answer the next N requests with `failStatus` (default 500); counts down to 0. */
   readonly failNext?: number;
   readonly failStatus?: number;
+  /** Sent as `Retry-After` (seconds) with those failures, e.g. a 429 of an exhausted quota. */
+  readonly retryAfterSeconds?: number;
   /** Answer 403 "does not have permission" until cleared; a string names the scope. */
   readonly forbid?: boolean | string;
   /** Delay each answer by this many milliseconds (at most 60 000). */
@@ -17,7 +19,7 @@ export const MAX_LATENCY_MS = 60_000;
 
 export type FaultDecision =
   | { readonly kind: 'none'; readonly latencyMs: number }
-  | { readonly kind: 'fail'; readonly status: number; readonly latencyMs: number }
+  | { readonly kind: 'fail'; readonly status: number; readonly retryAfterSeconds?: number; readonly latencyMs: number }
   | { readonly kind: 'forbid'; readonly scope: string | undefined; readonly latencyMs: number };
 
 export class FaultInjector {
@@ -54,7 +56,12 @@ export class FaultInjector {
       if ((fault.failNext ?? 0) > 0) {
         const left = (fault.failNext ?? 0) - 1;
         this.faults.set(key, { ...fault, failNext: left });
-        return { kind: 'fail', status: fault.failStatus ?? 500, latencyMs };
+        return {
+          kind: 'fail',
+          status: fault.failStatus ?? 500,
+          ...(fault.retryAfterSeconds !== undefined ? { retryAfterSeconds: fault.retryAfterSeconds } : {}),
+          latencyMs,
+        };
       }
     }
     return { kind: 'none', latencyMs };
@@ -73,6 +80,12 @@ export function validateFault(fault: OperationFault): void {
     (!Number.isInteger(fault.failStatus) || fault.failStatus < 400 || fault.failStatus > 599)
   ) {
     throw new Error('failStatus must be an HTTP error status (400–599)');
+  }
+  if (
+    fault.retryAfterSeconds !== undefined &&
+    (!Number.isInteger(fault.retryAfterSeconds) || fault.retryAfterSeconds < 0 || fault.retryAfterSeconds > 86_400)
+  ) {
+    throw new Error('retryAfterSeconds must be an integer between 0 and 86400');
   }
   if (
     fault.latencyMs !== undefined &&

@@ -173,8 +173,13 @@ export async function createMockApi(options: MockApiOptions = {}): Promise<MockA
         errorBody(403, `Addon with id ${String(claims.addonId ?? 'unknown')} does not have permission ${scope}`),
       );
     }
-    if (fault.kind === 'fail')
-      return reply(fault.status, errorBody(fault.status, `Simulated failure of ${op.operationId}`));
+    if (fault.kind === 'fail') {
+      return reply(
+        fault.status,
+        errorBody(fault.status, `Simulated failure of ${op.operationId}`),
+        fault.retryAfterSeconds !== undefined ? { 'Retry-After': String(fault.retryAfterSeconds) } : undefined,
+      );
+    }
 
     const problem = validateQuery(op, url.searchParams);
     if (problem) return reply(400, errorBody(400, problem.message));

@@ -1,13 +1,15 @@
 import { ENTITY_EVENTS, entityIdOf, type WebhookEventName, type WebhookPayload } from '@cap/clockify';
-import { tombstoneEntity, upsertEntityFromWebhook } from '@cap/db';
+import { insertEntityIfAbsent, tombstoneEntity, upsertEntityFromWebhook } from '@cap/db';
 import type { HandlerContext } from '../define.js';
 
 export const MIRROR_TIME_ENTRIES_SETTING = 'mirror-time-entries';
 
 /**
  * Mirrors the entity in a webhook body into `workspace_entities`, in the handler's transaction.
- * Deletes leave tombstones, so a late UPDATED cannot resurrect a deleted entity; the scheduled
- * reconciliation heals anything webhooks missed.
+ * Deliveries can overtake each other: a creation never overwrites an existing copy, and deletes
+ * leave tombstones so a late UPDATED cannot resurrect a deleted entity. Two updates that arrive
+ * out of order cannot be told apart (bodies carry no version); the scheduled reconciliation heals
+ * that and anything webhooks missed.
  */
 export async function mirrorEntity<E extends WebhookEventName>(
   payload: WebhookPayload<E>,
@@ -32,6 +34,16 @@ export async function mirrorEntity<E extends WebhookEventName>(
   const key = { workspaceId: ctx.workspaceId, entityType: mapping.entityType, entityId };
   if (mapping.op === 'delete') {
     await tombstoneEntity(ctx.tx, key, body, ctx.event);
+    return;
+  }
+  if (mapping.op === 'create') {
+    const created = await insertEntityIfAbsent(ctx.tx, key, body, ctx.event);
+    if (!created) {
+      ctx.logger.debug(
+        { event: ctx.event, entityType: mapping.entityType, entityId },
+        'a later change arrived first; creation ignored',
+      );
+    }
     return;
   }
   const written = await upsertEntityFromWebhook(ctx.tx, key, body, ctx.event);

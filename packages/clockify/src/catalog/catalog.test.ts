@@ -166,7 +166,7 @@ describe('payloads and entity events', () => {
     expect(body.timeInterval?.offsetStart).toBe(0);
   });
 
-  it('classifies entity events: deletes delete, everything else upserts', () => {
+  it('classifies entity events: creations create, deletes delete, everything else upserts', () => {
     expect(ENTITY_EVENTS.TIME_ENTRY_DELETED).toEqual({ entityType: 'time_entry', op: 'delete' });
     expect(ENTITY_EVENTS.PROJECT_DELETED).toEqual({ entityType: 'project', op: 'delete' });
     expect(ENTITY_EVENTS.USER_DELETED_FROM_WORKSPACE).toEqual({ entityType: 'user', op: 'delete' });
@@ -185,6 +185,20 @@ describe('payloads and entity events', () => {
         'TAG_DELETED',
         'TASK_DELETED',
         'USER_DELETED_FROM_WORKSPACE',
+      ]),
+    );
+    const creations = Object.entries(ENTITY_EVENTS)
+      .filter(([, c]) => c?.op === 'create')
+      .map(([e]) => e);
+    expect(sorted(creations)).toEqual(
+      sorted([
+        'NEW_TIME_ENTRY',
+        'NEW_TIMER_STARTED',
+        'NEW_PROJECT',
+        'NEW_CLIENT',
+        'NEW_TAG',
+        'NEW_TASK',
+        'USER_JOINED_WORKSPACE',
       ]),
     );
     for (const e of Object.keys(ENTITY_EVENTS)) expect(isWebhookEventName(e)).toBe(true);

@@ -215,7 +215,12 @@ export type WebhookPayload<E extends WebhookEventName> = E extends keyof Webhook
   : UnknownWebhookPayload;
 
 export type EntityType = 'time_entry' | 'project' | 'client' | 'tag' | 'task' | 'user';
-export type EntityOp = 'upsert' | 'delete';
+/**
+ * `create`: the entity came into being (NEW_*, a timer started, a user joined) — it never
+ * overwrites a copy that exists already, which would be newer when Clockify's deliveries
+ * overtake each other; `upsert`: a change to the entity; `delete`: it is gone.
+ */
+export type EntityOp = 'create' | 'upsert' | 'delete';
 
 export interface EntityChange {
   readonly entityType: EntityType;
@@ -226,26 +231,26 @@ export interface EntityChange {
 export type EntityEventName = keyof WebhookPayloadMap;
 
 const entityEvents = {
-  NEW_TIME_ENTRY: { entityType: 'time_entry', op: 'upsert' },
-  NEW_TIMER_STARTED: { entityType: 'time_entry', op: 'upsert' },
+  NEW_TIME_ENTRY: { entityType: 'time_entry', op: 'create' },
+  NEW_TIMER_STARTED: { entityType: 'time_entry', op: 'create' },
   TIMER_STOPPED: { entityType: 'time_entry', op: 'upsert' },
   TIME_ENTRY_UPDATED: { entityType: 'time_entry', op: 'upsert' },
   TIME_ENTRY_DELETED: { entityType: 'time_entry', op: 'delete' },
   TIME_ENTRY_RESTORED: { entityType: 'time_entry', op: 'upsert' },
   TIME_ENTRY_SPLIT: { entityType: 'time_entry', op: 'upsert' },
-  NEW_PROJECT: { entityType: 'project', op: 'upsert' },
+  NEW_PROJECT: { entityType: 'project', op: 'create' },
   PROJECT_UPDATED: { entityType: 'project', op: 'upsert' },
   PROJECT_DELETED: { entityType: 'project', op: 'delete' },
-  NEW_CLIENT: { entityType: 'client', op: 'upsert' },
+  NEW_CLIENT: { entityType: 'client', op: 'create' },
   CLIENT_UPDATED: { entityType: 'client', op: 'upsert' },
   CLIENT_DELETED: { entityType: 'client', op: 'delete' },
-  NEW_TAG: { entityType: 'tag', op: 'upsert' },
+  NEW_TAG: { entityType: 'tag', op: 'create' },
   TAG_UPDATED: { entityType: 'tag', op: 'upsert' },
   TAG_DELETED: { entityType: 'tag', op: 'delete' },
-  NEW_TASK: { entityType: 'task', op: 'upsert' },
+  NEW_TASK: { entityType: 'task', op: 'create' },
   TASK_UPDATED: { entityType: 'task', op: 'upsert' },
   TASK_DELETED: { entityType: 'task', op: 'delete' },
-  USER_JOINED_WORKSPACE: { entityType: 'user', op: 'upsert' },
+  USER_JOINED_WORKSPACE: { entityType: 'user', op: 'create' },
   USER_UPDATED: { entityType: 'user', op: 'upsert' },
   // The user leaves this workspace's mirror; the Clockify account itself may live on.
   USER_DELETED_FROM_WORKSPACE: { entityType: 'user', op: 'delete' },

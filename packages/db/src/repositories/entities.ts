@@ -47,6 +47,33 @@ export async function upsertEntityFromWebhook(
   return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
 }
 
+/**
+ * Writes an entity from a creation event (NEW_*) only if no copy exists: an existing copy (or a
+ * tombstone) came from a later delivery that overtook this one. Returns whether it was written.
+ */
+export async function insertEntityIfAbsent(
+  db: Db,
+  key: EntityKey,
+  data: Record<string, unknown>,
+  event: string,
+): Promise<boolean> {
+  const result = await db
+    .insertInto('workspace_entities')
+    .values({
+      workspace_id: key.workspaceId,
+      entity_type: key.entityType,
+      entity_id: key.entityId,
+      data: JSON.stringify(data),
+      deleted: false,
+      source: 'webhook',
+      last_event: event,
+      seen_run_id: null,
+    })
+    .onConflict((oc) => oc.columns(['workspace_id', 'entity_type', 'entity_id']).doNothing())
+    .executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+}
+
 /** Marks an entity deleted (creating the tombstone if the entity was never seen). */
 export async function tombstoneEntity(
   db: Db,

@@ -1,0 +1,162 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { getBootstrapResources, listBootstrapRuns } from '@cap/db';
+import { requestBootstrap } from '@cap/operations';
+import { JOBS } from '@cap/queue';
+import { waitFor } from '@cap/testing';
+import { startStack, type Stack } from './stack.js';
+
+const SIZES = { users: 6, projects: 8, tasksPerProject: 3, tags: 12, clients: 4, entries: 150 };
+
+let s: Stack | undefined;
+afterEach(async () => {
+  await s?.close();
+  s = undefined;
+});
+
+async function resources(stack: Stack, runId: string) {
+  return Object.fromEntries(
+    (await getBootstrapResources(stack.ingress.context.database.db, runId)).map((r) => [r.resource, r]),
+  );
+}
+
+describe('bootstrap', () => {
+  it('copies the workspace after install; the mirror equals the simulator data; no 429 from our own traffic', async () => {
+    s = await startStack({ sizes: SIZES });
+    expect((await s.sim.install({ ingressUrl: s.ingressUrl, workspaceId: s.workspaceId })).status).toBe(200);
+    const run = await s.waitForRun(['COMPLETED', 'PARTIAL', 'FAILED']);
+    const rows = await resources(s, run.id);
+    expect(run.status, JSON.stringify(Object.values(rows).map((r) => [r.resource, r.status, r.error]))).toBe(
+      'COMPLETED',
+    );
+    expect(Object.keys(rows).sort()).toEqual(
+      [
+        'clients',
+        'custom-fields',
+        'projects',
+        'tags',
+        'tasks',
+        'time-entries',
+        'user-groups',
+        'users',
+        'workspace',
+      ].sort(),
+    );
+    const diff = await s.mirrorDiff();
+    expect({ missing: diff.missing, extra: diff.extra, changed: diff.changed }).toEqual({
+      missing: [],
+      extra: [],
+      changed: [],
+    });
+    expect(diff.counts.task).toBe(24);
+    expect(diff.counts.time_entry).toBeGreaterThan(0);
+    const stats = s.sim.api!.stats.snapshot();
+    expect(stats.rateLimited).toBe(0);
+    expect(stats.byStatus['400'] ?? 0).toBe(0);
+    // The requests counted by the run are the requests the mock answered.
+    const counted = Object.values(rows).reduce((n, r) => n + r.requests, 0);
+    expect(stats.byWorkspace[s.workspaceId]!.total).toBe(counted);
+  });
+
+  it('fails a listing Clockify refuses with the scope named, finishes the others: PARTIAL', async () => {
+    s = await startStack({ sizes: SIZES });
+    s.sim.api!.faults.set('getTags', { forbid: true });
+    s.sim.api!.faults.set('getClients', { failNext: 2, failStatus: 503 });
+    await s.sim.install({ ingressUrl: s.ingressUrl, workspaceId: s.workspaceId });
+    const run = await s.waitForRun(['COMPLETED', 'PARTIAL', 'FAILED']);
+    expect(run.status).toBe('PARTIAL');
+    const rows = await resources(s, run.id);
+    expect(rows.tags).toMatchObject({ status: 'FAILED', missing_scope: 'TAG_READ' });
+    expect(rows.tags!.error).toContain('TAG_READ');
+    // The 5xx on clients was retried.
+    expect(rows.clients!.status).toBe('COMPLETED');
+    for (const r of ['workspace', 'users', 'user-groups', 'projects', 'tasks', 'custom-fields', 'time-entries']) {
+      expect(rows[r]!.status, r).toBe('COMPLETED');
+    }
+    expect(run.error).toBe('1 of 9 resources failed');
+  });
+
+  it('shows a run PAUSED while the quota is exhausted and resumes it', async () => {
+    s = await startStack({
+      sizes: SIZES,
+      workerEnv: { BOOTSTRAP_PAUSE_AFTER_MS: '1000', BOOTSTRAP_LIMITER_MAX_WAIT_MS: '500' },
+    });
+    s.sim.api!.faults.set('getProjects', { failNext: 1, failStatus: 429, retryAfterSeconds: 3 });
+    await s.sim.install({ ingressUrl: s.ingressUrl, workspaceId: s.workspaceId });
+    const paused = await s.waitForRun(['PAUSED']);
+    expect(paused.paused_until).not.toBeNull();
+    expect(paused.error).toMatch(/rate limit/);
+    const run = await s.waitForRun(['COMPLETED', 'PARTIAL', 'FAILED'], 30_000);
+    expect(run.status).toBe('COMPLETED');
+    expect(run.paused_until).toBeNull();
+    const diff = await s.mirrorDiff();
+    expect(diff.equal).toBe(true);
+  });
+
+  it('keeps one active run per workspace: a second request joins it', async () => {
+    s = await startStack({ sizes: SIZES, workerEnv: { AUTO_BOOTSTRAP: 'false' } });
+    s.sim.api!.faults.set('*', { latencyMs: 30 });
+    const install = await s.sim.install({ ingressUrl: s.ingressUrl, workspaceId: s.workspaceId });
+    const key = { workspaceId: s.workspaceId, addonId: install.installation.addonId };
+    const deps = { db: s.ingress.context.database.db, queues: s.ingress.context.queues };
+    await waitFor(
+      async () =>
+        (await s!.ingress.context.database.db.selectFrom('installations').select('status').executeTakeFirst())
+          ?.status === 'ACTIVE',
+      {
+        message: 'installed',
+      },
+    );
+    const a = await requestBootstrap(deps, s.workspaceId);
+    const b = await requestBootstrap(deps, s.workspaceId);
+    const jobs = await Promise.all(
+      [a.jobId, b.jobId].map((id) =>
+        waitFor(
+          async () => {
+            const j = await s!.ingress.context.queues.bootstrap.getJob(id);
+            return j?.finishedOn ? j : undefined;
+          },
+          { message: 'start jobs' },
+        ),
+      ),
+    );
+    expect(jobs.map((j) => (j.returnvalue as { status: string }).status).sort()).toEqual(['joined', 'started']);
+    s.sim.api!.faults.clear();
+    await s.waitForRun(['COMPLETED']);
+    expect(await listBootstrapRuns(deps.db, key)).toHaveLength(1);
+  });
+
+  it('after random changes with their webhooks, changes webhooks missed and one reconciliation, the mirror equals the data', async () => {
+    s = await startStack({ sizes: SIZES });
+    await s.sim.install({ ingressUrl: s.ingressUrl, workspaceId: s.workspaceId });
+    await s.waitForRun(['COMPLETED']);
+    const ws = s.workspaceId;
+    const burst = await s.sim.burst({ count: 60, rate: 200, duplicates: 0.2, reorder: true, seed: 'reconcile' });
+    expect(burst.sent).toBeGreaterThan(60);
+    await s.settle();
+    // Changes Clockify never told us about (lost webhooks): only reconciliation can see them.
+    const tag = s.sim.store.listTags(ws)[0]!;
+    s.sim.store.deleteTag(ws, tag.id);
+    s.sim.store.createClient(ws, { name: 'Created while webhooks were down' });
+    s.sim.store.updateProject(ws, s.sim.store.listProjects(ws)[0]!.id, { name: 'Renamed silently' });
+    expect((await s.mirrorDiff()).equal).toBe(false);
+
+    await s.ingress.context.queues.maintenance.add(JOBS.reconcile, { v: 1 }, { jobId: 'reconcile-now' });
+    await waitFor(
+      async () => {
+        const runs = await s!.ingress.context.database.db
+          .selectFrom('bootstrap_runs')
+          .select(['trigger', 'status'])
+          .execute();
+        return runs.some((r) => r.trigger === 'reconcile' && r.status === 'COMPLETED');
+      },
+      { timeoutMs: 60_000, message: 'the reconciliation run' },
+    );
+    const diff = await s.mirrorDiff();
+    expect({ missing: diff.missing, extra: diff.extra, changed: diff.changed }).toEqual({
+      missing: [],
+      extra: [],
+      changed: [],
+    });
+    expect(s.sim.api!.stats.snapshot().rateLimited).toBe(0);
+  });
+});

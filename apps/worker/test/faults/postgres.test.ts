@@ -1,0 +1,83 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getInstallation } from '@cap/db';
+import { startAppProcess, startTcpProxy, testDatabaseUrl, waitFor, type AppProcess, type TcpProxy } from '@cap/testing';
+import { distEntry } from '../../../../test/dist.js';
+import { startStack, type Stack } from '../stack.js';
+import { DeliveryLedger } from './deliveries.js';
+
+let proxy: TcpProxy;
+let s: Stack;
+let worker: AppProcess;
+let readyUrl: string;
+
+beforeAll(async () => {
+  const pg = new URL(testDatabaseUrl());
+  proxy = await startTcpProxy(pg.hostname, Number(pg.port || 5432));
+  s = await startStack({ noWorker: true, sizes: { users: 2, projects: 2, tags: 2, clients: 1, entries: 4 } });
+  const viaProxy = new URL(s.testDb.url);
+  viaProxy.host = `127.0.0.1:${proxy.port}`;
+  worker = startAppProcess(
+    distEntry('worker'),
+    s.workerProcessEnv({
+      DATABASE_URL: viaProxy.toString(),
+      AUTO_BOOTSTRAP: 'false',
+      WEBHOOK_JOB_BACKOFF_MS: '500',
+      WEBHOOK_JOB_ATTEMPTS: '10',
+      DATABASE_CONNECT_TIMEOUT_MS: '1000',
+    }),
+  );
+  const port = await worker.logField<number>(/worker ready/, 'port');
+  readyUrl = `http://127.0.0.1:${port}/ready`;
+  const result = await s.sim.install({ ingressUrl: s.ingressUrl, workspaceId: s.workspaceId });
+  await waitFor(
+    async () =>
+      (
+        await getInstallation(s.ingress.context.database.db, {
+          workspaceId: s.workspaceId,
+          addonId: result.installation.addonId,
+        })
+      )?.status === 'ACTIVE',
+    {
+      message: 'installed',
+    },
+  );
+});
+afterAll(async () => {
+  worker?.kill('SIGKILL');
+  await s?.close();
+  await proxy?.close();
+});
+
+describe('workers while Postgres refuses connections', () => {
+  it('keep running through 20 s without Postgres and then process everything acknowledged meanwhile', async () => {
+    const ledger = new DeliveryLedger(s);
+    await ledger.send(5);
+    proxy.block();
+    await waitFor(async () => (await fetch(readyUrl)).status === 503, {
+      timeoutMs: 10_000,
+      message: '/ready to notice',
+    });
+    const outage = Date.now();
+    // Webhooks keep being acknowledged: the ingress path needs no Postgres.
+    while (Date.now() - outage < 20_000) {
+      await ledger.send(2);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    expect(ledger.refused.size).toBe(0);
+    expect(worker.child.exitCode).toBeNull();
+    proxy.unblock();
+    await waitFor(async () => (await fetch(readyUrl)).status === 200, {
+      timeoutMs: 20_000,
+      message: 'the worker ready again',
+    });
+    await waitFor(
+      async () => {
+        const done = await ledger.processed();
+        return [...ledger.acknowledged].every((id) => done.has(id));
+      },
+      { timeoutMs: 90_000, message: 'every acknowledged delivery processed' },
+    );
+    const letters = await s.ingress.context.database.db.selectFrom('dead_letters').select('id').execute();
+    expect(letters).toEqual([]);
+  }, 180_000);
+});

@@ -1,0 +1,140 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { getEntity, getInstallation, listEntities } from '@cap/db';
+import { waitFor } from '@cap/testing';
+import { MIRROR_TIME_ENTRIES_SETTING } from '@cap/addon';
+import { startTestWorker, type TestWorker } from './helpers.js';
+import { startStack, type Stack } from './stack.js';
+
+const SIZES = { users: 2, projects: 2, tasksPerProject: 1, tags: 2, clients: 1, entries: 6 };
+let s: Stack | undefined;
+const extra: TestWorker[] = [];
+afterEach(async () => {
+  for (const w of extra.splice(0)) await w.close();
+  await s?.close();
+  s = undefined;
+});
+
+const status = async (stack: Stack, entityId: string) =>
+  (
+    await stack.ingress.context.database.db
+      .selectFrom('webhook_events')
+      .select('status')
+      .where('entity_id', '=', entityId)
+      .executeTakeFirst()
+  )?.status;
+
+describe('lifecycle', () => {
+  it('stores every webhook token by event for relative and full paths, with and without workspace claims', async () => {
+    s = await startStack({ sizes: SIZES, workerEnv: { AUTO_BOOTSTRAP: 'false' } });
+    const result = await s.sim.install({
+      ingressUrl: s.ingressUrl,
+      workspaceId: s.workspaceId,
+      pathStyle: 'relative',
+      lifecycleClaims: 'without-workspace',
+    });
+    expect(result.status).toBe(200);
+    const key = { workspaceId: s.workspaceId, addonId: result.installation.addonId };
+    await waitFor(async () => (await getInstallation(s!.ingress.context.database.db, key))?.status === 'ACTIVE', {
+      message: 'installed',
+    });
+    const hooks = await s.ingress.context.database.db
+      .selectFrom('installation_webhooks')
+      .selectAll()
+      .where('workspace_id', '=', s.workspaceId)
+      .execute();
+    expect(hooks.map((h) => h.event).sort()).toEqual([...s.ingress.context.addon.events].sort());
+    expect(hooks.every((h) => h.token_enc.startsWith('enc:v1:'))).toBe(true);
+    const installation = await getInstallation(s.ingress.context.database.db, key);
+    expect(installation?.api_url).toBe(s.sim.url);
+    expect(installation?.auth_token_enc).toMatch(/^enc:v1:/);
+
+    // A reinstall with full-URL paths replaces the tokens.
+    const before = new Set(hooks.map((h) => h.token_hash));
+    await s.sim.install({ ingressUrl: s.ingressUrl, workspaceId: s.workspaceId, pathStyle: 'full' });
+    await waitFor(
+      async () => {
+        const rows = await s!.ingress.context.database.db
+          .selectFrom('installation_webhooks')
+          .select('token_hash')
+          .where('workspace_id', '=', s!.workspaceId)
+          .execute();
+        return rows.length === 20 && rows.every((r) => !before.has(r.token_hash));
+      },
+      { message: 'tokens replaced' },
+    );
+  });
+
+  it('stores settings as Clockify sends them and handlers see them', async () => {
+    s = await startStack({ sizes: SIZES, workerEnv: { AUTO_BOOTSTRAP: 'false' } });
+    const result = await s.sim.install({ ingressUrl: s.ingressUrl, workspaceId: s.workspaceId });
+    const key = { workspaceId: s.workspaceId, addonId: result.installation.addonId };
+    await s.sim.updateSettings({ [MIRROR_TIME_ENTRIES_SETTING]: false });
+    await waitFor(
+      async () => {
+        const settings = (await getInstallation(s!.ingress.context.database.db, key))?.settings as {
+          id: string;
+          value: unknown;
+        }[];
+        return settings?.find((x) => x.id === MIRROR_TIME_ENTRIES_SETTING)?.value === false;
+      },
+      { message: 'settings stored' },
+    );
+    const { change } = await s.sim.mutate.startTimer(s.workspaceId, {
+      userId: s.sim.store.listUsers(s.workspaceId)[0]!.id,
+      description: 'not mirrored',
+    });
+    const entryId = (change.entity as { id: string }).id;
+    await waitFor(async () => (await status(s!, entryId)) === 'done', { message: 'delivery done' });
+    expect(
+      await getEntity(s.ingress.context.database.db, {
+        workspaceId: s.workspaceId,
+        entityType: 'time_entry',
+        entityId: entryId,
+      }),
+    ).toBeUndefined();
+  });
+
+  it('holds a webhook that arrives before its INSTALLED is applied, then processes it', async () => {
+    // Only webhooks are consumed at first: INSTALLED stays queued.
+    s = await startStack({ sizes: SIZES, workerEnv: { AUTO_BOOTSTRAP: 'false', WORKER_QUEUES: 'webhooks' } });
+    await s.sim.install({ ingressUrl: s.ingressUrl, workspaceId: s.workspaceId });
+    const body = { ...s.sim.buildWebhook('NEW_TAG'), id: '1'.repeat(24) };
+    expect((await s.sim.sendWebhook('NEW_TAG', body)).status).toBe(200);
+    await waitFor(async () => (await s!.ingress.context.queues.webhooks.getDelayedCount()) === 1, {
+      message: 'the webhook waits',
+    });
+    const held = (await s.ingress.context.queues.webhooks.getDelayed())[0]!;
+    expect(held.attemptsMade).toBe(0);
+    expect(await status(s, body.id as string)).toBeUndefined();
+
+    extra.push(
+      await startTestWorker({
+        databaseUrl: s.testDb.url,
+        prefix: s.prefix,
+        encryptionKey: s.encryptionKey,
+        env: { WORKER_QUEUES: 'lifecycle', AUTO_BOOTSTRAP: 'false' },
+      }),
+    );
+    await waitFor(async () => (await status(s!, body.id as string)) === 'done', {
+      message: 'processed after INSTALLED',
+      timeoutMs: 15_000,
+    });
+    expect((await listEntities(s.ingress.context.database.db, s.workspaceId, 'tag')).map((e) => e.entity_id)).toContain(
+      body.id,
+    );
+  });
+
+  it('records a webhook whose installation never comes as orphaned', async () => {
+    s = await startStack({
+      sizes: SIZES,
+      workerEnv: { AUTO_BOOTSTRAP: 'false', WORKER_QUEUES: 'webhooks', WEBHOOK_ORPHAN_AFTER_MS: '1500' },
+    });
+    await s.sim.install({ ingressUrl: s.ingressUrl, workspaceId: s.workspaceId });
+    const body = { ...s.sim.buildWebhook('NEW_TAG'), id: '2'.repeat(24) };
+    await s.sim.sendWebhook('NEW_TAG', body);
+    await waitFor(async () => (await status(s!, body.id as string)) === 'orphaned', {
+      message: 'orphaned',
+      timeoutMs: 15_000,
+    });
+  });
+});

@@ -1,0 +1,208 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import type { RegisteredAddon } from '@cap/addon';
+import { getBootstrapResources, listEntities, type BootstrapRun } from '@cap/db';
+import { ingressEnv, startIngress, type RunningIngress } from '@cap/ingress';
+import { createLogger } from '@cap/observability';
+import { QUEUE_NAMES } from '@cap/queue';
+import {
+  createSimulator,
+  diffMirror,
+  expectedMirror,
+  snapshotFromRows,
+  type MirrorDiff,
+  type Simulator,
+} from '@cap/simulator';
+import {
+  createTestDatabase,
+  freePort,
+  testRedisUrl,
+  uniquePrefix,
+  waitFor,
+  deleteRedisPrefix,
+  type TestDatabase,
+} from '@cap/testing';
+import { FAST_WORKER_ENV, startTestWorker, type TestWorker } from './helpers.js';
+
+export interface StackOptions {
+  readonly sizes?: Record<string, number>;
+  readonly workerEnv?: Record<string, string>;
+  readonly ingressEnv?: Record<string, string>;
+  readonly addon?: RegisteredAddon;
+  readonly now?: () => Date;
+  /** Start no worker (a test starts its own, e.g. as a child process). */
+  readonly noWorker?: boolean;
+  readonly rateLimit?: false;
+  /** Another Redis than the shared test server (fault tests run their own). */
+  readonly redisUrl?: string;
+  /** Another Postgres URL for the worker (e.g. through a proxy a test can cut). */
+  readonly workerDatabaseUrl?: string;
+}
+
+export interface Stack {
+  readonly sim: Simulator;
+  readonly ingress: RunningIngress;
+  readonly ingressUrl: string;
+  worker: TestWorker | undefined;
+  readonly testDb: TestDatabase;
+  readonly prefix: string;
+  readonly encryptionKey: string;
+  readonly workspaceId: string;
+  readonly dataDir: string;
+  readonly ingressLogs: string[];
+  readonly redisUrl: string;
+  /** The environment a worker process of this stack needs (for child processes). */
+  workerProcessEnv(extra?: Record<string, string>): Record<string, string>;
+  startWorker(extra?: { env?: Record<string, string>; addon?: RegisteredAddon; now?: () => Date }): Promise<TestWorker>;
+  /** Waits until no job is waiting, active, delayed or prioritized in any queue. */
+  settle(timeoutMs?: number): Promise<void>;
+  latestRun(): Promise<BootstrapRun | undefined>;
+  waitForRun(statuses: readonly string[], timeoutMs?: number): Promise<BootstrapRun>;
+  /** Compares the mirror with the simulator's data, using the last run's time-entry window. */
+  mirrorDiff(): Promise<MirrorDiff>;
+  close(): Promise<void>;
+}
+
+/**
+ * Simulator (mock API + Clockify-signed calls), the real ingress and a worker in this process,
+ * against the real Redis (own prefix) and a fresh Postgres database.
+ */
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const testDb = await createTestDatabase('stack');
+  const prefix = uniquePrefix('stack');
+  const encryptionKey = randomBytes(32).toString('base64');
+  const dataDir = mkdtempSync(join(tmpdir(), 'cap-stack-'));
+  const redisUrl = opts.redisUrl ?? testRedisUrl();
+  const sim = await createSimulator({
+    dataDir,
+    seed: `stack-${prefix}`,
+    workspaces: 1,
+    ...(opts.sizes ? { sizes: opts.sizes } : {}),
+    ...(opts.rateLimit === false ? { rateLimit: false } : {}),
+  });
+  const port = await freePort();
+  const ingressLogs: string[] = [];
+  const ingress = await startIngress({
+    config: ingressEnv.parse({
+      PORT: String(port),
+      BASE_URL: `http://127.0.0.1:${port}`,
+      REDIS_URL: redisUrl,
+      DATABASE_URL: testDb.url,
+      BULLMQ_PREFIX: prefix,
+      TOKEN_ENCRYPTION_KEY: encryptionKey,
+      CLOCKIFY_PUBLIC_KEY_FILE: sim.publicKeyPath,
+      LOG_LEVEL: 'info',
+      ...opts.ingressEnv,
+    }),
+    logger: createLogger(
+      { name: 'stack-ingress', level: 'info' },
+      new Writable({
+        write(chunk: Buffer, _e, cb) {
+          ingressLogs.push(chunk.toString('utf8'));
+          cb();
+        },
+      }),
+    ),
+  });
+  const workspaceId = sim.store.workspaceIds()[0]!;
+
+  const stack: Stack = {
+    sim,
+    ingress,
+    ingressUrl: `http://127.0.0.1:${port}`,
+    worker: undefined,
+    testDb,
+    prefix,
+    encryptionKey,
+    workspaceId,
+    dataDir,
+    ingressLogs,
+    redisUrl,
+    workerProcessEnv(extra = {}) {
+      return {
+        ...FAST_WORKER_ENV,
+        REDIS_URL: redisUrl,
+        DATABASE_URL: opts.workerDatabaseUrl ?? testDb.url,
+        BULLMQ_PREFIX: prefix,
+        TOKEN_ENCRYPTION_KEY: encryptionKey,
+        LOG_LEVEL: 'info',
+        ...opts.workerEnv,
+        ...extra,
+      };
+    },
+    async startWorker(extra = {}) {
+      const addon = extra.addon ?? opts.addon;
+      const now = extra.now ?? opts.now;
+      stack.worker = await startTestWorker({
+        databaseUrl: opts.workerDatabaseUrl ?? testDb.url,
+        prefix,
+        encryptionKey,
+        env: { REDIS_URL: redisUrl, ...opts.workerEnv, ...extra.env },
+        ...(addon ? { addon } : {}),
+        ...(now ? { now } : {}),
+      });
+      return stack.worker;
+    },
+    async settle(timeoutMs = 30_000) {
+      const queues = ingress.context.queues;
+      await waitFor(
+        async () => {
+          for (const name of QUEUE_NAMES) {
+            const q = Object.values(queues).find((x) => x.name === name)!;
+            const c = await q.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children');
+            if (Object.values(c).some((n) => n > 0)) return false;
+          }
+          return true;
+        },
+        { timeoutMs, intervalMs: 100, message: 'all queues to drain' },
+      );
+    },
+    async latestRun() {
+      return stack.ingress.context.database.db
+        .selectFrom('bootstrap_runs')
+        .selectAll()
+        .where('workspace_id', '=', workspaceId)
+        .orderBy('created_at', 'desc')
+        .executeTakeFirst();
+    },
+    async waitForRun(statuses, timeoutMs = 60_000) {
+      return waitFor(
+        async () => {
+          const run = await stack.latestRun();
+          return run && statuses.includes(run.status) ? run : undefined;
+        },
+        { timeoutMs, intervalMs: 100, message: `a bootstrap run in ${statuses.join('/')}` },
+      );
+    },
+    async mirrorDiff() {
+      const db = stack.ingress.context.database.db;
+      const run = await stack.latestRun();
+      if (!run) throw new Error('no bootstrap run yet');
+      const te = (await getBootstrapResources(db, run.id)).find((r) => r.resource === 'time-entries');
+      const window = (te?.cursor as { window?: { start: string; end: string } } | null)?.window;
+      if (!window) throw new Error('the time-entries resource has no window yet');
+      const expected = expectedMirror(sim.store, workspaceId, {
+        start: new Date(window.start),
+        end: new Date(window.end),
+      });
+      const actual = snapshotFromRows(
+        await listEntities(db, workspaceId, undefined, { includeDeleted: true }),
+        Object.keys(expected),
+      );
+      return diffMirror(expected, actual);
+    },
+    async close() {
+      await stack.worker?.close();
+      await ingress.shutdown.shutdown();
+      await sim.close();
+      await deleteRedisPrefix(redisUrl, prefix).catch(() => undefined);
+      await testDb.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  if (!opts.noWorker) await stack.startWorker();
+  return stack;
+}

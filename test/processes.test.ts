@@ -1,0 +1,114 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createTestDatabase,
+  deleteRedisPrefix,
+  freePort,
+  startAppProcess,
+  testRedisUrl,
+  uniquePrefix,
+  type TestDatabase,
+} from '@cap/testing';
+import { distEntry, scriptPath } from './dist.js';
+
+let db: TestDatabase;
+const prefix = uniquePrefix('proc');
+const key = randomBytes(32).toString('base64');
+
+beforeAll(async () => {
+  db = await createTestDatabase('proc');
+});
+afterAll(async () => {
+  await deleteRedisPrefix(testRedisUrl(), prefix);
+  await db?.drop();
+});
+
+function baseEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    REDIS_URL: testRedisUrl(),
+    DATABASE_URL: db.url,
+    BULLMQ_PREFIX: prefix,
+    TOKEN_ENCRYPTION_KEY: key,
+    ...extra,
+  };
+}
+
+describe.each(['ingress', 'worker'] as const)('the %s process', (app) => {
+  const portVar = app === 'ingress' ? 'PORT' : 'WORKER_PORT';
+
+  it('exits 1 naming a bad variable and what it expects', async () => {
+    const p = startAppProcess(distEntry(app), baseEnv({ [portVar]: 'eighty', LOG_LEVEL: 'loud' }));
+    expect(await p.exited).toBe(1);
+    const text = p.output.join('\n');
+    expect(text).toContain(`${portVar}: expected an integer between 0 and 65535, got "eighty"`);
+    expect(text).toContain('LOG_LEVEL: expected one of');
+  });
+
+  it('fails within seconds when Redis is unreachable, saying how to get one', async () => {
+    const started = Date.now();
+    const p = startAppProcess(
+      distEntry(app),
+      baseEnv({ REDIS_URL: 'redis://127.0.0.1:1', REDIS_CONNECT_TIMEOUT_MS: '2000', [portVar]: '0' }),
+    );
+    expect(await p.exited).toBe(1);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(p.output.join('\n')).toMatch(/Redis is not reachable at redis:\/\/127\.0\.0\.1:1 .*redis-server/);
+  });
+
+  it('answers /health and /ready, then exits 0 on SIGTERM within 10 s', async () => {
+    const port = await freePort();
+    const p = startAppProcess(distEntry(app), baseEnv({ [portVar]: String(port), LOG_LEVEL: 'info' }));
+    await p.waitForLine(new RegExp(`"msg":"${app} ready"`), 30_000);
+    expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+    const ready = await fetch(`http://127.0.0.1:${port}/ready`);
+    expect(ready.status).toBe(200);
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).toContain('process_cpu_user_seconds_total');
+    const stopping = Date.now();
+    p.kill('SIGTERM');
+    expect(await p.exited).toBe(0);
+    expect(Date.now() - stopping).toBeLessThan(10_000);
+    expect(p.output.join('\n')).toContain('"msg":"shutdown complete"');
+  });
+});
+
+describe('npm start without DATABASE_URL', () => {
+  it('runs ingress and worker in one process on embedded PGlite, says so, and stops cleanly', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'cap-start-'));
+    const [port, workerPort] = [await freePort(), await freePort()];
+    try {
+      const p = startAppProcess(scriptPath('start.mjs'), {
+        REDIS_URL: testRedisUrl(),
+        BULLMQ_PREFIX: prefix,
+        DATA_DIR: dataDir,
+        PORT: String(port),
+        WORKER_PORT: String(workerPort),
+        SKIP_BUILD: '1',
+      });
+      await p.waitForLine(/"msg":"ingress ready"/, 60_000);
+      expect(p.output.filter((l) => l.includes('embedded PGlite'))).toHaveLength(1);
+      for (const u of [port, workerPort]) {
+        expect((await fetch(`http://127.0.0.1:${u}/health`)).status).toBe(200);
+        expect((await fetch(`http://127.0.0.1:${u}/ready`)).status).toBe(200);
+      }
+      // A second start on the same data directory is refused instead of corrupting it.
+      const second = startAppProcess(scriptPath('start.mjs'), {
+        REDIS_URL: testRedisUrl(),
+        BULLMQ_PREFIX: prefix,
+        DATA_DIR: dataDir,
+        PORT: '0',
+        WORKER_PORT: '0',
+        SKIP_BUILD: '1',
+      });
+      expect(await second.exited).toBe(1);
+      expect(second.output.join('\n')).toMatch(/embedded database .* is in use by process/);
+      p.kill('SIGTERM');
+      expect(await p.exited).toBe(0);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 90_000);
+});
