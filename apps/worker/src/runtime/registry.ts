@@ -124,6 +124,16 @@ export class WorkerRegistry {
   }
 
   /**
+   * Stops at once as a crash would: active jobs are abandoned without being acknowledged, and
+   * their commands in flight are dropped with the connections; BullMQ hands them to another
+   * worker once their locks expire. For crash tests; a normal stop is {@link close}.
+   */
+  async abort(): Promise<void> {
+    for (const { connection } of this.workers) connection.disconnect(false);
+    await Promise.all(this.workers.map(({ worker }) => worker.close(true).catch(() => undefined)));
+  }
+
+  /**
    * Stops taking jobs and waits for active ones (bounded by the process shutdown timer); then
    * closes the workers' connections.
    */

@@ -1,0 +1,138 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventRoute, type WebhookEventName } from '@cap/clockify';
+import { getBootstrapResources, listEntities, openDatabase, type DatabaseHandle } from '@cap/db';
+import { createSimulator, diffMirror, expectedMirror, snapshotFromRows, type Simulator } from '@cap/simulator';
+import {
+  createTestDatabase,
+  deleteRedisPrefix,
+  freePort,
+  startAppProcess,
+  testRedisUrl,
+  uniquePrefix,
+  waitFor,
+  type AppProcess,
+  type TestDatabase,
+} from '@cap/testing';
+import { distEntry } from '../dist.js';
+
+/**
+ * The whole system as separate processes: the built ingress and worker, real Redis and Postgres,
+ * and the simulator (this process) playing Clockify over real HTTP.
+ */
+let testDb: TestDatabase;
+let db: DatabaseHandle;
+let sim: Simulator;
+let ingress: AppProcess;
+let worker: AppProcess;
+let ingressUrl: string;
+let dataDir: string;
+const prefix = uniquePrefix('e2e');
+
+beforeAll(async () => {
+  testDb = await createTestDatabase('e2e');
+  dataDir = mkdtempSync(join(tmpdir(), 'cap-e2e-'));
+  sim = await createSimulator({ dataDir, seed: 'e2e', workspaces: 1, sizes: { users: 8, projects: 12, tasksPerProject: 3, tags: 15, clients: 5, entries: 300 } });
+  const port = await freePort();
+  ingressUrl = `http://127.0.0.1:${port}`;
+  const env = {
+    REDIS_URL: testRedisUrl(),
+    DATABASE_URL: testDb.url,
+    BULLMQ_PREFIX: prefix,
+    TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    CLOCKIFY_PUBLIC_KEY_FILE: sim.publicKeyPath,
+    CLOCKIFY_API_ALLOWED_HOSTS: '127.0.0.1',
+    BASE_URL: ingressUrl,
+    LOG_LEVEL: 'info',
+  };
+  ingress = startAppProcess(distEntry('ingress'), { ...env, PORT: String(port) });
+  worker = startAppProcess(distEntry('worker'), { ...env, WORKER_PORT: '0' });
+  await Promise.all([ingress.waitForLine(/"msg":"ingress ready"/), worker.waitForLine(/"msg":"worker ready"/)]);
+  db = await openDatabase({ url: testDb.url, dataDir });
+}, 120_000);
+
+afterAll(async () => {
+  ingress?.kill('SIGTERM');
+  worker?.kill('SIGTERM');
+  const codes = await Promise.all([ingress?.exited, worker?.exited]);
+  await db?.close();
+  await sim?.close();
+  await deleteRedisPrefix(testRedisUrl(), prefix);
+  await testDb?.drop();
+  rmSync(dataDir, { recursive: true, force: true });
+  expect(codes).toEqual([0, 0]);
+});
+
+const workspaceId = () => sim.store.workspaceIds()[0]!;
+
+async function deliveries(event: string) {
+  return db.db.selectFrom('webhook_events').select(['status', 'entity_id', 'token_check']).where('workspace_id', '=', workspaceId()).where('event', '=', event).execute();
+}
+
+describe('end to end', () => {
+  it('install → the bootstrap completes and the mirror equals the simulator data', async () => {
+    const install = await sim.install({ ingressUrl, workspaceId: workspaceId(), pathStyle: 'full' });
+    expect(install.status).toBe(200);
+    const run = await waitFor(
+      async () => {
+        const r = await db.db.selectFrom('bootstrap_runs').selectAll().where('workspace_id', '=', workspaceId()).executeTakeFirst();
+        return r && ['COMPLETED', 'PARTIAL', 'FAILED'].includes(r.status) ? r : undefined;
+      },
+      { timeoutMs: 60_000, message: 'the bootstrap run' },
+    );
+    expect(run.status).toBe('COMPLETED');
+    const te = (await getBootstrapResources(db.db, run.id)).find((r) => r.resource === 'time-entries')!;
+    const window = (te.cursor as { window: { start: string; end: string } }).window;
+    const expected = expectedMirror(sim.store, workspaceId(), { start: new Date(window.start), end: new Date(window.end) });
+    const diff = diffMirror(expected, snapshotFromRows(await listEntities(db.db, workspaceId(), undefined, { includeDeleted: true }), Object.keys(expected)));
+    expect({ missing: diff.missing, extra: diff.extra, changed: diff.changed }).toEqual({ missing: [], extra: [], changed: [] });
+    expect(sim.api!.stats.snapshot().rateLimited).toBe(0);
+  });
+
+  it('processes a webhook for every subscribed event, and drops duplicates', async () => {
+    const manifest = (await (await fetch(`${ingressUrl}/manifest`)).json()) as { webhooks: { event: WebhookEventName; path: string }[] };
+    expect(manifest.webhooks).toHaveLength(20);
+    for (const { event, path } of manifest.webhooks) {
+      expect(path).toBe(`/webhooks/${eventRoute(event)}`);
+      const delivery = await sim.trigger(event);
+      expect(delivery.status, `${event}: ${JSON.stringify(delivery.body)}`).toBe(200);
+      // Clockify may deliver twice: the second copy is acknowledged as a duplicate.
+      const again = await sim.sendWebhook(event, delivery.sentBody);
+      expect(again.body).toEqual({ received: true, duplicate: true });
+    }
+    await waitFor(
+      async () => {
+        for (const { event } of manifest.webhooks) {
+          const rows = await deliveries(event);
+          if (rows.length !== 1 || rows[0]!.status !== 'done') return false;
+        }
+        return true;
+      },
+      { timeoutMs: 60_000, message: 'one done delivery per event' },
+    );
+    for (const { event } of manifest.webhooks) expect((await deliveries(event))[0]!.token_check).toBe('matched');
+  });
+
+  it('uninstall → tokens gone at once, later webhooks ignored', async () => {
+    const addonId = sim.installation().addonId;
+    const tokens = Object.values(sim.installation().webhookTokens);
+    expect((await sim.uninstall()).status).toBe(200);
+    await waitFor(
+      async () => (await db.db.selectFrom('installations').select('status').where('workspace_id', '=', workspaceId()).where('addon_id', '=', addonId).executeTakeFirst())?.status === 'DELETED',
+      { message: 'the installation deleted' },
+    );
+    const installation = await db.db.selectFrom('installations').selectAll().where('workspace_id', '=', workspaceId()).executeTakeFirstOrThrow();
+    expect(installation.auth_token_enc).toBeNull();
+    expect(await db.db.selectFrom('installation_webhooks').selectAll().where('workspace_id', '=', workspaceId()).execute()).toEqual([]);
+
+    const late = { ...sim.buildWebhook('NEW_TAG'), id: '9'.repeat(24) };
+    expect((await sim.sendWebhook('NEW_TAG', late, { force: true })).status).toBe(200);
+    await waitFor(async () => (await deliveries('NEW_TAG')).find((d) => d.entity_id === late.id)?.status === 'ignored', { message: 'the late webhook ignored' });
+    // No token ever reached a log line.
+    const logs = [...ingress.output, ...worker.output].join('\n');
+    for (const token of tokens) expect(logs).not.toContain(String(token).slice(-40));
+  });
+});
