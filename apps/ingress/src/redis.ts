@@ -84,6 +84,15 @@ end
 return 0
 `;
 
+/** Hands a gate from a failed holder to a new one, only while the failed holder still has it. */
+const TAKE_OVER_GATE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  return 1
+end
+return 0
+`;
+
 /**
  * Releases dedupe gates taken by deliveries that were answered 503. A gate left behind would make
  * the sender's retry look like a duplicate of an event that was never queued, so a release that
@@ -104,10 +113,25 @@ export class GateReleaser {
     private readonly retryIntervalMs = 1000,
     /** Bounds memory during a long outage; beyond it the oldest gates are left to expire. */
     private readonly maxPending = 10_000,
-  ) {}
+  ) {
+    // Release what is owed as soon as Redis is back, not at the next tick.
+    redis.on('ready', () => void this.retry());
+  }
 
   get size(): number {
     return this.pending.size;
+  }
+
+  /**
+   * A delivery found the gate held by `holder`. If that holder is one of ours that failed and
+   * whose release has not reached Redis yet, the gate is no proof of a queued event: hand it to
+   * `newHolder` (true) so the delivery is queued. False means a genuine duplicate.
+   */
+  async takeOver(key: string, holder: string, newHolder: string, ttlMs: number): Promise<boolean> {
+    if (this.pending.get(key)?.holder !== holder) return false;
+    const moved = await withDeadline(this.redis.eval(TAKE_OVER_GATE, 1, key, holder, newHolder, ttlMs), this.timeoutMs, 'Redis');
+    if (this.pending.get(key)?.holder === holder) this.pending.delete(key);
+    return moved === 1;
   }
 
   release(key: string, holder: string, expiresAt: number): void {

@@ -103,18 +103,30 @@ export async function handleWebhook(
   const jobId = randomUUID();
   const release = () => ctx.gates.release(gate, jobId, now + windowMs);
 
-  let taken: string | null;
+  // NX with GET (Redis ≥ 7) returns the previous holder. Our own id means this SET already ran
+  // once: ioredis re-sends commands unanswered when a connection drops, and the first copy may
+  // have taken the gate before the drop. That is not a duplicate; the job still has to be added.
+  let previous: string | null;
   try {
-    taken = await withDeadline(ctx.redis.set(gate, jobId, 'PX', windowMs, 'NX'), timeoutMs, 'Redis');
+    previous = await withDeadline(ctx.redis.set(gate, jobId, 'PX', windowMs, 'NX', 'GET'), timeoutMs, 'Redis');
   } catch {
     // The SET may still have run (or run later, on a stalled Redis): undo it, or the retry of this
     // delivery would be answered as a duplicate of an event that was never queued.
     release();
     throw unavailable('the queue is unavailable; retry shortly');
   }
-  if (taken === null) {
-    ok(res, DUPLICATE);
-    return { event, outcome: 'duplicate' };
+  if (previous !== null && previous !== jobId) {
+    let takenOver: boolean;
+    try {
+      takenOver = await ctx.gates.takeOver(gate, previous, jobId, windowMs);
+    } catch {
+      release();
+      throw unavailable('the queue is unavailable; retry shortly');
+    }
+    if (!takenOver) {
+      ok(res, DUPLICATE);
+      return { event, outcome: 'duplicate' };
+    }
   }
 
   const payload: WebhookPayload = {

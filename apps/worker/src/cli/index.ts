@@ -156,6 +156,7 @@ async function main(argv: string[]): Promise<number> {
               id: l.id,
               queue: l.queue,
               job: l.job_name,
+              jobId: l.job_id,
               workspace: l.workspace_id,
               attempts: l.attempts,
               failed: l.failed_at,

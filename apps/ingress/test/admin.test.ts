@@ -1,0 +1,231 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { QUEUE_NAMES, parsePayload } from '@cap/queue';
+import { ADMIN_CSRF_HEADER } from '../src/index.js';
+import { ADMIN, allJobs, basicAuthHeader, expectError, sha256, startTestIngress, type TestIngress } from './helpers.js';
+import { Seeder } from './seed.js';
+
+const auth = { authorization: basicAuthHeader() };
+const write = { ...auth, [ADMIN_CSRF_HEADER]: '1' };
+const CREDENTIALS = { ADMIN_USERNAME: ADMIN.username, ADMIN_PASSWORD: ADMIN.password };
+
+describe('admin surface without ADMIN_USERNAME/ADMIN_PASSWORD', () => {
+  let off: TestIngress;
+  beforeAll(async () => {
+    off = await startTestIngress();
+  });
+  afterAll(async () => {
+    await off?.close();
+  });
+
+  it('answers 404 on every /admin path, credentials or not, and the log says why', async () => {
+    const paths = ['/admin', '/admin/', '/admin/queues', '/admin/queues/api/queues', '/admin/api/installations', '/admin/api/dead-letters', '/admin/anything'];
+    for (const path of paths) {
+      for (const headers of [{}, auth]) {
+        const res = await fetch(`${off.url}${path}`, { headers });
+        await expectError(res, 404, 'not_found');
+        expect(res.headers.get('www-authenticate')).toBeNull();
+      }
+    }
+    await expectError(await fetch(`${off.url}/admin/api/workspaces/ws/bootstrap`, { method: 'POST', headers: write }), 404, 'not_found');
+    const line = off.logs.find((l) => l.includes('admin surface off'));
+    expect(line).toBeDefined();
+    expect(line).toMatch(/ADMIN_USERNAME and ADMIN_PASSWORD/);
+    expect(off.queries).toEqual([]);
+  });
+});
+
+describe('admin surface with credentials', () => {
+  let t: TestIngress;
+  let seed: Seeder;
+  beforeAll(async () => {
+    t = await startTestIngress(CREDENTIALS);
+    seed = new Seeder(t.config.DATABASE_URL!);
+    await seed.installation('ws-active', 'addon-a');
+    await seed.installation('ws-inactive', 'addon-a', 'INACTIVE');
+    await seed.runningBootstrap('ws-active', 'addon-a');
+  });
+  afterAll(async () => {
+    await seed?.close();
+    await t?.close();
+  });
+
+  it('401 with a Basic challenge without credentials or with wrong ones', async () => {
+    const attempts: Array<Record<string, string>> = [
+      {},
+      { authorization: basicAuthHeader(ADMIN.username, 'wrong-password-123') },
+      { authorization: basicAuthHeader('someone', ADMIN.password) },
+      { authorization: basicAuthHeader(ADMIN.username, `${ADMIN.password}x`) },
+      { authorization: `Bearer ${ADMIN.password}` },
+      { authorization: 'Basic !!!' },
+      { authorization: `Basic ${Buffer.from(ADMIN.username).toString('base64')}` },
+    ];
+    for (const path of ['/admin/queues', '/admin/queues/api/queues', '/admin/api/installations']) {
+      for (const headers of attempts) {
+        const res = await fetch(`${t.url}${path}`, { headers });
+        await expectError(res, 401, 'unauthorized');
+        expect(res.headers.get('www-authenticate')).toMatch(/^Basic realm="[^"]+"/);
+      }
+    }
+    expect(t.logs.join('\n')).not.toContain(ADMIN.password);
+  });
+
+  it('serves Bull Board, listing the four queues, read-only', async () => {
+    const page = await fetch(`${t.url}/admin/queues`, { headers: auth });
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await page.text()).toContain('<div id="root">');
+    expect(page.headers.get('content-security-policy')).toMatch(/frame-ancestors 'none'/);
+
+    const res = await fetch(`${t.url}/admin/queues/api/queues`, { headers: auth });
+    expect(res.status).toBe(200);
+    const { queues } = (await res.json()) as { queues: Array<{ name: string; readOnlyMode: boolean; allowRetries: boolean }> };
+    expect(queues.map((q) => q.name).sort()).toEqual([...QUEUE_NAMES].sort());
+    expect(queues.every((q) => q.readOnlyMode && !q.allowRetries)).toBe(true);
+
+    // A write through the board is refused by the board itself.
+    const pause = await fetch(`${t.url}/admin/queues/api/queues/webhooks/pause`, { method: 'PUT', headers: write });
+    expect(pause.status).toBe(405);
+    expect(await t.queues.webhooks.isPaused()).toBe(false);
+  });
+
+  it('GET /admin/api/installations lists installations without tokens', async () => {
+    const res = await fetch(`${t.url}/admin/api/installations`, { headers: auth });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).not.toContain('enc:v1');
+    const { installations } = JSON.parse(text) as { installations: Array<{ workspace_id: string; status: string; hasToken: boolean }> };
+    expect(installations.map((i) => i.workspace_id).sort()).toEqual(['ws-active', 'ws-inactive']);
+    expect(installations.every((i) => i.hasToken)).toBe(true);
+
+    const active = (await (await fetch(`${t.url}/admin/api/installations?status=ACTIVE`, { headers: auth })).json()) as { installations: Array<{ workspace_id: string }> };
+    expect(active.installations.map((i) => i.workspace_id)).toEqual(['ws-active']);
+    await expectError(await fetch(`${t.url}/admin/api/installations?status=GONE`, { headers: auth }), 400, 'bad_request');
+    await expectError(await fetch(`${t.url}/admin/api/installations?limit=lots`, { headers: auth }), 400, 'bad_request');
+  });
+
+  it('GET /admin/api/workspaces/:id and …/bootstrap', async () => {
+    const res = await fetch(`${t.url}/admin/api/workspaces/ws-active`, { headers: auth });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).not.toContain('enc:v1');
+    const status = JSON.parse(text) as { installation: { status: string; hasToken: boolean }; latestRun: { run: { status: string }; totals: { resources: number } } };
+    expect(status.installation).toMatchObject({ status: 'ACTIVE', hasToken: true });
+    expect(status.latestRun.run.status).toBe('RUNNING');
+    expect(status.latestRun.totals.resources).toBe(2);
+
+    const boot = (await (await fetch(`${t.url}/admin/api/workspaces/ws-active/bootstrap`, { headers: auth })).json()) as {
+      latestRun: { run: { status: string } };
+      recentRuns: Array<{ status: string; trigger: string }>;
+    };
+    expect(boot.latestRun.run.status).toBe('RUNNING');
+    expect(boot.recentRuns).toEqual([expect.objectContaining({ status: 'RUNNING', trigger: 'install' })]);
+
+    await expectError(await fetch(`${t.url}/admin/api/workspaces/ws-unknown`, { headers: auth }), 404, 'not_found');
+    await expectError(await fetch(`${t.url}/admin/api/workspaces/ws-unknown/bootstrap`, { headers: auth }), 404, 'not_found');
+  });
+
+  it('POST /admin/api/workspaces/:id/bootstrap: 202 and a job; 404 unknown; 409 not active', async () => {
+    const res = await fetch(`${t.url}/admin/api/workspaces/ws-active/bootstrap`, { method: 'POST', headers: write });
+    expect(res.status).toBe(202);
+    const body = (await res.json()) as { jobId: string; workspaceId: string; addonId: string; activeRunId: string | null };
+    expect(body).toMatchObject({ workspaceId: 'ws-active', addonId: 'addon-a' });
+    expect(body.activeRunId).toEqual(expect.any(String));
+    const jobs = await allJobs(t.queues.bootstrap);
+    expect(jobs.map((j) => j.id)).toEqual([body.jobId]);
+    expect(jobs[0]!.name).toBe('bootstrap.start');
+    expect(parsePayload('bootstrap.start', jobs[0]!.data)).toEqual({ v: 1, workspaceId: 'ws-active', addonId: 'addon-a', trigger: 'manual' });
+
+    await expectError(await fetch(`${t.url}/admin/api/workspaces/ws-unknown/bootstrap`, { method: 'POST', headers: write }), 404, 'not_found');
+    await expectError(await fetch(`${t.url}/admin/api/workspaces/ws-inactive/bootstrap`, { method: 'POST', headers: write }), 409, 'not_active');
+    expect(await allJobs(t.queues.bootstrap)).toHaveLength(1);
+  });
+
+  it('dead letters: list, replay as a new job once, then 409', async () => {
+    const payload = {
+      v: 1,
+      event: 'NEW_TAG',
+      workspaceId: 'ws-active',
+      addonId: 'addon-a',
+      deliveryKey: sha256('dead-letter-delivery'),
+      windowStart: 1_790_000_000_000,
+      windowSeconds: 300,
+      receivedAt: 1_790_000_000_123,
+      tokenHash: sha256('some token'),
+      verified: true,
+      body: '{"id":"tag-9","name":"A"}',
+    };
+    const id = await seed.deadLetter('ws-active', payload);
+
+    const list = (await (await fetch(`${t.url}/admin/api/dead-letters`, { headers: auth })).json()) as {
+      deadLetters: Array<{ id: number | string; job_name: string; payload: unknown }>;
+    };
+    const letter = list.deadLetters.find((l) => Number(l.id) === id);
+    expect(letter).toMatchObject({ job_name: 'webhook.process', payload });
+
+    await t.queues.webhooks.obliterate({ force: true });
+    const first = await fetch(`${t.url}/admin/api/dead-letters/${id}/replay`, { method: 'POST', headers: write });
+    expect(first.status).toBe(202);
+    const replay = (await first.json()) as { id: number; jobId: string; queue: string; jobName: string };
+    expect(replay).toMatchObject({ id, queue: 'webhooks', jobName: 'webhook.process' });
+    const jobs = await allJobs(t.queues.webhooks);
+    expect(jobs.map((j) => j.id)).toEqual([replay.jobId]);
+    expect(jobs[0]!.data).toEqual(payload);
+
+    await expectError(await fetch(`${t.url}/admin/api/dead-letters/${id}/replay`, { method: 'POST', headers: write }), 409, 'already_replayed');
+    expect(await allJobs(t.queues.webhooks)).toHaveLength(1);
+    await expectError(await fetch(`${t.url}/admin/api/dead-letters/999999/replay`, { method: 'POST', headers: write }), 404, 'not_found');
+    await expectError(await fetch(`${t.url}/admin/api/dead-letters/abc/replay`, { method: 'POST', headers: write }), 400, 'bad_request');
+
+    // Replayed letters leave the default list and show with includeReplayed=true.
+    const open = (await (await fetch(`${t.url}/admin/api/dead-letters`, { headers: auth })).json()) as { deadLetters: Array<{ id: number | string }> };
+    expect(open.deadLetters.map((l) => Number(l.id))).not.toContain(id);
+    const all = (await (await fetch(`${t.url}/admin/api/dead-letters?includeReplayed=true`, { headers: auth })).json()) as { deadLetters: Array<{ id: number | string }> };
+    expect(all.deadLetters.map((l) => Number(l.id))).toContain(id);
+  });
+
+  it('CSRF: a write needs the x-admin-request header or a same-origin Origin', async () => {
+    await t.queues.bootstrap.obliterate({ force: true });
+    const post = (headers: Record<string, string>) => fetch(`${t.url}/admin/api/workspaces/ws-active/bootstrap`, { method: 'POST', headers: { ...auth, ...headers } });
+    await expectError(await post({}), 403, 'csrf_rejected');
+    await expectError(await post({ origin: 'https://evil.example' }), 403, 'csrf_rejected');
+    await expectError(await post({ origin: 'null' }), 403, 'csrf_rejected');
+    await expectError(await post({ origin: `${t.url}.evil.example` }), 403, 'csrf_rejected');
+    expect(await allJobs(t.queues.bootstrap)).toHaveLength(0);
+
+    expect((await post({ [ADMIN_CSRF_HEADER]: '1' })).status).toBe(202);
+    expect((await post({ origin: t.url })).status).toBe(202);
+    expect((await post({ origin: new URL(t.config.BASE_URL).origin })).status).toBe(202);
+    expect(await allJobs(t.queues.bootstrap)).toHaveLength(3);
+    // Reads need neither.
+    expect((await fetch(`${t.url}/admin/api/installations`, { headers: auth })).status).toBe(200);
+  });
+
+  it('unknown admin paths answer 404 behind the credentials', async () => {
+    await expectError(await fetch(`${t.url}/admin/nothing-here`), 401, 'unauthorized');
+    await expectError(await fetch(`${t.url}/admin/nothing-here`, { headers: auth }), 404, 'not_found');
+    await expectError(await fetch(`${t.url}/admin/api/nothing-here`, { headers: auth }), 404, 'not_found');
+  });
+});
+
+describe('Bull Board with ADMIN_BULL_BOARD_WRITE=true', () => {
+  let t: TestIngress;
+  beforeAll(async () => {
+    t = await startTestIngress({ ...CREDENTIALS, ADMIN_BULL_BOARD_WRITE: 'true' });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('allows actions, still behind credentials and the CSRF guard', async () => {
+    const { queues } = (await (await fetch(`${t.url}/admin/queues/api/queues`, { headers: auth })).json()) as { queues: Array<{ readOnlyMode: boolean }> };
+    expect(queues.every((q) => !q.readOnlyMode)).toBe(true);
+    await expectError(await fetch(`${t.url}/admin/queues/api/queues/webhooks/pause`, { method: 'PUT', headers: auth }), 403, 'csrf_rejected');
+    await expectError(await fetch(`${t.url}/admin/queues/api/queues/webhooks/pause`, { method: 'PUT', headers: { [ADMIN_CSRF_HEADER]: '1' } }), 401, 'unauthorized');
+    expect(await t.queues.webhooks.isPaused()).toBe(false);
+    const pause = await fetch(`${t.url}/admin/queues/api/queues/webhooks/pause`, { method: 'PUT', headers: write });
+    expect(pause.status).toBe(200);
+    expect(await t.queues.webhooks.isPaused()).toBe(true);
+    expect((await fetch(`${t.url}/admin/queues/api/queues/webhooks/resume`, { method: 'PUT', headers: write })).status).toBe(200);
+    expect(await t.queues.webhooks.isPaused()).toBe(false);
+  });
+});

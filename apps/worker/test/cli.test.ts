@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getInstallation, recordDeadLetter } from '@cap/db';
+import { JOBS } from '@cap/queue';
+import { startAppProcess, waitFor } from '@cap/testing';
+import { distEntry } from '../../../test/dist.js';
+import { startStack, type Stack } from './stack.js';
+
+let s: Stack;
+beforeAll(async () => {
+  s = await startStack({ sizes: { users: 3, projects: 4, tasksPerProject: 2, tags: 4, clients: 2, entries: 30 }, workerEnv: { AUTO_BOOTSTRAP: 'false' } });
+  const result = await s.sim.install({ ingressUrl: s.ingressUrl, workspaceId: s.workspaceId });
+  await waitFor(async () => (await getInstallation(s.ingress.context.database.db, { workspaceId: s.workspaceId, addonId: result.installation.addonId }))?.status === 'ACTIVE', {
+    message: 'installed',
+  });
+});
+afterAll(async () => {
+  await s?.close();
+});
+
+async function cli(...args: string[]): Promise<{ code: number; out: string }> {
+  const p = startAppProcess(distEntry('worker', 'cli/index.js'), s.workerProcessEnv(), args);
+  const code = await p.exited;
+  return { code, out: p.output.join('\n') };
+}
+
+describe('npm run cli', () => {
+  it('prints usage and refuses unknown commands', async () => {
+    expect((await cli('--help')).out).toContain('dead-letters replay <id>');
+    const bad = await cli('frobnicate');
+    expect(bad.code).toBe(2);
+    expect(bad.out).toContain('unknown command: frobnicate');
+  });
+
+  it('bootstrap <workspaceId> starts a run and follows it to the end', async () => {
+    const run = await cli('bootstrap', s.workspaceId);
+    expect(run.out).toContain('bootstrap requested');
+    expect(run.out).toMatch(/bootstrap COMPLETED: \d+ items in \d+ requests/);
+    expect(run.out).toMatch(/time-entries\s+COMPLETED/);
+    expect(run.code).toBe(0);
+    expect((await s.mirrorDiff()).equal).toBe(true);
+    const unknown = await cli('bootstrap', 'f'.repeat(24));
+    expect(unknown.code).toBe(1);
+    expect(unknown.out).toContain('has no installation');
+  }, 60_000);
+
+  it('dead-letters list and replay, one or all; a lifecycle letter is replayed from the failed set', async () => {
+    const db = s.ingress.context.database.db;
+    // A webhook that failed for good: its payload holds no token, so the row replays as it is.
+    const body = { ...s.sim.buildWebhook('NEW_TAG'), id: '5'.repeat(24) };
+    const queues = s.ingress.context.queues;
+    await s.sim.sendWebhook('NEW_TAG', body);
+    const done = await waitFor(async () => (await queues.webhooks.getJobs(['completed'])).find((j) => String(j.data.body).includes(body.id as string)), {
+      message: 'the webhook processed',
+    });
+    const replayData = { ...done.data, body: JSON.stringify({ ...body, name: 'replayed' }), deliveryKey: 'ab'.repeat(32) };
+    await recordDeadLetter(db, { queue: 'webhooks', jobName: JOBS.webhookProcess, jobId: 'dead-1', workspaceId: s.workspaceId, payload: replayData, error: 'boom', attempts: 8 });
+    await recordDeadLetter(db, { queue: 'webhooks', jobName: JOBS.webhookProcess, jobId: 'dead-2', workspaceId: s.workspaceId, payload: { ...replayData, deliveryKey: 'cd'.repeat(32) }, error: 'boom', attempts: 8 });
+    // A lifecycle letter has its tokens removed; the original job is still in the failed set.
+    const lifecycleJob = (await queues.lifecycle.getJobs(['completed']))[0]!;
+    await queues.lifecycle.add(JOBS.lifecycleInstalled, lifecycleJob.data, { jobId: 'failed-installed', attempts: 1 });
+    await recordDeadLetter(db, {
+      queue: 'lifecycle',
+      jobName: JOBS.lifecycleInstalled,
+      jobId: 'failed-installed',
+      workspaceId: s.workspaceId,
+      payload: { ...lifecycleJob.data, body: { ...lifecycleJob.data.body, authTokenEnc: '[removed]' } },
+      error: 'boom',
+      attempts: 10,
+    });
+
+    const list = await cli('dead-letters', 'list');
+    expect(list.code).toBe(0);
+    expect(list.out).toContain('dead-1');
+    expect(list.out).toContain('failed-installed');
+    const json = JSON.parse((await cli('dead-letters', 'list', '--json')).out) as { id: number; job_id: string }[];
+    const one = json.find((l) => l.job_id === 'dead-1')!;
+
+    const replayed = await cli('dead-letters', 'replay', String(one.id));
+    expect(replayed.code).toBe(0);
+    expect(replayed.out).toMatch(new RegExp(`dead letter ${one.id} replayed as job \\S+ on queue webhooks`));
+    const again = await cli('dead-letters', 'replay', String(one.id));
+    expect(again.code).toBe(1);
+    expect(again.out).toContain('already replayed');
+
+    const all = await cli('dead-letters', 'replay', '--all');
+    expect(all.out).toContain('replayed 2, failed 0');
+    expect(all.code).toBe(0);
+    expect((await cli('dead-letters', 'list')).out).toContain('(none)');
+    await s.settle();
+  }, 60_000);
+});
