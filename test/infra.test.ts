@@ -18,8 +18,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const read = (path: string): string => readFileSync(join(ROOT, path), 'utf8');
 
 // ---------------------------------------------------------------------------------------------
-// The metric contract (ARCHITECTURE.md and the infra brief). Alerts and panels may use only these,
-// the histogram series derived from them, prom-client's default process/nodejs metrics and `up`.
+// The metric contract (ARCHITECTURE.md and the infra brief): each must be defined by the code.
 const COUNTERS_AND_GAUGES = [
   'http_requests_total',
   'webhook_deliveries_total',
@@ -29,23 +28,58 @@ const COUNTERS_AND_GAUGES = [
   'worker_stalled_jobs_total',
   'webhook_events_processed_total',
   'clockify_api_requests_total',
-  'clockify_ratelimit_deferrals_total',
-  'clockify_ratelimit_blocks_total',
+  'clockify_rate_limit_deferrals_total',
+  'clockify_rate_limit_blocks_total',
   'bootstrap_runs_total',
 ];
 const HISTOGRAMS = [
   'http_request_duration_seconds',
   'queue_enqueue_duration_seconds',
   'worker_job_duration_seconds',
-  'clockify_ratelimit_wait_seconds',
+  'clockify_rate_limit_wait_seconds',
 ];
+
+/** Metrics the code really defines (`metrics.counter('name', …)` and friends, tests excluded). */
+function metricsDefinedInCode(): { plain: Set<string>; histograms: Set<string> } {
+  const plain = new Set<string>();
+  const histograms = new Set<string>();
+  const walk = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory()
+        ? walk(join(dir, e.name))
+        : e.name.endsWith('.ts') && !e.name.endsWith('.test.ts')
+          ? [join(dir, e.name)]
+          : [],
+    );
+  for (const top of ['packages', 'apps']) {
+    for (const pkg of readdirSync(join(ROOT, top))) {
+      const src = join(ROOT, top, pkg, 'src');
+      if (!existsSync(src)) continue;
+      for (const file of walk(src)) {
+        const text = readFileSync(file, 'utf8');
+        for (const m of text.matchAll(/\.(counter|gauge|histogram)(?:<[^>]*>)?\(\s*'([a-z_]+)'/g)) {
+          (m[1] === 'histogram' ? histograms : plain).add(m[2]!);
+        }
+      }
+    }
+  }
+  return { plain, histograms };
+}
+const DEFINED = metricsDefinedInCode();
 const KNOWN_METRICS = new Set([
-  ...COUNTERS_AND_GAUGES,
-  ...HISTOGRAMS.flatMap((h) => [`${h}_bucket`, `${h}_sum`, `${h}_count`]),
+  ...DEFINED.plain,
+  ...[...DEFINED.histograms].flatMap((h) => [`${h}_bucket`, `${h}_sum`, `${h}_count`]),
   'up',
 ]);
 const isKnownMetric = (name: string): boolean =>
   KNOWN_METRICS.has(name) || name.startsWith('process_') || name.startsWith('nodejs_');
+
+describe('metric contract', () => {
+  it('every contract metric is defined by the code', () => {
+    for (const name of COUNTERS_AND_GAUGES) expect(DEFINED.plain.has(name), name).toBe(true);
+    for (const name of HISTOGRAMS) expect(DEFINED.histograms.has(name), name).toBe(true);
+  });
+});
 
 const WEBHOOK_OUTCOMES = ['accepted', 'duplicate', 'rejected', 'shed', 'unavailable'];
 const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed'];
@@ -811,7 +845,7 @@ describe('Prometheus', () => {
       'failed jobs',
     ).toBe(true);
     expect(some(/worker_stalled_jobs_total/), 'stalled jobs').toBe(true);
-    expect(some(/clockify_ratelimit_blocks_total/), 'rate-limit blocks').toBe(true);
+    expect(some(/clockify_rate_limit_blocks_total/), 'rate-limit blocks').toBe(true);
     expect(some(/bootstrap_runs_total\{[^}]*status=~?"[^"]*(?:FAILED|failed)/), 'bootstrap failures').toBe(true);
     expect(some(/clockify_token_verifications_total/), 'verification failures').toBe(true);
   });

@@ -35,7 +35,12 @@ const prefix = uniquePrefix('e2e');
 beforeAll(async () => {
   testDb = await createTestDatabase('e2e');
   dataDir = mkdtempSync(join(tmpdir(), 'cap-e2e-'));
-  sim = await createSimulator({ dataDir, seed: 'e2e', workspaces: 1, sizes: { users: 8, projects: 12, tasksPerProject: 3, tags: 15, clients: 5, entries: 300 } });
+  sim = await createSimulator({
+    dataDir,
+    seed: 'e2e',
+    workspaces: 1,
+    sizes: { users: 8, projects: 12, tasksPerProject: 3, tags: 15, clients: 5, entries: 300 },
+  });
   const port = await freePort();
   ingressUrl = `http://127.0.0.1:${port}`;
   const env = {
@@ -69,7 +74,12 @@ afterAll(async () => {
 const workspaceId = () => sim.store.workspaceIds()[0]!;
 
 async function deliveries(event: string) {
-  return db.db.selectFrom('webhook_events').select(['status', 'entity_id', 'token_check']).where('workspace_id', '=', workspaceId()).where('event', '=', event).execute();
+  return db.db
+    .selectFrom('webhook_events')
+    .select(['status', 'entity_id', 'token_check'])
+    .where('workspace_id', '=', workspaceId())
+    .where('event', '=', event)
+    .execute();
 }
 
 describe('end to end', () => {
@@ -78,7 +88,11 @@ describe('end to end', () => {
     expect(install.status).toBe(200);
     const run = await waitFor(
       async () => {
-        const r = await db.db.selectFrom('bootstrap_runs').selectAll().where('workspace_id', '=', workspaceId()).executeTakeFirst();
+        const r = await db.db
+          .selectFrom('bootstrap_runs')
+          .selectAll()
+          .where('workspace_id', '=', workspaceId())
+          .executeTakeFirst();
         return r && ['COMPLETED', 'PARTIAL', 'FAILED'].includes(r.status) ? r : undefined;
       },
       { timeoutMs: 60_000, message: 'the bootstrap run' },
@@ -86,14 +100,29 @@ describe('end to end', () => {
     expect(run.status).toBe('COMPLETED');
     const te = (await getBootstrapResources(db.db, run.id)).find((r) => r.resource === 'time-entries')!;
     const window = (te.cursor as { window: { start: string; end: string } }).window;
-    const expected = expectedMirror(sim.store, workspaceId(), { start: new Date(window.start), end: new Date(window.end) });
-    const diff = diffMirror(expected, snapshotFromRows(await listEntities(db.db, workspaceId(), undefined, { includeDeleted: true }), Object.keys(expected)));
-    expect({ missing: diff.missing, extra: diff.extra, changed: diff.changed }).toEqual({ missing: [], extra: [], changed: [] });
+    const expected = expectedMirror(sim.store, workspaceId(), {
+      start: new Date(window.start),
+      end: new Date(window.end),
+    });
+    const diff = diffMirror(
+      expected,
+      snapshotFromRows(
+        await listEntities(db.db, workspaceId(), undefined, { includeDeleted: true }),
+        Object.keys(expected),
+      ),
+    );
+    expect({ missing: diff.missing, extra: diff.extra, changed: diff.changed }).toEqual({
+      missing: [],
+      extra: [],
+      changed: [],
+    });
     expect(sim.api!.stats.snapshot().rateLimited).toBe(0);
   });
 
   it('processes a webhook for every subscribed event, and drops duplicates', async () => {
-    const manifest = (await (await fetch(`${ingressUrl}/manifest`)).json()) as { webhooks: { event: WebhookEventName; path: string }[] };
+    const manifest = (await (await fetch(`${ingressUrl}/manifest`)).json()) as {
+      webhooks: { event: WebhookEventName; path: string }[];
+    };
     expect(manifest.webhooks).toHaveLength(20);
     for (const { event, path } of manifest.webhooks) {
       expect(path).toBe(`/webhooks/${eventRoute(event)}`);
@@ -121,16 +150,33 @@ describe('end to end', () => {
     const tokens = Object.values(sim.installation().webhookTokens);
     expect((await sim.uninstall()).status).toBe(200);
     await waitFor(
-      async () => (await db.db.selectFrom('installations').select('status').where('workspace_id', '=', workspaceId()).where('addon_id', '=', addonId).executeTakeFirst())?.status === 'DELETED',
+      async () =>
+        (
+          await db.db
+            .selectFrom('installations')
+            .select('status')
+            .where('workspace_id', '=', workspaceId())
+            .where('addon_id', '=', addonId)
+            .executeTakeFirst()
+        )?.status === 'DELETED',
       { message: 'the installation deleted' },
     );
-    const installation = await db.db.selectFrom('installations').selectAll().where('workspace_id', '=', workspaceId()).executeTakeFirstOrThrow();
+    const installation = await db.db
+      .selectFrom('installations')
+      .selectAll()
+      .where('workspace_id', '=', workspaceId())
+      .executeTakeFirstOrThrow();
     expect(installation.auth_token_enc).toBeNull();
-    expect(await db.db.selectFrom('installation_webhooks').selectAll().where('workspace_id', '=', workspaceId()).execute()).toEqual([]);
+    expect(
+      await db.db.selectFrom('installation_webhooks').selectAll().where('workspace_id', '=', workspaceId()).execute(),
+    ).toEqual([]);
 
     const late = { ...sim.buildWebhook('NEW_TAG'), id: '9'.repeat(24) };
     expect((await sim.sendWebhook('NEW_TAG', late, { force: true })).status).toBe(200);
-    await waitFor(async () => (await deliveries('NEW_TAG')).find((d) => d.entity_id === late.id)?.status === 'ignored', { message: 'the late webhook ignored' });
+    await waitFor(
+      async () => (await deliveries('NEW_TAG')).find((d) => d.entity_id === late.id)?.status === 'ignored',
+      { message: 'the late webhook ignored' },
+    );
     // No token ever reached a log line.
     const logs = [...ingress.output, ...worker.output].join('\n');
     for (const token of tokens) expect(logs).not.toContain(String(token).slice(-40));

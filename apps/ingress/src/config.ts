@@ -77,12 +77,16 @@ export const ingressVars = {
   }),
 };
 
-function adminRule(config: { ADMIN_USERNAME?: string | undefined; ADMIN_PASSWORD?: string | undefined }): ConfigIssue[] {
+function adminRule(config: {
+  ADMIN_USERNAME?: string | undefined;
+  ADMIN_PASSWORD?: string | undefined;
+}): ConfigIssue[] {
   if (Boolean(config.ADMIN_USERNAME) !== Boolean(config.ADMIN_PASSWORD)) {
     return [
       {
         variable: config.ADMIN_USERNAME ? 'ADMIN_PASSWORD' : 'ADMIN_USERNAME',
-        message: 'ADMIN_USERNAME and ADMIN_PASSWORD must be set together (or both left unset to turn the admin surface off)',
+        message:
+          'ADMIN_USERNAME and ADMIN_PASSWORD must be set together (or both left unset to turn the admin surface off)',
       },
     ];
   }
@@ -97,5 +101,8 @@ export function trustProxySetting(value: string): boolean | number | string[] {
   if (value === 'true') return true;
   if (value === 'false') return false;
   if (/^\d+$/.test(value)) return Number(value);
-  return value.split(',').map((s) => s.trim()).filter(Boolean);
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }

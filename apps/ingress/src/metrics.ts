@@ -5,25 +5,41 @@ import type { Metrics } from '@cap/observability';
 export type WebhookOutcome = 'accepted' | 'duplicate' | 'rejected' | 'shed' | 'unavailable';
 
 export function ingressMetrics(metrics: Metrics, queues: Queues) {
-  const requests = metrics.counter('http_requests_total', 'HTTP requests by route, method and status', ['route', 'method', 'status']);
-  const duration = metrics.histogram('http_request_duration_seconds', 'HTTP request latency', ['route', 'method', 'status']);
-  const webhooks = metrics.counter('webhook_deliveries_total', 'Webhook deliveries by event and outcome', ['event', 'outcome']);
+  const requests = metrics.counter('http_requests_total', 'HTTP requests by route, method and status', [
+    'route',
+    'method',
+    'status',
+  ]);
+  const duration = metrics.histogram('http_request_duration_seconds', 'HTTP request latency', [
+    'route',
+    'method',
+    'status',
+  ]);
+  const webhooks = metrics.counter('webhook_deliveries_total', 'Webhook deliveries by event and outcome', [
+    'event',
+    'outcome',
+  ]);
   const enqueue = metrics.histogram('queue_enqueue_duration_seconds', 'Time to add a job to a queue', ['queue']);
-  metrics.gauge('queue_jobs', 'Jobs per queue and state (sampled at scrape time)', ['queue', 'state'], async function () {
-    const byName = new Map(Object.values(queues).map((q) => [q.name, q]));
-    await Promise.all(
-      QUEUE_NAMES.map(async (name) => {
-        const queue = byName.get(name);
-        if (!queue) return;
-        try {
-          const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
-          for (const [state, n] of Object.entries(counts)) this.set({ queue: name, state }, n);
-        } catch {
-          // Redis unreachable: keep the last values; /ready reports the outage.
-        }
-      }),
-    );
-  });
+  metrics.gauge(
+    'queue_jobs',
+    'Jobs per queue and state (sampled at scrape time)',
+    ['queue', 'state'],
+    async function () {
+      const byName = new Map(Object.values(queues).map((q) => [q.name, q]));
+      await Promise.all(
+        QUEUE_NAMES.map(async (name) => {
+          const queue = byName.get(name);
+          if (!queue) return;
+          try {
+            const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
+            for (const [state, n] of Object.entries(counts)) this.set({ queue: name, state }, n);
+          } catch {
+            // Redis unreachable: keep the last values; /ready reports the outage.
+          }
+        }),
+      );
+    },
+  );
   return {
     /** Records one finished request. */
     observe(route: string, method: string, status: number, seconds: number) {

@@ -129,7 +129,11 @@ export class GateReleaser {
    */
   async takeOver(key: string, holder: string, newHolder: string, ttlMs: number): Promise<boolean> {
     if (this.pending.get(key)?.holder !== holder) return false;
-    const moved = await withDeadline(this.redis.eval(TAKE_OVER_GATE, 1, key, holder, newHolder, ttlMs), this.timeoutMs, 'Redis');
+    const moved = await withDeadline(
+      this.redis.eval(TAKE_OVER_GATE, 1, key, holder, newHolder, ttlMs),
+      this.timeoutMs,
+      'Redis',
+    );
     if (this.pending.get(key)?.holder === holder) this.pending.delete(key);
     return moved === 1;
   }
@@ -144,7 +148,10 @@ export class GateReleaser {
     clearInterval(this.timer);
     this.timer = undefined;
     if (this.pending.size > 0) {
-      this.logger.warn({ gates: this.pending.size }, 'stopping with dedupe gates not yet released; they expire after the dedupe window');
+      this.logger.warn(
+        { gates: this.pending.size },
+        'stopping with dedupe gates not yet released; they expire after the dedupe window',
+      );
     }
   }
 
@@ -161,7 +168,10 @@ export class GateReleaser {
     if (!this.pending.has(key) && this.pending.size >= this.maxPending) {
       const oldest = this.pending.keys().next().value;
       if (oldest !== undefined) this.pending.delete(oldest);
-      this.logger.warn({ max: this.maxPending }, 'too many dedupe gates waiting for release; the oldest is left to expire');
+      this.logger.warn(
+        { max: this.maxPending },
+        'too many dedupe gates waiting for release; the oldest is left to expire',
+      );
     }
     this.pending.set(key, { holder, expiresAt });
     this.timer ??= setInterval(() => void this.retry(), this.retryIntervalMs).unref();

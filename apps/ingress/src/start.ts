@@ -52,7 +52,11 @@ export async function startIngress(opts: StartIngressOptions): Promise<RunningIn
 
   let manifest;
   try {
-    manifest = prepareManifest(addon, { baseUrl: config.BASE_URL, key: config.ADDON_KEY, schemaVersion: config.MANIFEST_SCHEMA_VERSION }, logger);
+    manifest = prepareManifest(
+      addon,
+      { baseUrl: config.BASE_URL, key: config.ADDON_KEY, schemaVersion: config.MANIFEST_SCHEMA_VERSION },
+      logger,
+    );
   } catch (err) {
     if (err instanceof ManifestError) throw new StartupError(`invalid manifest: ${err.message}`);
     throw err;
@@ -83,10 +87,15 @@ export async function startIngress(opts: StartIngressOptions): Promise<RunningIn
     commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
     connectTimeoutMs: config.REDIS_CONNECT_TIMEOUT_MS,
   });
-  redis.on('error', (err) => logger.warn({ err: { message: err.message } }, 'Redis connection error (requests answer 503 until it recovers)'));
+  redis.on('error', (err) =>
+    logger.warn({ err: { message: err.message } }, 'Redis connection error (requests answer 503 until it recovers)'),
+  );
   await new Promise<void>((resolve, reject) => {
     if (redis.status === 'ready') return resolve();
-    const timer = setTimeout(() => reject(new StartupError('Redis did not become ready in time')), config.REDIS_CONNECT_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => reject(new StartupError('Redis did not become ready in time')),
+      config.REDIS_CONNECT_TIMEOUT_MS,
+    );
     redis.once('ready', () => {
       clearTimeout(timer);
       resolve();
@@ -100,7 +109,9 @@ export async function startIngress(opts: StartIngressOptions): Promise<RunningIn
   // Without a listener BullMQ prints connection errors to stderr; the producer connection's own
   // handler above already reports them.
   for (const queue of Object.values(queues)) {
-    queue.on('error', (err: Error) => logger.debug({ queue: queue.name, err: { message: err.message } }, 'queue connection error'));
+    queue.on('error', (err: Error) =>
+      logger.debug({ queue: queue.name, err: { message: err.message } }, 'queue connection error'),
+    );
   }
   const depth = new DepthSampler(queues.webhooks, 1000, logger);
   const gates = new GateReleaser(redis, logger, config.REDIS_COMMAND_TIMEOUT_MS + 500);
@@ -147,11 +158,19 @@ export async function startIngress(opts: StartIngressOptions): Promise<RunningIn
   if (!opts.database) shutdown.register('connections', 'database', () => database.close());
 
   if (!config.ADMIN_USERNAME || !config.ADMIN_PASSWORD) {
-    logger.info('admin surface off: set ADMIN_USERNAME and ADMIN_PASSWORD to enable /admin/queues (Bull Board) and /admin/api; they answer 404 until then');
+    logger.info(
+      'admin surface off: set ADMIN_USERNAME and ADMIN_PASSWORD to enable /admin/queues (Bull Board) and /admin/api; they answer 404 until then',
+    );
   }
   started = true;
   logger.info(
-    { port, baseUrl: config.BASE_URL, addonKey: config.ADDON_KEY, events: addon.events.length, schemaVersion: config.MANIFEST_SCHEMA_VERSION },
+    {
+      port,
+      baseUrl: config.BASE_URL,
+      addonKey: config.ADDON_KEY,
+      events: addon.events.length,
+      schemaVersion: config.MANIFEST_SCHEMA_VERSION,
+    },
     'ingress ready',
   );
   return { server, port, url: `http://127.0.0.1:${port}`, context, shutdown };

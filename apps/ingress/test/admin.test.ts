@@ -18,7 +18,15 @@ describe('admin surface without ADMIN_USERNAME/ADMIN_PASSWORD', () => {
   });
 
   it('answers 404 on every /admin path, credentials or not, and the log says why', async () => {
-    const paths = ['/admin', '/admin/', '/admin/queues', '/admin/queues/api/queues', '/admin/api/installations', '/admin/api/dead-letters', '/admin/anything'];
+    const paths = [
+      '/admin',
+      '/admin/',
+      '/admin/queues',
+      '/admin/queues/api/queues',
+      '/admin/api/installations',
+      '/admin/api/dead-letters',
+      '/admin/anything',
+    ];
     for (const path of paths) {
       for (const headers of [{}, auth]) {
         const res = await fetch(`${off.url}${path}`, { headers });
@@ -26,7 +34,11 @@ describe('admin surface without ADMIN_USERNAME/ADMIN_PASSWORD', () => {
         expect(res.headers.get('www-authenticate')).toBeNull();
       }
     }
-    await expectError(await fetch(`${off.url}/admin/api/workspaces/ws/bootstrap`, { method: 'POST', headers: write }), 404, 'not_found');
+    await expectError(
+      await fetch(`${off.url}/admin/api/workspaces/ws/bootstrap`, { method: 'POST', headers: write }),
+      404,
+      'not_found',
+    );
     const line = off.logs.find((l) => l.includes('admin surface off'));
     expect(line).toBeDefined();
     expect(line).toMatch(/ADMIN_USERNAME and ADMIN_PASSWORD/);
@@ -78,7 +90,9 @@ describe('admin surface with credentials', () => {
 
     const res = await fetch(`${t.url}/admin/queues/api/queues`, { headers: auth });
     expect(res.status).toBe(200);
-    const { queues } = (await res.json()) as { queues: Array<{ name: string; readOnlyMode: boolean; allowRetries: boolean }> };
+    const { queues } = (await res.json()) as {
+      queues: Array<{ name: string; readOnlyMode: boolean; allowRetries: boolean }>;
+    };
     expect(queues.map((q) => q.name).sort()).toEqual([...QUEUE_NAMES].sort());
     expect(queues.every((q) => q.readOnlyMode && !q.allowRetries)).toBe(true);
 
@@ -93,14 +107,26 @@ describe('admin surface with credentials', () => {
     expect(res.status).toBe(200);
     const text = await res.text();
     expect(text).not.toContain('enc:v1');
-    const { installations } = JSON.parse(text) as { installations: Array<{ workspace_id: string; status: string; hasToken: boolean }> };
+    const { installations } = JSON.parse(text) as {
+      installations: Array<{ workspace_id: string; status: string; hasToken: boolean }>;
+    };
     expect(installations.map((i) => i.workspace_id).sort()).toEqual(['ws-active', 'ws-inactive']);
     expect(installations.every((i) => i.hasToken)).toBe(true);
 
-    const active = (await (await fetch(`${t.url}/admin/api/installations?status=ACTIVE`, { headers: auth })).json()) as { installations: Array<{ workspace_id: string }> };
+    const active = (await (
+      await fetch(`${t.url}/admin/api/installations?status=ACTIVE`, { headers: auth })
+    ).json()) as { installations: Array<{ workspace_id: string }> };
     expect(active.installations.map((i) => i.workspace_id)).toEqual(['ws-active']);
-    await expectError(await fetch(`${t.url}/admin/api/installations?status=GONE`, { headers: auth }), 400, 'bad_request');
-    await expectError(await fetch(`${t.url}/admin/api/installations?limit=lots`, { headers: auth }), 400, 'bad_request');
+    await expectError(
+      await fetch(`${t.url}/admin/api/installations?status=GONE`, { headers: auth }),
+      400,
+      'bad_request',
+    );
+    await expectError(
+      await fetch(`${t.url}/admin/api/installations?limit=lots`, { headers: auth }),
+      400,
+      'bad_request',
+    );
   });
 
   it('GET /admin/api/workspaces/:id and …/bootstrap', async () => {
@@ -108,12 +134,17 @@ describe('admin surface with credentials', () => {
     expect(res.status).toBe(200);
     const text = await res.text();
     expect(text).not.toContain('enc:v1');
-    const status = JSON.parse(text) as { installation: { status: string; hasToken: boolean }; latestRun: { run: { status: string }; totals: { resources: number } } };
+    const status = JSON.parse(text) as {
+      installation: { status: string; hasToken: boolean };
+      latestRun: { run: { status: string }; totals: { resources: number } };
+    };
     expect(status.installation).toMatchObject({ status: 'ACTIVE', hasToken: true });
     expect(status.latestRun.run.status).toBe('RUNNING');
     expect(status.latestRun.totals.resources).toBe(2);
 
-    const boot = (await (await fetch(`${t.url}/admin/api/workspaces/ws-active/bootstrap`, { headers: auth })).json()) as {
+    const boot = (await (
+      await fetch(`${t.url}/admin/api/workspaces/ws-active/bootstrap`, { headers: auth })
+    ).json()) as {
       latestRun: { run: { status: string } };
       recentRuns: Array<{ status: string; trigger: string }>;
     };
@@ -121,22 +152,104 @@ describe('admin surface with credentials', () => {
     expect(boot.recentRuns).toEqual([expect.objectContaining({ status: 'RUNNING', trigger: 'install' })]);
 
     await expectError(await fetch(`${t.url}/admin/api/workspaces/ws-unknown`, { headers: auth }), 404, 'not_found');
-    await expectError(await fetch(`${t.url}/admin/api/workspaces/ws-unknown/bootstrap`, { headers: auth }), 404, 'not_found');
+    await expectError(
+      await fetch(`${t.url}/admin/api/workspaces/ws-unknown/bootstrap`, { headers: auth }),
+      404,
+      'not_found',
+    );
+  });
+
+  it('GET /admin/api/workspaces/:id/entities and …/deliveries page through the mirror and the delivery records', async () => {
+    for (const id of ['t1', 't2', 't3']) await seed.entity('ws-active', 'tag', id);
+    await seed.entity('ws-active', 'client', 'c1');
+    const since = new Date(Date.now() - 60_000);
+    await seed.webhookEvent('ws-active', 'NEW_TAG', 'done');
+    await seed.webhookEvent('ws-active', 'TAG_UPDATED', 'failed');
+
+    const page = (await (
+      await fetch(`${t.url}/admin/api/workspaces/ws-active/entities?type=tag&limit=2`, { headers: auth })
+    ).json()) as {
+      entities: Array<{ entity_type: string; entity_id: string; data: { id: string } }>;
+    };
+    expect(page.entities.map((e) => e.entity_id)).toEqual(['t1', 't2']);
+    expect(page.entities[0]!.data).toEqual({ id: 't1' });
+    const next = (await (
+      await fetch(`${t.url}/admin/api/workspaces/ws-active/entities?type=tag&limit=2&offset=2`, { headers: auth })
+    ).json()) as {
+      entities: Array<{ entity_id: string }>;
+    };
+    expect(next.entities.map((e) => e.entity_id)).toEqual(['t3']);
+    const all = (await (await fetch(`${t.url}/admin/api/workspaces/ws-active/entities`, { headers: auth })).json()) as {
+      entities: unknown[];
+    };
+    expect(all.entities).toHaveLength(4);
+    await expectError(
+      await fetch(`${t.url}/admin/api/workspaces/ws-active/entities?type=DROP%20TABLE`, { headers: auth }),
+      400,
+      'bad_request',
+    );
+    await expectError(
+      await fetch(`${t.url}/admin/api/workspaces/ws-active/entities?limit=5000`, { headers: auth }),
+      400,
+      'bad_request',
+    );
+
+    const deliveries = (await (
+      await fetch(`${t.url}/admin/api/workspaces/ws-active/deliveries?since=${since.toISOString()}`, { headers: auth })
+    ).json()) as {
+      deliveries: Array<{ event: string; status: string; receivedAt: string }>;
+    };
+    expect(deliveries.deliveries.map((d) => [d.event, d.status]).sort()).toEqual([
+      ['NEW_TAG', 'done'],
+      ['TAG_UPDATED', 'failed'],
+    ]);
+    await expectError(
+      await fetch(`${t.url}/admin/api/workspaces/ws-active/deliveries?since=yesterday`, { headers: auth }),
+      400,
+      'bad_request',
+    );
+    const none = (await (
+      await fetch(
+        `${t.url}/admin/api/workspaces/ws-active/deliveries?since=${new Date(Date.now() + 60_000).toISOString()}`,
+        { headers: auth },
+      )
+    ).json()) as {
+      deliveries: unknown[];
+    };
+    expect(none.deliveries).toEqual([]);
   });
 
   it('POST /admin/api/workspaces/:id/bootstrap: 202 and a job; 404 unknown; 409 not active', async () => {
     const res = await fetch(`${t.url}/admin/api/workspaces/ws-active/bootstrap`, { method: 'POST', headers: write });
     expect(res.status).toBe(202);
-    const body = (await res.json()) as { jobId: string; workspaceId: string; addonId: string; activeRunId: string | null };
+    const body = (await res.json()) as {
+      jobId: string;
+      workspaceId: string;
+      addonId: string;
+      activeRunId: string | null;
+    };
     expect(body).toMatchObject({ workspaceId: 'ws-active', addonId: 'addon-a' });
     expect(body.activeRunId).toEqual(expect.any(String));
     const jobs = await allJobs(t.queues.bootstrap);
     expect(jobs.map((j) => j.id)).toEqual([body.jobId]);
     expect(jobs[0]!.name).toBe('bootstrap.start');
-    expect(parsePayload('bootstrap.start', jobs[0]!.data)).toEqual({ v: 1, workspaceId: 'ws-active', addonId: 'addon-a', trigger: 'manual' });
+    expect(parsePayload('bootstrap.start', jobs[0]!.data)).toEqual({
+      v: 1,
+      workspaceId: 'ws-active',
+      addonId: 'addon-a',
+      trigger: 'manual',
+    });
 
-    await expectError(await fetch(`${t.url}/admin/api/workspaces/ws-unknown/bootstrap`, { method: 'POST', headers: write }), 404, 'not_found');
-    await expectError(await fetch(`${t.url}/admin/api/workspaces/ws-inactive/bootstrap`, { method: 'POST', headers: write }), 409, 'not_active');
+    await expectError(
+      await fetch(`${t.url}/admin/api/workspaces/ws-unknown/bootstrap`, { method: 'POST', headers: write }),
+      404,
+      'not_found',
+    );
+    await expectError(
+      await fetch(`${t.url}/admin/api/workspaces/ws-inactive/bootstrap`, { method: 'POST', headers: write }),
+      409,
+      'not_active',
+    );
     expect(await allJobs(t.queues.bootstrap)).toHaveLength(1);
   });
 
@@ -171,21 +284,38 @@ describe('admin surface with credentials', () => {
     expect(jobs.map((j) => j.id)).toEqual([replay.jobId]);
     expect(jobs[0]!.data).toEqual(payload);
 
-    await expectError(await fetch(`${t.url}/admin/api/dead-letters/${id}/replay`, { method: 'POST', headers: write }), 409, 'already_replayed');
+    await expectError(
+      await fetch(`${t.url}/admin/api/dead-letters/${id}/replay`, { method: 'POST', headers: write }),
+      409,
+      'already_replayed',
+    );
     expect(await allJobs(t.queues.webhooks)).toHaveLength(1);
-    await expectError(await fetch(`${t.url}/admin/api/dead-letters/999999/replay`, { method: 'POST', headers: write }), 404, 'not_found');
-    await expectError(await fetch(`${t.url}/admin/api/dead-letters/abc/replay`, { method: 'POST', headers: write }), 400, 'bad_request');
+    await expectError(
+      await fetch(`${t.url}/admin/api/dead-letters/999999/replay`, { method: 'POST', headers: write }),
+      404,
+      'not_found',
+    );
+    await expectError(
+      await fetch(`${t.url}/admin/api/dead-letters/abc/replay`, { method: 'POST', headers: write }),
+      400,
+      'bad_request',
+    );
 
     // Replayed letters leave the default list and show with includeReplayed=true.
-    const open = (await (await fetch(`${t.url}/admin/api/dead-letters`, { headers: auth })).json()) as { deadLetters: Array<{ id: number | string }> };
+    const open = (await (await fetch(`${t.url}/admin/api/dead-letters`, { headers: auth })).json()) as {
+      deadLetters: Array<{ id: number | string }>;
+    };
     expect(open.deadLetters.map((l) => Number(l.id))).not.toContain(id);
-    const all = (await (await fetch(`${t.url}/admin/api/dead-letters?includeReplayed=true`, { headers: auth })).json()) as { deadLetters: Array<{ id: number | string }> };
+    const all = (await (
+      await fetch(`${t.url}/admin/api/dead-letters?includeReplayed=true`, { headers: auth })
+    ).json()) as { deadLetters: Array<{ id: number | string }> };
     expect(all.deadLetters.map((l) => Number(l.id))).toContain(id);
   });
 
   it('CSRF: a write needs the x-admin-request header or a same-origin Origin', async () => {
     await t.queues.bootstrap.obliterate({ force: true });
-    const post = (headers: Record<string, string>) => fetch(`${t.url}/admin/api/workspaces/ws-active/bootstrap`, { method: 'POST', headers: { ...auth, ...headers } });
+    const post = (headers: Record<string, string>) =>
+      fetch(`${t.url}/admin/api/workspaces/ws-active/bootstrap`, { method: 'POST', headers: { ...auth, ...headers } });
     await expectError(await post({}), 403, 'csrf_rejected');
     await expectError(await post({ origin: 'https://evil.example' }), 403, 'csrf_rejected');
     await expectError(await post({ origin: 'null' }), 403, 'csrf_rejected');
@@ -217,15 +347,30 @@ describe('Bull Board with ADMIN_BULL_BOARD_WRITE=true', () => {
   });
 
   it('allows actions, still behind credentials and the CSRF guard', async () => {
-    const { queues } = (await (await fetch(`${t.url}/admin/queues/api/queues`, { headers: auth })).json()) as { queues: Array<{ readOnlyMode: boolean }> };
+    const { queues } = (await (await fetch(`${t.url}/admin/queues/api/queues`, { headers: auth })).json()) as {
+      queues: Array<{ readOnlyMode: boolean }>;
+    };
     expect(queues.every((q) => !q.readOnlyMode)).toBe(true);
-    await expectError(await fetch(`${t.url}/admin/queues/api/queues/webhooks/pause`, { method: 'PUT', headers: auth }), 403, 'csrf_rejected');
-    await expectError(await fetch(`${t.url}/admin/queues/api/queues/webhooks/pause`, { method: 'PUT', headers: { [ADMIN_CSRF_HEADER]: '1' } }), 401, 'unauthorized');
+    await expectError(
+      await fetch(`${t.url}/admin/queues/api/queues/webhooks/pause`, { method: 'PUT', headers: auth }),
+      403,
+      'csrf_rejected',
+    );
+    await expectError(
+      await fetch(`${t.url}/admin/queues/api/queues/webhooks/pause`, {
+        method: 'PUT',
+        headers: { [ADMIN_CSRF_HEADER]: '1' },
+      }),
+      401,
+      'unauthorized',
+    );
     expect(await t.queues.webhooks.isPaused()).toBe(false);
     const pause = await fetch(`${t.url}/admin/queues/api/queues/webhooks/pause`, { method: 'PUT', headers: write });
     expect(pause.status).toBe(200);
     expect(await t.queues.webhooks.isPaused()).toBe(true);
-    expect((await fetch(`${t.url}/admin/queues/api/queues/webhooks/resume`, { method: 'PUT', headers: write })).status).toBe(200);
+    expect(
+      (await fetch(`${t.url}/admin/queues/api/queues/webhooks/resume`, { method: 'PUT', headers: write })).status,
+    ).toBe(200);
     expect(await t.queues.webhooks.isPaused()).toBe(false);
   });
 });

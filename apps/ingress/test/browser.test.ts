@@ -16,7 +16,16 @@ import { Seeder } from './seed.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const MISSING = `chromium not found at ${CHROMIUM} (install it with \`apt-get install -y chromium\`)`;
-const ARGS = ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless=new',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const EMBEDDER = 'https://embed.example.org';
 
 let t: TestIngress | undefined;
@@ -32,7 +41,11 @@ function requireChromium(ctx: TestContext): BrowserContext {
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) return;
-  t = await startTestIngress({ ADMIN_USERNAME: ADMIN.username, ADMIN_PASSWORD: ADMIN.password, UI_FRAME_ANCESTORS: EMBEDDER });
+  t = await startTestIngress({
+    ADMIN_USERNAME: ADMIN.username,
+    ADMIN_PASSWORD: ADMIN.password,
+    UI_FRAME_ANCESTORS: EMBEDDER,
+  });
   seed = new Seeder(t.config.DATABASE_URL!);
   await seed.installation('ws-browser', 'addon-b');
   await seed.runningBootstrap('ws-browser', 'addon-b');
@@ -42,7 +55,12 @@ beforeAll(async () => {
   // page frames a loopback one, which Chrome's Local Network Access checks would block before the
   // CSP is even consulted.
   profile = mkdtempSync(join(tmpdir(), 'cap-chromium-'));
-  context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: ARGS, headless: true, permissions: ['local-network-access'] });
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    args: ARGS,
+    headless: true,
+    permissions: ['local-network-access'],
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -61,10 +79,13 @@ async function openAt(browser: BrowserContext, origin: string, html: string): Pr
 }
 
 async function sidebarFrame(page: Page): Promise<Frame> {
-  return waitFor(() => page.frames().find((f) => f.url().includes('/ui/sidebar') || f.url().startsWith('chrome-error:')), {
-    timeoutMs: 10_000,
-    message: 'the sidebar iframe',
-  });
+  return waitFor(
+    () => page.frames().find((f) => f.url().includes('/ui/sidebar') || f.url().startsWith('chrome-error:')),
+    {
+      timeoutMs: 10_000,
+      message: 'the sidebar iframe',
+    },
+  );
 }
 
 describe('in a headless browser', () => {
@@ -99,7 +120,11 @@ describe('in a headless browser', () => {
   it('the sidebar renders framed by a Clockify page', async (ctx) => {
     const browser = requireChromium(ctx);
     const token = await t!.userToken('ws-browser', 'addon-b');
-    const page = await openAt(browser, 'https://app.clockify.me', `<!doctype html><iframe id="addon" src="${t!.url}/ui/sidebar?auth_token=${token}" width="400" height="600"></iframe>`);
+    const page = await openAt(
+      browser,
+      'https://app.clockify.me',
+      `<!doctype html><iframe id="addon" src="${t!.url}/ui/sidebar?auth_token=${token}" width="400" height="600"></iframe>`,
+    );
     const frame = await sidebarFrame(page);
     await frame.locator('h1').waitFor({ timeout: 10_000 });
     expect(await frame.locator('h1').textContent()).toBe('Workspace Mirror');
@@ -108,14 +133,23 @@ describe('in a headless browser', () => {
     expect(await frame.locator('table').textContent()).toContain('NEW_PROJECT');
     // The nonce'd stylesheet applied (a CSP that blocked it would leave the default margin).
     expect(
-      await frame.locator('body').evaluate((b) => (globalThis as unknown as { getComputedStyle(e: unknown): { margin: string } }).getComputedStyle(b).margin),
+      await frame
+        .locator('body')
+        .evaluate(
+          (b) =>
+            (globalThis as unknown as { getComputedStyle(e: unknown): { margin: string } }).getComputedStyle(b).margin,
+        ),
     ).toBe('12px');
   });
 
   it('the sidebar renders framed by a configured UI_FRAME_ANCESTORS origin', async (ctx) => {
     const browser = requireChromium(ctx);
     const token = await t!.userToken('ws-browser', 'addon-b');
-    const page = await openAt(browser, EMBEDDER, `<!doctype html><iframe src="${t!.url}/ui/sidebar?auth_token=${token}"></iframe>`);
+    const page = await openAt(
+      browser,
+      EMBEDDER,
+      `<!doctype html><iframe src="${t!.url}/ui/sidebar?auth_token=${token}"></iframe>`,
+    );
     const frame = await sidebarFrame(page);
     await frame.locator('h1').waitFor({ timeout: 10_000 });
     expect(await frame.locator('h1').textContent()).toBe('Workspace Mirror');
@@ -128,11 +162,18 @@ describe('in a headless browser', () => {
     page.on('console', (m) => messages.push(m.text()));
     const origin = 'https://clockify.me.evil.example';
     await page.route(`${origin}/**`, (route) =>
-      route.fulfill({ status: 200, contentType: 'text/html', body: `<!doctype html><iframe src="${t!.url}/ui/sidebar?auth_token=${token}"></iframe>` }),
+      route.fulfill({
+        status: 200,
+        contentType: 'text/html',
+        body: `<!doctype html><iframe src="${t!.url}/ui/sidebar?auth_token=${token}"></iframe>`,
+      }),
     );
     await page.goto(`${origin}/tracker`);
     // The browser says why: the frame-ancestors directive, not some network failure.
-    const violation = await waitFor(() => messages.find((m) => m.includes('frame-ancestors')), { timeoutMs: 10_000, message: 'the CSP violation' });
+    const violation = await waitFor(() => messages.find((m) => m.includes('frame-ancestors')), {
+      timeoutMs: 10_000,
+      message: 'the CSP violation',
+    });
     expect(violation).toMatch(/blocked/i);
     expect(violation).toContain('https://*.clockify.me');
     const frame = await sidebarFrame(page);

@@ -98,14 +98,20 @@ export async function startTestIngress(
     }),
   );
   const ingress = await startIngress({ config, logger, database });
-  const sign = (kind: 'webhook' | 'lifecycle' | 'installation' | 'user', claims: { workspaceId?: string; addonId?: string }) =>
+  const sign = (
+    kind: 'webhook' | 'lifecycle' | 'installation' | 'user',
+    claims: { workspaceId?: string; addonId?: string },
+  ) =>
     signAddonToken({
       kind,
       privateKey: keys.privateKey,
       addonKey: config.ADDON_KEY,
       ...claims,
       ...(kind === 'installation' || kind === 'user'
-        ? { userId: 'u-owner', environment: { backendUrl: 'https://api.clockify.me/api', reportsUrl: 'https://reports.api.clockify.me' } }
+        ? {
+            userId: 'u-owner',
+            environment: { backendUrl: 'https://api.clockify.me/api', reportsUrl: 'https://reports.api.clockify.me' },
+          }
         : {}),
     });
   return {
@@ -163,8 +169,17 @@ export async function sendWebhook(t: TestIngress, req: WebhookRequest): Promise<
     ...req.headers,
   };
   for (const [k, v] of Object.entries(headers)) if (v === '\u0000remove') delete headers[k];
-  const body = req.body === undefined ? undefined : typeof req.body === 'string' || Buffer.isBuffer(req.body) ? req.body : JSON.stringify(req.body);
-  return fetch(`${t.url}/webhooks/${route}`, { method: req.method ?? 'POST', headers, ...(body !== undefined ? { body } : {}) });
+  const body =
+    req.body === undefined
+      ? undefined
+      : typeof req.body === 'string' || Buffer.isBuffer(req.body)
+        ? req.body
+        : JSON.stringify(req.body);
+  return fetch(`${t.url}/webhooks/${route}`, {
+    method: req.method ?? 'POST',
+    headers,
+    ...(body !== undefined ? { body } : {}),
+  });
 }
 
 /** Marks a default header of {@link sendWebhook} to be left out. */

@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostileTokenCorpus, type HostileTokenCase } from '@cap/clockify';
-import { NO_JOBS, expectError, jobCounts, sendWebhook, startTestIngress, uniqueBody, type TestIngress } from './helpers.js';
+import {
+  NO_JOBS,
+  expectError,
+  jobCounts,
+  sendWebhook,
+  startTestIngress,
+  uniqueBody,
+  type TestIngress,
+} from './helpers.js';
 
 /**
  * The verifier's hostile-token corpus, replayed through the HTTP layer: every case must be refused
@@ -15,7 +23,13 @@ let t: TestIngress;
 let corpus: HostileTokenCase[];
 beforeAll(async () => {
   t = await startTestIngress();
-  corpus = await hostileTokenCorpus({ privateKey: t.keys.privateKey, publicKeyPem: t.keys.publicKeyPem, addonKey: t.config.ADDON_KEY, workspaceId: WS, addonId: ADDON });
+  corpus = await hostileTokenCorpus({
+    privateKey: t.keys.privateKey,
+    publicKeyPem: t.keys.publicKeyPem,
+    addonKey: t.config.ADDON_KEY,
+    workspaceId: WS,
+    addonId: ADDON,
+  });
 });
 afterAll(async () => {
   await t?.close();
@@ -30,7 +44,8 @@ function fitsInHeader(token: string): boolean {
   return token.length < 12_000 && !/[\r\n]/.test(token) && token === token.trim();
 }
 
-const statusOf = (c: HostileTokenCase) => (c.reason === 'workspace_mismatch' || c.reason === 'addon_mismatch' ? 403 : 401);
+const statusOf = (c: HostileTokenCase) =>
+  c.reason === 'workspace_mismatch' || c.reason === 'addon_mismatch' ? 403 : 401;
 
 async function expectRefused(res: Response, c: HostileTokenCase): Promise<void> {
   const text = await res.clone().text();
@@ -54,7 +69,13 @@ async function installed(c: HostileTokenCase, where: 'authToken' | 'webhook'): P
     asUser: 'u-owner',
     apiUrl: 'https://api.clockify.me/api',
     addonUserId: 'u-addon',
-    webhooks: [{ path: '/webhooks/new-tag', webhookType: 'ADDON', authToken: where === 'webhook' ? c.token : await t.webhookToken(workspaceId, addonId) }],
+    webhooks: [
+      {
+        path: '/webhooks/new-tag',
+        webhookType: 'ADDON',
+        authToken: where === 'webhook' ? c.token : await t.webhookToken(workspaceId, addonId),
+      },
+    ],
   };
   return fetch(`${t.url}/lifecycle/installed`, {
     method: 'POST',
@@ -103,7 +124,11 @@ describe('hostile token corpus through the HTTP layer', () => {
         const res = await fetch(`${t.url}/lifecycle/status-changed`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', [header]: c.token },
-          body: JSON.stringify({ addonId: c.expect?.addonId ?? ADDON, workspaceId: c.expect?.workspaceId ?? WS, status: 'INACTIVE' }),
+          body: JSON.stringify({
+            addonId: c.expect?.addonId ?? ADDON,
+            workspaceId: c.expect?.workspaceId ?? WS,
+            status: 'INACTIVE',
+          }),
         });
         await expectRefused(res, c);
       }
@@ -119,7 +144,7 @@ describe('hostile token corpus through the HTTP layer', () => {
     }
   });
 
-  it("a genuine user token only ever shows its own workspace (the sidebar has no other to mismatch)", async () => {
+  it('a genuine user token only ever shows its own workspace (the sidebar has no other to mismatch)', async () => {
     // The corpus's cross-workspace user token is genuine; the sidebar takes the workspace from the
     // token itself, so the only safe behaviour is to show that workspace and nothing else.
     const cross = corpus.filter((c) => c.kind === 'user' && c.expect !== undefined);

@@ -3,7 +3,16 @@ import { Redis } from 'ioredis';
 import { addon } from '@cap/addon';
 import { eventRoute } from '@cap/clockify';
 import { JOBS, parsePayload, type LifecyclePayload } from '@cap/queue';
-import { NO_JOBS, allJobs, expectError, jobCounts, redisContents, sha256, startTestIngress, type TestIngress } from './helpers.js';
+import {
+  NO_JOBS,
+  allJobs,
+  expectError,
+  jobCounts,
+  redisContents,
+  sha256,
+  startTestIngress,
+  type TestIngress,
+} from './helpers.js';
 
 const BASE_URL = 'https://mirror.example.test/cap';
 const ADDON_ID = 'addon-life';
@@ -47,7 +56,15 @@ async function installedBody(workspaceId: string, pathStyle: (event: string, i: 
     webhooks.push({ path: pathStyle(eventRoute(event), i), webhookType: 'ADDON', authToken: token });
   }
   return {
-    body: { addonId: ADDON_ID, authToken, workspaceId, asUser: 'u-owner', apiUrl: 'https://euc1.clockify.me/api', addonUserId: 'u-addon-bot', webhooks },
+    body: {
+      addonId: ADDON_ID,
+      authToken,
+      workspaceId,
+      asUser: 'u-owner',
+      apiUrl: 'https://euc1.clockify.me/api',
+      addonUserId: 'u-addon-bot',
+      webhooks,
+    },
     authToken,
     webhookTokens,
   };
@@ -62,10 +79,16 @@ describe('POST /lifecycle/installed', () => {
       (route: string) => `/cap/webhooks/${route}`,
       (route: string) => `webhooks/${route}`,
     ];
-    const { body, authToken, webhookTokens } = await installedBody('ws-install', (route, i) => styles[i % styles.length]!(route));
+    const { body, authToken, webhookTokens } = await installedBody('ws-install', (route, i) =>
+      styles[i % styles.length]!(route),
+    );
     // One path that points at no subscribed event (e.g. added in a later add-on version).
     const strayToken = await t.webhookToken('ws-install', ADDON_ID);
-    body.webhooks.push({ path: `${BASE_URL}/webhooks/approval-request-status-updated`, webhookType: 'ADDON', authToken: strayToken });
+    body.webhooks.push({
+      path: `${BASE_URL}/webhooks/approval-request-status-updated`,
+      webhookType: 'ADDON',
+      authToken: strayToken,
+    });
 
     const res = await post('installed', body, await lifecycleHeader());
     expect(res.status).toBe(200);
@@ -119,25 +142,51 @@ describe('POST /lifecycle/installed', () => {
       redis.disconnect();
     }
     const everything = await redisContents(t.config.REDIS_URL, t.prefix);
-    for (const token of [authToken, strayToken, ...webhookTokens.values()]) expect(everything).not.toContain(token.split('.')[2]);
+    for (const token of [authToken, strayToken, ...webhookTokens.values()])
+      expect(everything).not.toContain(token.split('.')[2]);
     const logs = t.logs.join('\n');
-    for (const token of [authToken, strayToken, ...webhookTokens.values()]) expect(logs).not.toContain(token.split('.')[2]);
+    for (const token of [authToken, strayToken, ...webhookTokens.values()])
+      expect(logs).not.toContain(token.split('.')[2]);
     expect(t.queries).toEqual([]);
     await t.queues.lifecycle.obliterate({ force: true });
   });
 
   it('refuses an installation token or webhook token of another workspace (403) and a forged one (401)', async () => {
     const { body } = await installedBody('ws-forge', (route) => `/webhooks/${route}`);
-    await expectError(await post('installed', { ...body, authToken: await t.installationToken('ws-elsewhere', ADDON_ID) }, await lifecycleHeader()), 403, 'workspace_mismatch');
-    await expectError(await post('installed', { ...body, authToken: await t.installationToken('ws-forge', 'addon-other') }, await lifecycleHeader()), 403, 'addon_mismatch');
+    await expectError(
+      await post(
+        'installed',
+        { ...body, authToken: await t.installationToken('ws-elsewhere', ADDON_ID) },
+        await lifecycleHeader(),
+      ),
+      403,
+      'workspace_mismatch',
+    );
+    await expectError(
+      await post(
+        'installed',
+        { ...body, authToken: await t.installationToken('ws-forge', 'addon-other') },
+        await lifecycleHeader(),
+      ),
+      403,
+      'addon_mismatch',
+    );
     const webhooks = [...body.webhooks];
     webhooks[3] = { ...webhooks[3]!, authToken: await t.webhookToken('ws-elsewhere', ADDON_ID) };
-    const mismatch = await expectError(await post('installed', { ...body, webhooks }, await lifecycleHeader()), 403, 'workspace_mismatch');
+    const mismatch = await expectError(
+      await post('installed', { ...body, webhooks }, await lifecycleHeader()),
+      403,
+      'workspace_mismatch',
+    );
     expect(mismatch.error.message).toMatch(/^webhooks\[3\]\.authToken/);
     webhooks[3] = { ...webhooks[3], authToken: `${body.authToken.slice(0, -4)}AAAA` };
     await expectError(await post('installed', { ...body, webhooks }, await lifecycleHeader()), 401, 'bad_signature');
     // A token without workspace and installation claims cannot be an installation token.
-    await expectError(await post('installed', { ...body, authToken: await t.lifecycleToken() }, await lifecycleHeader()), 401, 'missing_claim');
+    await expectError(
+      await post('installed', { ...body, authToken: await t.lifecycleToken() }, await lifecycleHeader()),
+      401,
+      'missing_claim',
+    );
     expect(await jobCounts(t.queues)).toEqual(NO_JOBS);
   });
 
@@ -146,7 +195,10 @@ describe('POST /lifecycle/installed', () => {
     ['authToken not a string', (b: Record<string, unknown>) => ({ ...b, authToken: 12 })],
     ['no workspaceId', (b: Record<string, unknown>) => ({ ...b, workspaceId: undefined })],
     ['apiUrl not a URL', (b: Record<string, unknown>) => ({ ...b, apiUrl: 'api.clockify.me' })],
-    ['the predecessor’s addonToken instead of authToken', (b: Record<string, unknown>) => ({ ...b, addonToken: b.authToken, authToken: undefined })],
+    [
+      'the predecessor’s addonToken instead of authToken',
+      (b: Record<string, unknown>) => ({ ...b, addonToken: b.authToken, authToken: undefined }),
+    ],
     ['webhooks not a list', (b: Record<string, unknown>) => ({ ...b, webhooks: { NEW_TAG: 'x' } })],
   ])('400 for an INSTALLED body with %s', async (_name, change) => {
     const { body } = await installedBody('ws-bad', (route) => `/webhooks/${route}`);
@@ -162,22 +214,32 @@ describe('POST /lifecycle/settings-updated | status-changed | deleted', () => {
       { id: 'mirror-time-entries', name: 'Mirror time entries', value: false },
       { id: 'note', name: 'Note', value: 'hello' },
     ];
-    expect((await post('settings-updated', { addonId: ADDON_ID, workspaceId: 'ws-shapes', settings }, headers)).status).toBe(200);
+    expect(
+      (await post('settings-updated', { addonId: ADDON_ID, workspaceId: 'ws-shapes', settings }, headers)).status,
+    ).toBe(200);
     let job = await lastJob();
     expect(job.name).toBe('lifecycle.settings-updated');
     expect(parsePayload(JOBS.lifecycleSettingsUpdated, job.data).body.settings).toEqual(settings);
 
     for (const status of ['INACTIVE', 'ACTIVE'] as const) {
-      expect((await post('status-changed', { addonId: ADDON_ID, workspaceId: 'ws-shapes', status }, headers)).status).toBe(200);
+      expect(
+        (await post('status-changed', { addonId: ADDON_ID, workspaceId: 'ws-shapes', status }, headers)).status,
+      ).toBe(200);
       job = await lastJob();
       expect(job.name).toBe('lifecycle.status-changed');
       expect(parsePayload(JOBS.lifecycleStatusChanged, job.data).body.status).toBe(status);
     }
 
-    expect((await post('deleted', { addonId: ADDON_ID, workspaceId: 'ws-shapes', asUser: 'u-owner' }, headers)).status).toBe(200);
+    expect(
+      (await post('deleted', { addonId: ADDON_ID, workspaceId: 'ws-shapes', asUser: 'u-owner' }, headers)).status,
+    ).toBe(200);
     job = await lastJob();
     expect(job.name).toBe('lifecycle.deleted');
-    expect(parsePayload(JOBS.lifecycleDeleted, job.data).body).toEqual({ addonId: ADDON_ID, workspaceId: 'ws-shapes', asUser: 'u-owner' });
+    expect(parsePayload(JOBS.lifecycleDeleted, job.data).body).toEqual({
+      addonId: ADDON_ID,
+      workspaceId: 'ws-shapes',
+      asUser: 'u-owner',
+    });
     expect(t.queries).toEqual([]);
     await t.queues.lifecycle.obliterate({ force: true });
   });
@@ -185,12 +247,20 @@ describe('POST /lifecycle/settings-updated | status-changed | deleted', () => {
   it('400 for settings as a dict (the predecessor’s mistake) and for an unknown status', async () => {
     const headers = await lifecycleHeader();
     const dict = await expectError(
-      await post('settings-updated', { addonId: ADDON_ID, workspaceId: 'ws-x', settings: { 'mirror-time-entries': true } }, headers),
+      await post(
+        'settings-updated',
+        { addonId: ADDON_ID, workspaceId: 'ws-x', settings: { 'mirror-time-entries': true } },
+        headers,
+      ),
       400,
       'invalid_body',
     );
     expect(dict.error.message).toMatch(/settings/);
-    await expectError(await post('status-changed', { addonId: ADDON_ID, workspaceId: 'ws-x', status: 'PAUSED' }, headers), 400, 'invalid_body');
+    await expectError(
+      await post('status-changed', { addonId: ADDON_ID, workspaceId: 'ws-x', status: 'PAUSED' }, headers),
+      400,
+      'invalid_body',
+    );
     await expectError(await post('deleted', { workspaceId: 'ws-x' }, headers), 400, 'invalid_body');
     expect(await jobCounts(t.queues)).toEqual(NO_JOBS);
   });
@@ -198,7 +268,11 @@ describe('POST /lifecycle/settings-updated | status-changed | deleted', () => {
   it('415, 400 for bodies that are not a JSON object', async () => {
     const headers = await lifecycleHeader();
     const body = JSON.stringify({ addonId: ADDON_ID, workspaceId: 'ws-x', status: 'ACTIVE' });
-    const plain = await fetch(`${t.url}/lifecycle/status-changed`, { method: 'POST', headers: { ...headers, 'content-type': 'text/plain' }, body });
+    const plain = await fetch(`${t.url}/lifecycle/status-changed`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'text/plain' },
+      body,
+    });
     await expectError(plain, 415, 'unsupported_media_type');
     await expectError(await post('status-changed', '{"addonId":', headers), 400, 'malformed_body');
     await expectError(await post('status-changed', '[]', headers), 400, 'malformed_body');
@@ -210,11 +284,27 @@ describe('lifecycle tokens', () => {
   const body = { addonId: ADDON_ID, workspaceId: 'ws-tok', status: 'ACTIVE' };
 
   it('reads X-Addon-Lifecycle-Token, falling back to Clockify-Signature', async () => {
-    expect((await post('status-changed', body, { 'x-addon-lifecycle-token': await t.lifecycleToken() })).status).toBe(200);
+    expect((await post('status-changed', body, { 'x-addon-lifecycle-token': await t.lifecycleToken() })).status).toBe(
+      200,
+    );
     expect((await post('status-changed', body, { 'clockify-signature': await t.lifecycleToken() })).status).toBe(200);
     // The dedicated header wins when both are present.
-    expect((await post('status-changed', body, { 'x-addon-lifecycle-token': await t.lifecycleToken(), 'clockify-signature': 'garbage' })).status).toBe(200);
-    await expectError(await post('status-changed', body, { 'x-addon-lifecycle-token': 'garbage', 'clockify-signature': await t.lifecycleToken() }), 401, 'malformed');
+    expect(
+      (
+        await post('status-changed', body, {
+          'x-addon-lifecycle-token': await t.lifecycleToken(),
+          'clockify-signature': 'garbage',
+        })
+      ).status,
+    ).toBe(200);
+    await expectError(
+      await post('status-changed', body, {
+        'x-addon-lifecycle-token': 'garbage',
+        'clockify-signature': await t.lifecycleToken(),
+      }),
+      401,
+      'malformed',
+    );
     await t.queues.lifecycle.obliterate({ force: true });
   });
 
@@ -225,15 +315,33 @@ describe('lifecycle tokens', () => {
   });
 
   it('403 when the claims name another workspace or installation than the body', async () => {
-    await expectError(await post('status-changed', body, await lifecycleHeader({ workspaceId: 'ws-other' })), 403, 'workspace_mismatch');
-    await expectError(await post('status-changed', body, await lifecycleHeader({ workspaceId: 'ws-tok', addonId: 'addon-other' })), 403, 'addon_mismatch');
-    await expectError(await post('deleted', { addonId: ADDON_ID, workspaceId: 'ws-tok' }, await lifecycleHeader({ addonId: 'addon-other' })), 403, 'addon_mismatch');
+    await expectError(
+      await post('status-changed', body, await lifecycleHeader({ workspaceId: 'ws-other' })),
+      403,
+      'workspace_mismatch',
+    );
+    await expectError(
+      await post('status-changed', body, await lifecycleHeader({ workspaceId: 'ws-tok', addonId: 'addon-other' })),
+      403,
+      'addon_mismatch',
+    );
+    await expectError(
+      await post(
+        'deleted',
+        { addonId: ADDON_ID, workspaceId: 'ws-tok' },
+        await lifecycleHeader({ addonId: 'addon-other' }),
+      ),
+      403,
+      'addon_mismatch',
+    );
     expect(await jobCounts(t.queues)).toEqual(NO_JOBS);
   });
 
   it('accepts a token without workspace claims, and one whose claims match', async () => {
     expect((await post('status-changed', body, await lifecycleHeader())).status).toBe(200);
-    expect((await post('status-changed', body, await lifecycleHeader({ workspaceId: 'ws-tok', addonId: ADDON_ID }))).status).toBe(200);
+    expect(
+      (await post('status-changed', body, await lifecycleHeader({ workspaceId: 'ws-tok', addonId: ADDON_ID }))).status,
+    ).toBe(200);
     expect(await allJobs(t.queues.lifecycle)).toHaveLength(2);
     await t.queues.lifecycle.obliterate({ force: true });
   });
@@ -246,7 +354,14 @@ describe('per-workspace sequence', () => {
     const seqs: number[] = [];
     const steps: Array<[LifecycleKind, () => Promise<unknown>]> = [
       ['installed', async () => (await installedBody(ws, (r) => `/webhooks/${r}`)).body],
-      ['settings-updated', async () => ({ addonId: ADDON_ID, workspaceId: ws, settings: [{ id: 'mirror-time-entries', name: 'Mirror', value: true }] })],
+      [
+        'settings-updated',
+        async () => ({
+          addonId: ADDON_ID,
+          workspaceId: ws,
+          settings: [{ id: 'mirror-time-entries', name: 'Mirror', value: true }],
+        }),
+      ],
       ['status-changed', async () => ({ addonId: ADDON_ID, workspaceId: ws, status: 'INACTIVE' })],
       ['status-changed', async () => ({ addonId: ADDON_ID, workspaceId: ws, status: 'ACTIVE' })],
       ['deleted', async () => ({ addonId: ADDON_ID, workspaceId: ws, asUser: 'u-owner' })],

@@ -33,7 +33,11 @@ function head(path: string, headers: Record<string, string>): string {
 describe('body size limit (WEBHOOK_MAX_BODY_BYTES)', () => {
   it('accepts a body of exactly the limit', async () => {
     const base = JSON.stringify({ id: 'big', workspaceId: 'ws-limits', pad: '' });
-    const body = JSON.stringify({ id: 'big', workspaceId: 'ws-limits', pad: 'x'.repeat(LIMIT - Buffer.byteLength(base)) });
+    const body = JSON.stringify({
+      id: 'big',
+      workspaceId: 'ws-limits',
+      pad: 'x'.repeat(LIMIT - Buffer.byteLength(base)),
+    });
     expect(Buffer.byteLength(body)).toBe(LIMIT);
     expect(await (await sendWebhook(t, { token, body })).json()).toEqual({ received: true });
     await t.queues.webhooks.obliterate({ force: true });
@@ -56,7 +60,11 @@ describe('body size limit (WEBHOOK_MAX_BODY_BYTES)', () => {
     expect(res.status).toBe(413);
     expect(res.headers.connection).toBe('close');
     expect(JSON.parse(res.body)).toEqual({
-      error: { code: 'payload_too_large', message: `the body is larger than ${LIMIT} bytes`, requestId: 'too-large-declared' },
+      error: {
+        code: 'payload_too_large',
+        message: `the body is larger than ${LIMIT} bytes`,
+        requestId: 'too-large-declared',
+      },
     });
     await conn.waitClosed(3000);
     expect(await jobCounts(t.queues)).toEqual(NO_JOBS);
@@ -138,10 +146,13 @@ describe('load shedding (INGRESS_MAX_QUEUE_DEPTH)', () => {
 
     // A worker drains the queue: the ingress accepts again.
     await shed.queues.webhooks.obliterate({ force: true });
-    await waitFor(async () => (await sendWebhook(shed, { token: wsToken, body: uniqueBody('ws-shed') })).status === 200, {
-      timeoutMs: 10_000,
-      intervalMs: 200,
-      message: 'acceptance after the queue drained',
-    });
+    await waitFor(
+      async () => (await sendWebhook(shed, { token: wsToken, body: uniqueBody('ws-shed') })).status === 200,
+      {
+        timeoutMs: 10_000,
+        intervalMs: 200,
+        message: 'acceptance after the queue drained',
+      },
+    );
   });
 });

@@ -15,33 +15,34 @@ afterAll(async () => {
 });
 
 describe('GET /manifest', () => {
-  it.each(['/manifest', '/manifest.json'])('%s serves the manifest of this environment, valid against the official schema', async (path) => {
-    const res = await fetch(`${t.url}${path}`);
-    expect(res.status).toBe(200);
-    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-    const manifest = (await res.json()) as Manifest;
+  it.each(['/manifest', '/manifest.json'])(
+    '%s serves the manifest of this environment, valid against the official schema',
+    async (path) => {
+      const res = await fetch(`${t.url}${path}`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+      const manifest = (await res.json()) as Manifest;
 
-    expect(manifest.baseUrl).toBe(BASE_URL);
-    expect(manifest.key).toBe(KEY);
-    expect(manifest.schemaVersion).toBe('1.6');
-    expect(validateManifest(manifest, '1.6')).toEqual({ valid: true, errors: [] });
+      expect(manifest.baseUrl).toBe(BASE_URL);
+      expect(manifest.key).toBe(KEY);
+      expect(manifest.schemaVersion).toBe('1.6');
+      expect(validateManifest(manifest, '1.6')).toEqual({ valid: true, errors: [] });
 
-    expect(manifest.webhooks).toHaveLength(20);
-    expect(new Set(manifest.webhooks.map((w) => w.event))).toEqual(new Set(addon.events));
-    for (const w of manifest.webhooks) {
-      expect(w.path).toBe(`/webhooks/${w.event.toLowerCase().replaceAll('_', '-')}`);
-    }
-    expect(manifest.lifecycle).toEqual(
-      Object.entries(LIFECYCLE_PATHS).map(([type, p]) => ({ type, path: p })),
-    );
-    expect(manifest.lifecycle.map((l) => l.path)).toEqual([
-      '/lifecycle/installed',
-      '/lifecycle/deleted',
-      '/lifecycle/settings-updated',
-      '/lifecycle/status-changed',
-    ]);
-    expect(t.queries).toEqual([]);
-  });
+      expect(manifest.webhooks).toHaveLength(20);
+      expect(new Set(manifest.webhooks.map((w) => w.event))).toEqual(new Set(addon.events));
+      for (const w of manifest.webhooks) {
+        expect(w.path).toBe(`/webhooks/${w.event.toLowerCase().replaceAll('_', '-')}`);
+      }
+      expect(manifest.lifecycle).toEqual(Object.entries(LIFECYCLE_PATHS).map(([type, p]) => ({ type, path: p })));
+      expect(manifest.lifecycle.map((l) => l.path)).toEqual([
+        '/lifecycle/installed',
+        '/lifecycle/deleted',
+        '/lifecycle/settings-updated',
+        '/lifecycle/status-changed',
+      ]);
+      expect(t.queries).toEqual([]);
+    },
+  );
 
   it('every path the manifest names is served by this ingress', async () => {
     const manifest = (await (await fetch(`${t.url}/manifest`)).json()) as Manifest;

@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@cap/testing';
-import { RawConnection, parseRawResponse, sendWebhook, startTestIngress, uniqueBody, type TestIngress } from './helpers.js';
+import {
+  RawConnection,
+  parseRawResponse,
+  sendWebhook,
+  startTestIngress,
+  uniqueBody,
+  type TestIngress,
+} from './helpers.js';
 
 let t: TestIngress;
 beforeAll(async () => {
@@ -47,7 +54,9 @@ describe('GET /metrics', () => {
     expect((await sendWebhook(t, { token, body })).status).toBe(200);
     expect((await sendWebhook(t, { token, body })).status).toBe(200);
     // Same shape, wrong signature bytes.
-    expect((await sendWebhook(t, { token: `${token.slice(0, -4)}AAAA`, body: uniqueBody('ws-metrics') })).status).toBe(401);
+    expect((await sendWebhook(t, { token: `${token.slice(0, -4)}AAAA`, body: uniqueBody('ws-metrics') })).status).toBe(
+      401,
+    );
     expect((await sendWebhook(t, { route: 'raw-path-canary', token, body })).status).toBe(404);
     expect((await fetch(`${t.url}/nowhere-canary?auth_token=secret-canary`)).status).toBe(404);
     expect((await fetch(`${t.url}/manifest.json`)).status).toBe(200);
@@ -64,16 +73,20 @@ describe('GET /metrics', () => {
     expect(sample(text, 'http_requests_total', { route: '/ui/sidebar', method: 'GET', status: '401' })).toBe(1);
     expect(sample(text, 'http_requests_total', { route: 'unmatched', method: 'POST', status: '404' })).toBe(1);
     expect(sample(text, 'http_requests_total', { route: 'unmatched', method: 'GET', status: '404' })).toBe(1);
-    for (const canary of ['raw-path-canary', 'nowhere-canary', 'secret-canary', 'ws-metrics']) expect(text).not.toContain(canary);
+    for (const canary of ['raw-path-canary', 'nowhere-canary', 'secret-canary', 'ws-metrics'])
+      expect(text).not.toContain(canary);
 
     expect(sample(text, 'webhook_deliveries_total', { event: 'NEW_TAG', outcome: 'accepted' })).toBe(1);
     expect(sample(text, 'webhook_deliveries_total', { event: 'NEW_TAG', outcome: 'duplicate' })).toBe(1);
     expect(sample(text, 'webhook_deliveries_total', { event: 'NEW_TAG', outcome: 'rejected' })).toBe(1);
-    expect(sample(text, 'clockify_token_verifications_total', { kind: 'webhook', result: 'ok' })).toBeGreaterThanOrEqual(2);
+    expect(
+      sample(text, 'clockify_token_verifications_total', { kind: 'webhook', result: 'ok' }),
+    ).toBeGreaterThanOrEqual(2);
     expect(sample(text, 'clockify_token_verifications_total', { kind: 'webhook', result: 'bad_signature' })).toBe(1);
     expect(sample(text, 'queue_enqueue_duration_seconds_count', { queue: 'webhooks' })).toBe(1);
     expect(sample(text, 'queue_jobs', { queue: 'webhooks', state: 'waiting' })).toBe(1);
-    for (const queue of ['lifecycle', 'bootstrap', 'maintenance']) expect(sample(text, 'queue_jobs', { queue, state: 'waiting' })).toBe(0);
+    for (const queue of ['lifecycle', 'bootstrap', 'maintenance'])
+      expect(sample(text, 'queue_jobs', { queue, state: 'waiting' })).toBe(0);
     expect(text).toMatch(/^http_request_duration_seconds_bucket\{/m);
   });
 });
@@ -94,7 +107,9 @@ describe('/ready while shutting down', () => {
       await waitFor(async () => (await fetch(`${own.url}/health`)).ok, { message: 'server up' });
       const stopping = own.ingress.shutdown.shutdown();
       expect(own.ingress.shutdown.accepting).toBe(false);
-      await conn.write(`${body.slice(10)}GET /ready HTTP/1.1\r\nHost: x\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\n\r\n`);
+      await conn.write(
+        `${body.slice(10)}GET /ready HTTP/1.1\r\nHost: x\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\n\r\n`,
+      );
       const answers = await waitFor(
         () => {
           const parts = conn.data.split(/(?=HTTP\/1\.1 \d{3})/);

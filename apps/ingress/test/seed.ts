@@ -10,10 +10,16 @@ export class Seeder {
   readonly db: Kysely<Database>;
 
   constructor(url: string) {
-    this.db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 2 }) }) });
+    this.db = new Kysely<Database>({
+      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 2 }) }),
+    });
   }
 
-  async installation(workspaceId: string, addonId: string, status: 'ACTIVE' | 'INACTIVE' | 'DELETED' = 'ACTIVE'): Promise<void> {
+  async installation(
+    workspaceId: string,
+    addonId: string,
+    status: 'ACTIVE' | 'INACTIVE' | 'DELETED' = 'ACTIVE',
+  ): Promise<void> {
     await this.db
       .insertInto('installations')
       .values({
@@ -36,20 +42,51 @@ export class Seeder {
   async runningBootstrap(workspaceId: string, addonId: string): Promise<string> {
     const run = await this.db
       .insertInto('bootstrap_runs')
-      .values({ workspace_id: workspaceId, addon_id: addonId, status: 'RUNNING', trigger: 'install', job_id: 'job-1', error: null, started_at: new Date() })
+      .values({
+        workspace_id: workspaceId,
+        addon_id: addonId,
+        status: 'RUNNING',
+        trigger: 'install',
+        job_id: 'job-1',
+        error: null,
+        started_at: new Date(),
+      })
       .returning('id')
       .executeTakeFirstOrThrow();
     await this.db
       .insertInto('bootstrap_resources')
       .values([
-        { run_id: run.id, resource: 'projects', status: 'COMPLETED', pages: 3, items: 120, requests: 3, error: null, missing_scope: null },
-        { run_id: run.id, resource: 'tags', status: 'RUNNING', pages: 1, items: 50, requests: 1, error: null, missing_scope: null },
+        {
+          run_id: run.id,
+          resource: 'projects',
+          status: 'COMPLETED',
+          pages: 3,
+          items: 120,
+          requests: 3,
+          error: null,
+          missing_scope: null,
+        },
+        {
+          run_id: run.id,
+          resource: 'tags',
+          status: 'RUNNING',
+          pages: 1,
+          items: 50,
+          requests: 1,
+          error: null,
+          missing_scope: null,
+        },
       ])
       .execute();
     return run.id;
   }
 
-  async webhookEvent(workspaceId: string, event: string, status: WebhookEventStatus, receivedAt = new Date()): Promise<void> {
+  async webhookEvent(
+    workspaceId: string,
+    event: string,
+    status: WebhookEventStatus,
+    receivedAt = new Date(),
+  ): Promise<void> {
     await ensureWebhookEventPartition(this.db, receivedAt);
     await this.db
       .insertInto('webhook_events')
@@ -73,7 +110,15 @@ export class Seeder {
   async entity(workspaceId: string, type: string, id: string): Promise<void> {
     await this.db
       .insertInto('workspace_entities')
-      .values({ workspace_id: workspaceId, entity_type: type, entity_id: id, data: JSON.stringify({ id }), source: 'bootstrap', last_event: null, seen_run_id: null })
+      .values({
+        workspace_id: workspaceId,
+        entity_type: type,
+        entity_id: id,
+        data: JSON.stringify({ id }),
+        source: 'bootstrap',
+        last_event: null,
+        seen_run_id: null,
+      })
       .execute();
   }
 

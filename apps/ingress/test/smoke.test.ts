@@ -15,7 +15,11 @@ describe('ingress smoke', () => {
     const send = () =>
       fetch(`${t.url}/webhooks/new-tag`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'clockify-signature': token, 'clockify-webhook-event-type': 'NEW_TAG' },
+        headers: {
+          'content-type': 'application/json',
+          'clockify-signature': token,
+          'clockify-webhook-event-type': 'NEW_TAG',
+        },
         body: JSON.stringify({ id: 'tag1', name: 'A', workspaceId: 'ws1' }),
       });
     const first = await send();

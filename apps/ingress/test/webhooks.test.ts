@@ -84,7 +84,9 @@ describe('POST /webhooks/<event>: accepted deliveries', () => {
     const b = await sendWebhook(t, { token, body: { id: 'tag-1', name: 'B', workspaceId: 'ws-entity' } });
     expect(await a.json()).toEqual({ received: true });
     expect(await b.json()).toEqual({ received: true });
-    const bodies = (await allJobs(t.queues.webhooks)).map((j) => JSON.parse((j.data as { body: string }).body) as { name: string });
+    const bodies = (await allJobs(t.queues.webhooks)).map(
+      (j) => JSON.parse((j.data as { body: string }).body) as { name: string },
+    );
     expect(bodies.map((x) => x.name).sort()).toEqual(['A', 'B']);
   });
 
@@ -129,11 +131,15 @@ describe('POST /webhooks/<event>: dedupe window', () => {
     expect(await (await sendWebhook(short, { token, body })).json()).toEqual({ received: true });
     expect(await (await sendWebhook(short, { token, body })).json()).toEqual({ received: true, duplicate: true });
     // A tag renamed A→B→A is three real changes once the window is over: poll until accepted.
-    await waitFor(async () => ((await (await sendWebhook(short, { token, body })).json()) as { duplicate?: boolean }).duplicate !== true, {
-      timeoutMs: 5000,
-      intervalMs: 100,
-      message: 'the same content to be accepted after a 1 s window',
-    });
+    await waitFor(
+      async () =>
+        ((await (await sendWebhook(short, { token, body })).json()) as { duplicate?: boolean }).duplicate !== true,
+      {
+        timeoutMs: 5000,
+        intervalMs: 100,
+        message: 'the same content to be accepted after a 1 s window',
+      },
+    );
     const jobs = await allJobs(short.queues.webhooks);
     expect(jobs).toHaveLength(2);
     expect(new Set(jobs.map((j) => j.id)).size).toBe(2);
@@ -145,10 +151,26 @@ describe('POST /webhooks/<event>: routing', () => {
   it('answers 404 for an event the add-on does not subscribe to and for unknown routes', async () => {
     const token = await t.webhookToken('ws-route');
     // APPROVAL_REQUEST_STATUS_UPDATED is a real Clockify event this add-on does not subscribe to.
-    await expectError(await sendWebhook(t, { event: 'APPROVAL_REQUEST_STATUS_UPDATED', token, body: uniqueBody('ws-route') }), 404, 'not_found');
-    await expectError(await sendWebhook(t, { route: 'no-such-event', token, body: uniqueBody('ws-route') }), 404, 'not_found');
-    await expectError(await sendWebhook(t, { route: 'NEW-TAG', token, body: uniqueBody('ws-route') }), 404, 'not_found');
-    await expectError(await sendWebhook(t, { route: 'new_tag', token, body: uniqueBody('ws-route') }), 404, 'not_found');
+    await expectError(
+      await sendWebhook(t, { event: 'APPROVAL_REQUEST_STATUS_UPDATED', token, body: uniqueBody('ws-route') }),
+      404,
+      'not_found',
+    );
+    await expectError(
+      await sendWebhook(t, { route: 'no-such-event', token, body: uniqueBody('ws-route') }),
+      404,
+      'not_found',
+    );
+    await expectError(
+      await sendWebhook(t, { route: 'NEW-TAG', token, body: uniqueBody('ws-route') }),
+      404,
+      'not_found',
+    );
+    await expectError(
+      await sendWebhook(t, { route: 'new_tag', token, body: uniqueBody('ws-route') }),
+      404,
+      'not_found',
+    );
     await expectError(await fetch(`${t.url}/webhooks`, { method: 'POST' }), 404, 'not_found');
     await expectError(await fetch(`${t.url}/no/such/path`), 404, 'not_found');
   });
@@ -174,20 +196,32 @@ describe('POST /webhooks/<event>: refusals queue nothing', () => {
     ['JSON in another charset', 'application/json; charset=latin1'],
   ])('415 for a wrong content type (%s)', async (_name, type) => {
     await drain();
-    await expectError(await sendWebhook(t, { token, body: uniqueBody('ws-err'), headers: { 'content-type': type } }), 415, 'unsupported_media_type');
+    await expectError(
+      await sendWebhook(t, { token, body: uniqueBody('ws-err'), headers: { 'content-type': type } }),
+      415,
+      'unsupported_media_type',
+    );
     expect(await jobCounts(t.queues)).toEqual(NO_JOBS);
   });
 
   it('415 without a content type', async () => {
     await drain();
-    const res = await sendWebhook(t, { token, body: Buffer.from(JSON.stringify(uniqueBody('ws-err'))), headers: { 'content-type': REMOVE } });
+    const res = await sendWebhook(t, {
+      token,
+      body: Buffer.from(JSON.stringify(uniqueBody('ws-err'))),
+      headers: { 'content-type': REMOVE },
+    });
     await expectError(res, 415, 'unsupported_media_type');
     expect(await jobCounts(t.queues)).toEqual(NO_JOBS);
   });
 
   it('accepts application/json with charset=utf-8', async () => {
     await drain();
-    const res = await sendWebhook(t, { token, body: uniqueBody('ws-err'), headers: { 'content-type': 'application/json; charset=UTF-8' } });
+    const res = await sendWebhook(t, {
+      token,
+      body: uniqueBody('ws-err'),
+      headers: { 'content-type': 'application/json; charset=UTF-8' },
+    });
     expect(await res.json()).toEqual({ received: true });
   });
 
@@ -219,14 +253,34 @@ describe('POST /webhooks/<event>: refusals queue nothing', () => {
       'wrong_event',
     );
     expect(missing.error.message).toMatch(/missing/);
-    await expectError(await sendWebhook(t, { token, body: uniqueBody('ws-err'), headers: { 'clockify-webhook-event-type': 'TAG_DELETED' } }), 400, 'wrong_event');
-    await expectError(await sendWebhook(t, { token, body: uniqueBody('ws-err'), headers: { 'clockify-webhook-event-type': 'new_tag' } }), 400, 'wrong_event');
+    await expectError(
+      await sendWebhook(t, {
+        token,
+        body: uniqueBody('ws-err'),
+        headers: { 'clockify-webhook-event-type': 'TAG_DELETED' },
+      }),
+      400,
+      'wrong_event',
+    );
+    await expectError(
+      await sendWebhook(t, {
+        token,
+        body: uniqueBody('ws-err'),
+        headers: { 'clockify-webhook-event-type': 'new_tag' },
+      }),
+      400,
+      'wrong_event',
+    );
     expect(await jobCounts(t.queues)).toEqual(NO_JOBS);
   });
 
   it("403 when the body's workspaceId is not the token's", async () => {
     await drain();
-    const body = await expectError(await sendWebhook(t, { token, body: uniqueBody('ws-victim') }), 403, 'workspace_mismatch');
+    const body = await expectError(
+      await sendWebhook(t, { token, body: uniqueBody('ws-victim') }),
+      403,
+      'workspace_mismatch',
+    );
     expect(body.error.message).not.toContain('ws-victim');
     // A non-string workspaceId is not the claim either.
     await expectError(await sendWebhook(t, { token, body: { id: 'x', workspaceId: 42 } }), 403, 'workspace_mismatch');
@@ -250,7 +304,11 @@ describe('POST /webhooks/<event>: refusals queue nothing', () => {
 describe('X-Request-ID', () => {
   it('echoes a safe caller id on answers and errors', async () => {
     const token = await t.webhookToken('ws-rid');
-    const ok = await sendWebhook(t, { token, body: uniqueBody('ws-rid'), headers: { 'x-request-id': 'clockify-delivery.42:a_b-c' } });
+    const ok = await sendWebhook(t, {
+      token,
+      body: uniqueBody('ws-rid'),
+      headers: { 'x-request-id': 'clockify-delivery.42:a_b-c' },
+    });
     expect(ok.status).toBe(200);
     expect(ok.headers.get('x-request-id')).toBe('clockify-delivery.42:a_b-c');
     const err = await sendWebhook(t, { token, body: '[]', headers: { 'x-request-id': 'req-err-1' } });

@@ -7,11 +7,23 @@ import { startStack, type Stack } from './stack.js';
 
 let s: Stack;
 beforeAll(async () => {
-  s = await startStack({ sizes: { users: 3, projects: 4, tasksPerProject: 2, tags: 4, clients: 2, entries: 30 }, workerEnv: { AUTO_BOOTSTRAP: 'false' } });
-  const result = await s.sim.install({ ingressUrl: s.ingressUrl, workspaceId: s.workspaceId });
-  await waitFor(async () => (await getInstallation(s.ingress.context.database.db, { workspaceId: s.workspaceId, addonId: result.installation.addonId }))?.status === 'ACTIVE', {
-    message: 'installed',
+  s = await startStack({
+    sizes: { users: 3, projects: 4, tasksPerProject: 2, tags: 4, clients: 2, entries: 30 },
+    workerEnv: { AUTO_BOOTSTRAP: 'false' },
   });
+  const result = await s.sim.install({ ingressUrl: s.ingressUrl, workspaceId: s.workspaceId });
+  await waitFor(
+    async () =>
+      (
+        await getInstallation(s.ingress.context.database.db, {
+          workspaceId: s.workspaceId,
+          addonId: result.installation.addonId,
+        })
+      )?.status === 'ACTIVE',
+    {
+      message: 'installed',
+    },
+  );
 });
 afterAll(async () => {
   await s?.close();
@@ -49,12 +61,36 @@ describe('npm run cli', () => {
     const body = { ...s.sim.buildWebhook('NEW_TAG'), id: '5'.repeat(24) };
     const queues = s.ingress.context.queues;
     await s.sim.sendWebhook('NEW_TAG', body);
-    const done = await waitFor(async () => (await queues.webhooks.getJobs(['completed'])).find((j) => String(j.data.body).includes(body.id as string)), {
-      message: 'the webhook processed',
+    const done = await waitFor(
+      async () =>
+        (await queues.webhooks.getJobs(['completed'])).find((j) => String(j.data.body).includes(body.id as string)),
+      {
+        message: 'the webhook processed',
+      },
+    );
+    const replayData = {
+      ...done.data,
+      body: JSON.stringify({ ...body, name: 'replayed' }),
+      deliveryKey: 'ab'.repeat(32),
+    };
+    await recordDeadLetter(db, {
+      queue: 'webhooks',
+      jobName: JOBS.webhookProcess,
+      jobId: 'dead-1',
+      workspaceId: s.workspaceId,
+      payload: replayData,
+      error: 'boom',
+      attempts: 8,
     });
-    const replayData = { ...done.data, body: JSON.stringify({ ...body, name: 'replayed' }), deliveryKey: 'ab'.repeat(32) };
-    await recordDeadLetter(db, { queue: 'webhooks', jobName: JOBS.webhookProcess, jobId: 'dead-1', workspaceId: s.workspaceId, payload: replayData, error: 'boom', attempts: 8 });
-    await recordDeadLetter(db, { queue: 'webhooks', jobName: JOBS.webhookProcess, jobId: 'dead-2', workspaceId: s.workspaceId, payload: { ...replayData, deliveryKey: 'cd'.repeat(32) }, error: 'boom', attempts: 8 });
+    await recordDeadLetter(db, {
+      queue: 'webhooks',
+      jobName: JOBS.webhookProcess,
+      jobId: 'dead-2',
+      workspaceId: s.workspaceId,
+      payload: { ...replayData, deliveryKey: 'cd'.repeat(32) },
+      error: 'boom',
+      attempts: 8,
+    });
     // A lifecycle letter has its tokens removed; the original job is still in the failed set.
     const lifecycleJob = (await queues.lifecycle.getJobs(['completed']))[0]!;
     await queues.lifecycle.add(JOBS.lifecycleInstalled, lifecycleJob.data, { jobId: 'failed-installed', attempts: 1 });

@@ -46,7 +46,8 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       chunks.push(chunk);
     };
     const onEnd = () => finish(undefined, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-    const onError = (err: Error) => finish(new HttpError(400, 'bad_request', `could not read the body: ${err.message}`));
+    const onError = (err: Error) =>
+      finish(new HttpError(400, 'bad_request', `could not read the body: ${err.message}`));
     const onAborted = () => finish(new HttpError(400, 'bad_request', 'the client aborted the request'));
     req.on('data', onData);
     req.on('end', onEnd);

@@ -51,7 +51,10 @@ export function createIngressServer(ctx: IngressContext, app: Express): Server {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       ctx.m.observe(route, req.method ?? 'GET', res.statusCode, seconds);
       if (res.statusCode >= 500) {
-        ctx.logger.error({ requestId, method: req.method, route, status: res.statusCode, ms: Math.round(seconds * 1000) }, 'request failed');
+        ctx.logger.error(
+          { requestId, method: req.method, route, status: res.statusCode, ms: Math.round(seconds * 1000) },
+          'request failed',
+        );
       } else if (res.statusCode >= 400) {
         ctx.logger.info({ requestId, method: req.method, route, status: res.statusCode }, 'request refused');
       }
@@ -69,7 +72,10 @@ export function createIngressServer(ctx: IngressContext, app: Express): Server {
           const httpErr = known ? err : new HttpError(500, 'internal', 'unexpected error');
           if (!known) ctx.logger.error({ err, requestId }, 'webhook request failed');
           const event = ctx.routes.get(segment) ?? 'unknown';
-          ctx.m.webhook(event, httpErr.status === 503 ? (httpErr.code === 'overloaded' ? 'shed' : 'unavailable') : 'rejected');
+          ctx.m.webhook(
+            event,
+            httpErr.status === 503 ? (httpErr.code === 'overloaded' ? 'shed' : 'unavailable') : 'rejected',
+          );
           sendError(res, httpErr, requestId);
           if (httpErr.status === 413) res.once('finish', () => req.socket.destroy());
           done(ctx.routes.has(segment) ? '/webhooks/:event' : 'unmatched');

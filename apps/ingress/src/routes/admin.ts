@@ -4,7 +4,14 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import helmet from 'helmet';
-import { type getInstallation, listDeadLetters, listInstallations, type InstallationStatus } from '@cap/db';
+import {
+  type getInstallation,
+  listDeadLetters,
+  listInstallations,
+  pageEntities,
+  pageWebhookEvents,
+  type InstallationStatus,
+} from '@cap/db';
 import {
   OperationError,
   ReplayError,
@@ -62,7 +69,9 @@ export function csrfGuard(ctx: IngressContext) {
     const origin = req.headers.origin;
     const self = `${req.protocol}://${req.get('host') ?? ''}`;
     if (origin && (allowed.has(origin) || origin === self)) return next();
-    next(new HttpError(403, 'csrf_rejected', `admin writes need a same-origin request or the ${ADMIN_CSRF_HEADER} header`));
+    next(
+      new HttpError(403, 'csrf_rejected', `admin writes need a same-origin request or the ${ADMIN_CSRF_HEADER} header`),
+    );
   };
 }
 
@@ -71,7 +80,8 @@ const STATUSES = new Set<InstallationStatus>(['ACTIVE', 'INACTIVE', 'DELETED']);
 function intParam(value: unknown, fallback: number, max: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > max) throw new HttpError(400, 'bad_request', `expected an integer from 0 to ${max}`);
+  if (!Number.isInteger(n) || n < 0 || n > max)
+    throw new HttpError(400, 'bad_request', `expected an integer from 0 to ${max}`);
   return n;
 }
 
@@ -119,6 +129,43 @@ function adminApi(ctx: IngressContext): Router {
     const status = await workspaceStatus(ctx.database.db, req.params.workspaceId!);
     if (!status) throw new HttpError(404, 'not_found', 'no installation in that workspace');
     res.json({ latestRun: status.latestRun ?? null, recentRuns: status.recentRuns });
+  });
+
+  router.get('/workspaces/:workspaceId/entities', async (req, res) => {
+    const type = req.query.type;
+    if (type !== undefined && (typeof type !== 'string' || !/^[a-z_]{1,64}$/.test(type))) {
+      throw new HttpError(400, 'bad_request', 'type must be an entity type such as time_entry');
+    }
+    const entities = await pageEntities(ctx.database.db, req.params.workspaceId!, {
+      ...(type ? { entityType: type } : {}),
+      includeDeleted: req.query.includeDeleted === 'true',
+      limit: intParam(req.query.limit, 500, 1000),
+      offset: intParam(req.query.offset, 0, 10_000_000),
+    });
+    res.json({ entities });
+  });
+
+  router.get('/workspaces/:workspaceId/deliveries', async (req, res) => {
+    const since = typeof req.query.since === 'string' ? new Date(req.query.since) : undefined;
+    if (since && Number.isNaN(since.getTime()))
+      throw new HttpError(400, 'bad_request', 'since must be an ISO-8601 time');
+    const rows = await pageWebhookEvents(ctx.database.db, req.params.workspaceId!, {
+      ...(since ? { since } : {}),
+      limit: intParam(req.query.limit, 500, 1000),
+      offset: intParam(req.query.offset, 0, 10_000_000),
+    });
+    res.json({
+      deliveries: rows.map((r) => ({
+        event: r.event,
+        status: r.status,
+        entityId: r.entity_id,
+        tokenCheck: r.token_check,
+        attempts: r.attempts,
+        error: r.error,
+        receivedAt: r.received_at,
+        processedAt: r.processed_at,
+      })),
+    });
   });
 
   router.post('/workspaces/:workspaceId/bootstrap', async (req, res) => {

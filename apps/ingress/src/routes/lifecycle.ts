@@ -45,7 +45,13 @@ export const lifecycleBodies = {
     .object({
       addonId: id,
       workspaceId: id,
-      settings: z.array(z.object({ id: z.string().min(1).max(256), name: z.string().max(512).optional(), value: z.unknown() }).loose()).max(500),
+      settings: z
+        .array(
+          z
+            .object({ id: z.string().min(1).max(256), name: z.string().max(512).optional(), value: z.unknown() })
+            .loose(),
+        )
+        .max(500),
     })
     .loose(),
   STATUS_CHANGED: z.object({ addonId: id, workspaceId: id, status: z.enum(['ACTIVE', 'INACTIVE']) }).loose(),
@@ -147,10 +153,19 @@ export async function handleLifecycle(
         await ctx.verifier.verify(w.authToken, 'webhook', expect);
       } catch (err) {
         const failure = verificationFailure(err);
-        throw new HttpError(failure.status, failure.code, `webhooks[${i}].authToken: ${failure.message}`, failure.headers);
+        throw new HttpError(
+          failure.status,
+          failure.code,
+          `webhooks[${i}].authToken: ${failure.message}`,
+          failure.headers,
+        );
       }
       const event = eventForWebhookPath(w.path, ctx.config.BASE_URL, ctx.routes);
-      if (!event) ctx.logger.warn({ workspaceId: installed.workspaceId, path: w.path }, 'INSTALLED lists a webhook path that matches no subscribed event');
+      if (!event)
+        ctx.logger.warn(
+          { workspaceId: installed.workspaceId, path: w.path },
+          'INSTALLED lists a webhook path that matches no subscribed event',
+        );
       webhooks.push({
         path: w.path,
         ...(w.webhookType ? { webhookType: w.webhookType } : {}),
@@ -176,7 +191,11 @@ export async function handleLifecycle(
     };
   } else if (type === 'DELETED') {
     const b = body as z.infer<(typeof lifecycleBodies)['DELETED']>;
-    payload = { ...base, type, body: { addonId: b.addonId, workspaceId: b.workspaceId, ...(b.asUser ? { asUser: b.asUser } : {}) } };
+    payload = {
+      ...base,
+      type,
+      body: { addonId: b.addonId, workspaceId: b.workspaceId, ...(b.asUser ? { asUser: b.asUser } : {}) },
+    };
   } else if (type === 'SETTINGS_UPDATED') {
     const b = body as z.infer<(typeof lifecycleBodies)['SETTINGS_UPDATED']>;
     payload = { ...base, type, body: { addonId: b.addonId, workspaceId: b.workspaceId, settings: b.settings } };
@@ -188,7 +207,11 @@ export async function handleLifecycle(
   const timeoutMs = ctx.config.REDIS_COMMAND_TIMEOUT_MS + 500;
   let seq: number;
   try {
-    seq = await withDeadline(nextLifecycleSeq(ctx.redis, ctx.config.BULLMQ_PREFIX, body.workspaceId), timeoutMs, 'Redis');
+    seq = await withDeadline(
+      nextLifecycleSeq(ctx.redis, ctx.config.BULLMQ_PREFIX, body.workspaceId),
+      timeoutMs,
+      'Redis',
+    );
   } catch {
     throw unavailable('the lifecycle event could not be queued; retry shortly');
   }
@@ -199,6 +222,9 @@ export async function handleLifecycle(
   } catch {
     throw unavailable('the lifecycle event could not be queued; retry shortly');
   }
-  ctx.logger.info({ workspaceId: body.workspaceId, addonId: body.addonId, lifecycle: type, seq, requestId }, 'lifecycle event queued');
+  ctx.logger.info(
+    { workspaceId: body.workspaceId, addonId: body.addonId, lifecycle: type, seq, requestId },
+    'lifecycle event queued',
+  );
   return { workspaceId: body.workspaceId, seq };
 }

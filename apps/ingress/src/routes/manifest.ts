@@ -27,7 +27,9 @@ export function prepareManifest(
   });
   for (const w of lint.warnings) logger.warn({ code: w.code }, `manifest: ${w.message}`);
   if (lint.errors.length > 0) {
-    throw new ManifestError(`the add-on definition has problems:\n${lint.errors.map((e) => `  - ${e.message}`).join('\n')}`);
+    throw new ManifestError(
+      `the add-on definition has problems:\n${lint.errors.map((e) => `  - ${e.message}`).join('\n')}`,
+    );
   }
   const manifest = buildManifest(input, opts);
   try {
@@ -40,4 +42,3 @@ export function prepareManifest(
 
 /** The add-on icon served at the manifest's `iconPath`. */
 export const ICON_SVG = readFileSync(fileURLToPath(new URL('../../assets/icon.svg', import.meta.url)), 'utf8');
-

@@ -6,9 +6,13 @@ import { HttpError } from '../http/errors.js';
 import { verificationFailure } from './webhooks.js';
 
 const escape = (value: unknown): string =>
-  String(value ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  String(value ?? '').replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
 
-const when = (d: Date | null | undefined): string => (d ? new Date(d).toISOString().replace('T', ' ').slice(0, 19) + ' UTC' : '—');
+const when = (d: Date | null | undefined): string =>
+  d ? new Date(d).toISOString().replace('T', ' ').slice(0, 19) + ' UTC' : '—';
 
 /** Content-Security-Policy of component pages: framed by Clockify (and configured origins) only. */
 export function componentCsp(ctx: IngressContext, nonce: string): string {
@@ -47,7 +51,12 @@ export async function sidebar(ctx: IngressContext, req: Request, res: Response):
   res.type('html').send(renderSidebar(ctx.addon.name, workspaceId, status, nonce));
 }
 
-export function renderSidebar(addonName: string, workspaceId: string, status: WorkspaceStatus | undefined, nonce: string): string {
+export function renderSidebar(
+  addonName: string,
+  workspaceId: string,
+  status: WorkspaceStatus | undefined,
+  nonce: string,
+): string {
   const run = status?.latestRun;
   const active = run && ['PENDING', 'RUNNING', 'PAUSED'].includes(run.run.status);
   const percent = run && run.totals.resources > 0 ? Math.round((run.totals.finished / run.totals.resources) * 100) : 0;
@@ -87,7 +96,10 @@ export function renderSidebar(addonName: string, workspaceId: string, status: Wo
       ${
         status.recentEvents.length
           ? `<table><thead><tr><th>event</th><th>status</th><th>received</th></tr></thead><tbody>${status.recentEvents
-              .map((e) => `<tr><td>${escape(e.event)}</td><td>${escape(e.status)}</td><td>${escape(when(e.received_at))}</td></tr>`)
+              .map(
+                (e) =>
+                  `<tr><td>${escape(e.event)}</td><td>${escape(e.status)}</td><td>${escape(when(e.received_at))}</td></tr>`,
+              )
               .join('')}</tbody></table>`
           : '<p class="muted">No webhooks received yet.</p>'
       }

@@ -46,7 +46,8 @@ export async function handleWebhook(
 ): Promise<WebhookResult> {
   const event = ctx.routes.get(segment);
   if (!event) throw new HttpError(404, 'not_found', 'this add-on does not subscribe to that webhook');
-  if (req.method !== 'POST') throw new HttpError(405, 'method_not_allowed', 'webhooks are POST only', { allow: 'POST' });
+  if (req.method !== 'POST')
+    throw new HttpError(405, 'method_not_allowed', 'webhooks are POST only', { allow: 'POST' });
   requireJsonContentType(req);
 
   const token = req.headers['clockify-signature'];

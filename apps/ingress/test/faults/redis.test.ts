@@ -38,7 +38,13 @@ async function deliver(raw: string): Promise<Delivery> {
   const started = Date.now();
   const res = await sendWebhook(t, { token, body: raw });
   const text = await res.text();
-  return { raw, status: res.status, ms: Date.now() - started, retryAfter: res.headers.get('retry-after'), body: JSON.parse(text) as unknown };
+  return {
+    raw,
+    status: res.status,
+    ms: Date.now() - started,
+    retryAfter: res.headers.get('retry-after'),
+    body: JSON.parse(text) as unknown,
+  };
 }
 
 function expectBounded(d: Delivery): void {
@@ -57,8 +63,15 @@ async function queuedKeys(): Promise<Set<string>> {
 }
 
 async function waitRecovered(): Promise<void> {
-  await waitFor(async () => (await deliver(JSON.stringify(uniqueBody(WS)))).status === 200, { timeoutMs: 20_000, intervalMs: 200, message: 'a 200 again' });
-  await waitFor(async () => (await fetch(`${t.url}/ready`)).status === 200, { timeoutMs: 10_000, message: '/ready 200 again' });
+  await waitFor(async () => (await deliver(JSON.stringify(uniqueBody(WS)))).status === 200, {
+    timeoutMs: 20_000,
+    intervalMs: 200,
+    message: 'a 200 again',
+  });
+  await waitFor(async () => (await fetch(`${t.url}/ready`)).status === 200, {
+    timeoutMs: 10_000,
+    message: '/ready 200 again',
+  });
 }
 
 /**
@@ -97,11 +110,17 @@ describe('Redis faults', () => {
         // Let traffic flow (the ingress has reconnected by itself), then cut every connection it holds.
         const accepted = () => deliveries.filter((d) => d.status === 200).length;
         const before = accepted();
-        await waitFor(() => accepted() >= before + 10, { timeoutMs: 15_000, message: 'accepted traffic before the kill' });
+        await waitFor(() => accepted() >= before + 10, {
+          timeoutMs: 15_000,
+          message: 'accepted traffic before the kill',
+        });
         expect(await redis.killClients()).toBeGreaterThan(0);
       }
       const before = deliveries.length;
-      await waitFor(() => deliveries.slice(before).some((d) => d.status === 200), { timeoutMs: 15_000, message: 'acceptance after the kills' });
+      await waitFor(() => deliveries.slice(before).some((d) => d.status === 200), {
+        timeoutMs: 15_000,
+        message: 'acceptance after the kills',
+      });
     } finally {
       stop = true;
       await Promise.all(senders);

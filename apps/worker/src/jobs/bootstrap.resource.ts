@@ -29,7 +29,7 @@ import {
 } from '../bootstrap/resources.js';
 import { createInstallationClient } from '../clockify.js';
 import type { WorkerDeps } from '../deps.js';
-import { resourceJobId } from './bootstrap.start.js';
+import { countRun, resourceJobId } from './bootstrap.start.js';
 
 /** Where a resource listing resumes after a restart: the next page (and parent) to fetch. */
 interface Cursor {
@@ -232,33 +232,36 @@ async function finishResource(
   detail: { error?: string; missingScope?: string },
 ): Promise<void> {
   const spec = RESOURCES[resource];
-  await deps.db.transaction().execute(async (tx) => {
-    if (status === 'COMPLETED') {
-      const row = await getBootstrapResource(tx, runId, resource);
-      const cursor = (row?.cursor ?? {}) as Partial<Cursor>;
-      await removeEntitiesNotSeen(tx, {
-        workspaceId: key.workspaceId,
-        entityType: spec.entityType,
-        runId,
-        resourceStartedAt: row?.started_at ?? new Date(0),
-        ...(spec.kind === 'per-parent' && spec.windowed && cursor.window ? { timeWindow: cursor.window } : {}),
-      });
-    }
-    await finishBootstrapResource(tx, { runId, resource, status, ...detail });
-    if (status === 'FAILED') {
-      // Resources that list per entity of this one cannot run without it.
-      const names = (await getBootstrapResources(tx, runId)).map((r) => r.resource);
-      for (const dependent of dependentsOf(resource, names)) {
-        await finishBootstrapResource(tx, {
+  await deps.db
+    .transaction()
+    .execute(async (tx) => {
+      if (status === 'COMPLETED') {
+        const row = await getBootstrapResource(tx, runId, resource);
+        const cursor = (row?.cursor ?? {}) as Partial<Cursor>;
+        await removeEntitiesNotSeen(tx, {
+          workspaceId: key.workspaceId,
+          entityType: spec.entityType,
           runId,
-          resource: dependent,
-          status: 'FAILED',
-          error: `depends on ${resource}, which failed`,
+          resourceStartedAt: row?.started_at ?? new Date(0),
+          ...(spec.kind === 'per-parent' && spec.windowed && cursor.window ? { timeWindow: cursor.window } : {}),
         });
       }
-    }
-    await finalizeBootstrapRunIfDone(tx, runId);
-  });
+      await finishBootstrapResource(tx, { runId, resource, status, ...detail });
+      if (status === 'FAILED') {
+        // Resources that list per entity of this one cannot run without it.
+        const names = (await getBootstrapResources(tx, runId)).map((r) => r.resource);
+        for (const dependent of dependentsOf(resource, names)) {
+          await finishBootstrapResource(tx, {
+            runId,
+            resource: dependent,
+            status: 'FAILED',
+            error: `depends on ${resource}, which failed`,
+          });
+        }
+      }
+      return finalizeBootstrapRunIfDone(tx, runId);
+    })
+    .then((closed) => countRun(deps, closed));
   await afterResourceFinished(deps, runId, key, resource, status);
 }
 
@@ -269,7 +272,7 @@ async function afterResourceFinished(
   resource: ResourceName,
   status: 'COMPLETED' | 'FAILED',
 ): Promise<void> {
-  await deps.db.transaction().execute((tx) => finalizeBootstrapRunIfDone(tx, runId));
+  countRun(deps, await deps.db.transaction().execute((tx) => finalizeBootstrapRunIfDone(tx, runId)));
   if (status !== 'COMPLETED') return;
   const rows = await getBootstrapResources(deps.db, runId);
   for (const dependent of dependentsOf(

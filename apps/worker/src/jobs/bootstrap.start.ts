@@ -5,6 +5,7 @@ import {
   getActiveBootstrapRun,
   getBootstrapResources,
   getInstallation,
+  type BootstrapRunStatus,
 } from '@cap/db';
 import { JOBS, enqueue, parsePayload } from '@cap/queue';
 import { isRoot, resourcesFor } from '../bootstrap/resources.js';
@@ -13,6 +14,14 @@ import type { WorkerDeps } from '../deps.js';
 /** The job id of a resource job: deterministic, so a retried start or parent enqueues it once. */
 export function resourceJobId(runId: string, resource: string): string {
   return `bootstrap-${runId}-${resource}`;
+}
+
+/** Counts a run that just ended (`bootstrap_runs_total{status}`); no-op when nothing closed. */
+export function countRun(deps: WorkerDeps, status: BootstrapRunStatus | undefined): void {
+  if (!status) return;
+  deps.metrics
+    .counter('bootstrap_runs_total', 'Bootstrap runs that ended, by final status', ['status'])
+    .inc({ status });
 }
 
 export type StartOutcome =
@@ -35,11 +44,17 @@ export async function processBootstrapStart(deps: WorkerDeps, job: Job): Promise
     return { status: 'skipped', reason: `installation is ${installation?.status ?? 'missing'}` };
   }
   const resources = resourcesFor(deps.addon.scopes);
-  const created = await deps.db.transaction().execute(async (tx) => {
-    const run = await createBootstrapRun(tx, { ...key, trigger: p.trigger, jobId: job.id ?? null, resources });
-    if (run) await finalizeBootstrapRunIfDone(tx, run.id);
-    return run;
-  });
+  const created = await deps.db
+    .transaction()
+    .execute(async (tx) => {
+      const run = await createBootstrapRun(tx, { ...key, trigger: p.trigger, jobId: job.id ?? null, resources });
+      const closed = run ? await finalizeBootstrapRunIfDone(tx, run.id) : undefined;
+      return { run, closed };
+    })
+    .then(({ run, closed }) => {
+      countRun(deps, closed);
+      return run;
+    });
   let runId: string;
   if (created) {
     runId = created.id;

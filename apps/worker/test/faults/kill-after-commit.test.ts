@@ -31,11 +31,25 @@ const FAST_STALL = { WORKER_LOCK_DURATION_MS: '1500', WORKER_STALLED_INTERVAL_MS
 
 beforeAll(async () => {
   redis = await startOwnRedis();
-  s = await startStack({ redisUrl: redis.url, addon, workerEnv: FAST_STALL, sizes: { users: 2, projects: 1, tags: 1, clients: 1, entries: 2 } });
-  const result = await s.sim.install({ ingressUrl: s.ingressUrl, workspaceId: s.workspaceId });
-  await waitFor(async () => (await getInstallation(s.ingress.context.database.db, { workspaceId: s.workspaceId, addonId: result.installation.addonId }))?.status === 'ACTIVE', {
-    message: 'installed',
+  s = await startStack({
+    redisUrl: redis.url,
+    addon,
+    workerEnv: FAST_STALL,
+    sizes: { users: 2, projects: 1, tags: 1, clients: 1, entries: 2 },
   });
+  const result = await s.sim.install({ ingressUrl: s.ingressUrl, workspaceId: s.workspaceId });
+  await waitFor(
+    async () =>
+      (
+        await getInstallation(s.ingress.context.database.db, {
+          workspaceId: s.workspaceId,
+          addonId: result.installation.addonId,
+        })
+      )?.status === 'ACTIVE',
+    {
+      message: 'installed',
+    },
+  );
 });
 afterAll(async () => {
   await s?.close();
@@ -47,19 +61,29 @@ describe('a worker killed after the handler transaction committed', () => {
     const body = { ...s.sim.buildWebhook('NEW_TAG'), id: '7'.repeat(24) };
     expect((await s.sim.sendWebhook('NEW_TAG', body)).status).toBe(200);
     const db = s.ingress.context.database.db;
-    const row = () => db.selectFrom('webhook_events').selectAll().where('entity_id', '=', body.id as string).executeTakeFirst();
+    const row = () =>
+      db
+        .selectFrom('webhook_events')
+        .selectAll()
+        .where('entity_id', '=', body.id as string)
+        .executeTakeFirst();
     await waitFor(async () => (await row())?.status === 'done', { message: 'the committed delivery' });
     // The worker dies now, with the job still active in Redis (its acknowledgement is stalled).
     await s.worker!.worker.registry.abort();
     await s.worker!.close().catch(() => undefined);
-    await waitFor(async () => (await s.ingress.context.queues.webhooks.getActiveCount()) === 1, { message: 'the abandoned job' });
+    await waitFor(async () => (await s.ingress.context.queues.webhooks.getActiveCount()) === 1, {
+      message: 'the abandoned job',
+    });
 
     // A replacement finds the stalled job once its lock expired and runs it again…
     await s.startWorker({ env: FAST_STALL });
-    const job = await waitFor(async () => {
-      const done = await s.ingress.context.queues.webhooks.getJobs(['completed']);
-      return done.find((j) => String(j.data.body).includes(body.id as string));
-    }, { timeoutMs: 20_000, message: 'the job to complete on the new worker' });
+    const job = await waitFor(
+      async () => {
+        const done = await s.ingress.context.queues.webhooks.getJobs(['completed']);
+        return done.find((j) => String(j.data.body).includes(body.id as string));
+      },
+      { timeoutMs: 20_000, message: 'the job to complete on the new worker' },
+    );
     // …and the durable delivery row makes that run a no-op.
     expect(job.returnvalue).toBe('duplicate');
     expect(runs).toBe(1);

@@ -100,7 +100,7 @@ interface RawInit {
 }
 
 interface ClientMetrics {
-  readonly requests: Counter<'operation' | 'outcome'>;
+  readonly requests: Counter<'operation' | 'status'>;
   readonly duration: Histogram<'operation'>;
   readonly retries: Counter<'operation' | 'reason'>;
 }
@@ -167,10 +167,11 @@ export class ClockifyClient {
     this.#sleep = options.sleep ?? defaultSleep;
     const m = options.metrics;
     this.#metrics = m && {
-      requests: m.counter('clockify_api_requests_total', 'Clockify API attempts by operation and outcome', [
-        'operation',
-        'outcome',
-      ]),
+      requests: m.counter(
+        'clockify_api_requests_total',
+        'Clockify API attempts by operation and HTTP status (or network, timeout, protocol)',
+        ['operation', 'status'],
+      ),
       duration: m.histogram('clockify_api_request_duration_seconds', 'Clockify API attempt duration', ['operation']),
       retries: m.counter('clockify_api_retries_total', 'Clockify API retries by operation and reason', [
         'operation',
@@ -363,7 +364,7 @@ export class ClockifyClient {
       outcomeLabel = failure;
       return { kind: 'failure', failure, cause: sanitizeCause(err) };
     } finally {
-      this.#metrics?.requests.inc({ operation, outcome: outcomeLabel });
+      this.#metrics?.requests.inc({ operation, status: outcomeLabel });
       this.#metrics?.duration.observe({ operation }, secondsSince(started));
     }
   }

@@ -210,6 +210,18 @@ export async function listEntities(
   return q.orderBy('entity_type').orderBy('entity_id').execute();
 }
 
+/** One page of a workspace's mirror, ordered by type and id (for the admin API). */
+export async function pageEntities(
+  db: Db,
+  workspaceId: string,
+  opts: { entityType?: string; includeDeleted?: boolean; limit: number; offset: number },
+): Promise<WorkspaceEntity[]> {
+  let q = db.selectFrom('workspace_entities').selectAll().where('workspace_id', '=', workspaceId);
+  if (opts.entityType !== undefined) q = q.where('entity_type', '=', opts.entityType);
+  if (!opts.includeDeleted) q = q.where('deleted', '=', false);
+  return q.orderBy('entity_type').orderBy('entity_id').limit(opts.limit).offset(opts.offset).execute();
+}
+
 export async function countEntities(db: Db, workspaceId: string): Promise<Record<string, number>> {
   const rows = await db
     .selectFrom('workspace_entities')

@@ -159,6 +159,17 @@ export async function recentWebhookEvents(db: Db, workspaceId: string, limit = 2
     .execute();
 }
 
+/** Deliveries of a workspace received since a time, oldest first (for the admin API). */
+export async function pageWebhookEvents(
+  db: Db,
+  workspaceId: string,
+  opts: { since?: Date; limit: number; offset: number },
+): Promise<WebhookEvent[]> {
+  let q = db.selectFrom('webhook_events').selectAll().where('workspace_id', '=', workspaceId);
+  if (opts.since) q = q.where('received_at', '>=', opts.since);
+  return q.orderBy('received_at').orderBy('delivery_key').limit(opts.limit).offset(opts.offset).execute();
+}
+
 export async function countWebhookEventsByStatus(db: Db, workspaceId?: string): Promise<Record<string, number>> {
   let q = db.selectFrom('webhook_events').select(['status', (eb) => eb.fn.countAll<number>().as('n')]);
   if (workspaceId !== undefined) q = q.where('workspace_id', '=', workspaceId);
