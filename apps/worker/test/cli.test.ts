@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getInstallation, recordDeadLetter } from '@cap/db';
+import { recordDeadLetter } from '@cap/db';
 import { JOBS } from '@cap/queue';
 import { startAppProcess, waitFor } from '@cap/testing';
 import { distEntry } from '../../../test/dist.js';
@@ -11,19 +11,7 @@ beforeAll(async () => {
     sizes: { users: 3, projects: 4, tasksPerProject: 2, tags: 4, clients: 2, entries: 30 },
     workerEnv: { AUTO_BOOTSTRAP: 'false' },
   });
-  const result = await s.sim.install({ ingressUrl: s.ingressUrl, workspaceId: s.workspaceId });
-  await waitFor(
-    async () =>
-      (
-        await getInstallation(s.ingress.context.database.db, {
-          workspaceId: s.workspaceId,
-          addonId: result.installation.addonId,
-        })
-      )?.status === 'ACTIVE',
-    {
-      message: 'installed',
-    },
-  );
+  await s.installAndWait();
 });
 afterAll(async () => {
   await s?.close();

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { RegisteredAddon } from '@cap/addon';
-import { getBootstrapResources, listEntities, type BootstrapRun } from '@cap/db';
+import { getBootstrapResources, getInstallation, listEntities, type BootstrapRun } from '@cap/db';
 import { ingressEnv, startIngress, type RunningIngress } from '@cap/ingress';
 import { createLogger } from '@cap/observability';
 import { QUEUE_NAMES } from '@cap/queue';
@@ -56,6 +56,8 @@ export interface Stack {
   readonly redisUrl: string;
   /** The environment a worker process of this stack needs (for child processes). */
   workerProcessEnv(extra?: Record<string, string>): Record<string, string>;
+  /** Installs the add-on into the stack's workspace and waits until the worker stored it. */
+  installAndWait(options?: { pathStyle?: 'relative' | 'full' }): Promise<{ addonId: string }>;
   startWorker(extra?: { env?: Record<string, string>; addon?: RegisteredAddon; now?: () => Date }): Promise<TestWorker>;
   /** Waits until no job is waiting, active, delayed or prioritized in any queue. */
   settle(timeoutMs?: number): Promise<void>;
@@ -132,6 +134,15 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         ...opts.workerEnv,
         ...extra,
       };
+    },
+    async installAndWait(options = {}) {
+      const result = await sim.install({ ingressUrl: stack.ingressUrl, workspaceId, ...options });
+      if (result.status !== 200) throw new Error(`INSTALLED answered ${result.status}: ${JSON.stringify(result.body)}`);
+      const key = { workspaceId, addonId: result.installation.addonId };
+      await waitFor(async () => (await getInstallation(ingress.context.database.db, key))?.status === 'ACTIVE', {
+        message: 'the installation stored by the worker',
+      });
+      return { addonId: key.addonId };
     },
     async startWorker(extra = {}) {
       const addon = extra.addon ?? opts.addon;

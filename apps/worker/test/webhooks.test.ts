@@ -34,16 +34,7 @@ beforeAll(async () => {
     now: () => new Date(Date.now() + offsetMs),
   });
   now = Date.now();
-  const install = await s.sim.install({ ingressUrl: s.ingressUrl, workspaceId: s.workspaceId, pathStyle: 'full' });
-  expect(install.status).toBe(200);
-  await waitFor(
-    async () =>
-      (await getInstallation(db(), { workspaceId: s.workspaceId, addonId: install.installation.addonId }))?.status ===
-      'ACTIVE',
-    {
-      message: 'installation stored',
-    },
-  );
+  await s.installAndWait({ pathStyle: 'full' });
 });
 afterAll(async () => {
   await s?.close();

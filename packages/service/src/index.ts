@@ -2,3 +2,4 @@ export * from './shutdown.js';
 export * from './ops.js';
 export * from './startup.js';
 export * from './embedded-lock.js';
+export * from './standalone.js';

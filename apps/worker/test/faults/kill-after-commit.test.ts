@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addon as exampleAddon, mirrorEntity, type RegisteredAddon } from '@cap/addon';
-import { getInstallation } from '@cap/db';
 import { startOwnRedis, waitFor, type OwnRedis } from '@cap/testing';
 import { startStack, type Stack } from '../stack.js';
 
@@ -37,19 +36,7 @@ beforeAll(async () => {
     workerEnv: FAST_STALL,
     sizes: { users: 2, projects: 1, tags: 1, clients: 1, entries: 2 },
   });
-  const result = await s.sim.install({ ingressUrl: s.ingressUrl, workspaceId: s.workspaceId });
-  await waitFor(
-    async () =>
-      (
-        await getInstallation(s.ingress.context.database.db, {
-          workspaceId: s.workspaceId,
-          addonId: result.installation.addonId,
-        })
-      )?.status === 'ACTIVE',
-    {
-      message: 'installed',
-    },
-  );
+  await s.installAndWait();
 });
 afterAll(async () => {
   await s?.close();

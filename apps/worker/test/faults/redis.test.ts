@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getInstallation } from '@cap/db';
 import { startAppProcess, startOwnRedis, waitFor, type AppProcess, type OwnRedis } from '@cap/testing';
 import { distEntry } from '../../../../test/dist.js';
 import { startStack, type Stack } from '../stack.js';
@@ -23,19 +22,7 @@ beforeAll(async () => {
   );
   const port = await worker.logField<number>(/worker ready/, 'port');
   readyUrl = `http://127.0.0.1:${port}/ready`;
-  const result = await s.sim.install({ ingressUrl: s.ingressUrl, workspaceId: s.workspaceId });
-  await waitFor(
-    async () =>
-      (
-        await getInstallation(s.ingress.context.database.db, {
-          workspaceId: s.workspaceId,
-          addonId: result.installation.addonId,
-        })
-      )?.status === 'ACTIVE',
-    {
-      message: 'installed',
-    },
-  );
+  await s.installAndWait();
 });
 afterAll(async () => {
   worker?.kill('SIGKILL');

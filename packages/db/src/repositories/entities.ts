@@ -9,6 +9,22 @@ export interface EntityKey {
   readonly entityId: string;
 }
 
+const ENTITY_KEY = ['workspace_id', 'entity_type', 'entity_id'] as const;
+
+/** The row a webhook writes for an entity (live, or a tombstone). */
+function webhookRow(key: EntityKey, data: Record<string, unknown>, event: string, deleted: boolean) {
+  return {
+    workspace_id: key.workspaceId,
+    entity_type: key.entityType,
+    entity_id: key.entityId,
+    data: JSON.stringify(data),
+    deleted,
+    source: 'webhook' as const,
+    last_event: event,
+    seen_run_id: null,
+  };
+}
+
 /**
  * Writes an entity seen in a webhook body. A tombstone wins: once an entity was deleted, a late
  * NEW/UPDATED delivery (Clockify does not order webhooks) must not bring it back. Returns false
@@ -22,19 +38,10 @@ export async function upsertEntityFromWebhook(
 ): Promise<boolean> {
   const result = await db
     .insertInto('workspace_entities')
-    .values({
-      workspace_id: key.workspaceId,
-      entity_type: key.entityType,
-      entity_id: key.entityId,
-      data: JSON.stringify(data),
-      deleted: false,
-      source: 'webhook',
-      last_event: event,
-      seen_run_id: null,
-    })
+    .values(webhookRow(key, data, event, false))
     .onConflict((oc) =>
       oc
-        .columns(['workspace_id', 'entity_type', 'entity_id'])
+        .columns([...ENTITY_KEY])
         .doUpdateSet({
           data: (eb) => eb.ref('excluded.data'),
           source: 'webhook',
@@ -59,17 +66,8 @@ export async function insertEntityIfAbsent(
 ): Promise<boolean> {
   const result = await db
     .insertInto('workspace_entities')
-    .values({
-      workspace_id: key.workspaceId,
-      entity_type: key.entityType,
-      entity_id: key.entityId,
-      data: JSON.stringify(data),
-      deleted: false,
-      source: 'webhook',
-      last_event: event,
-      seen_run_id: null,
-    })
-    .onConflict((oc) => oc.columns(['workspace_id', 'entity_type', 'entity_id']).doNothing())
+    .values(webhookRow(key, data, event, false))
+    .onConflict((oc) => oc.columns([...ENTITY_KEY]).doNothing())
     .executeTakeFirst();
   return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
 }
@@ -83,18 +81,9 @@ export async function tombstoneEntity(
 ): Promise<void> {
   await db
     .insertInto('workspace_entities')
-    .values({
-      workspace_id: key.workspaceId,
-      entity_type: key.entityType,
-      entity_id: key.entityId,
-      data: JSON.stringify(data),
-      deleted: true,
-      source: 'webhook',
-      last_event: event,
-      seen_run_id: null,
-    })
+    .values(webhookRow(key, data, event, true))
     .onConflict((oc) =>
-      oc.columns(['workspace_id', 'entity_type', 'entity_id']).doUpdateSet({
+      oc.columns([...ENTITY_KEY]).doUpdateSet({
         deleted: true,
         source: 'webhook',
         last_event: event,
@@ -142,7 +131,7 @@ export async function upsertEntitiesFromBootstrap(
       })),
     )
     .onConflict((oc) =>
-      oc.columns(['workspace_id', 'entity_type', 'entity_id']).doUpdateSet((eb) => ({
+      oc.columns([...ENTITY_KEY]).doUpdateSet((eb) => ({
         seen_run_id: eb.ref('excluded.seen_run_id'),
         data: sql`CASE WHEN workspace_entities.updated_at < ${input.fetchedAt} THEN excluded.data ELSE workspace_entities.data END`,
         deleted: sql`CASE WHEN workspace_entities.updated_at < ${input.fetchedAt} THEN false ELSE workspace_entities.deleted END`,
