@@ -10,7 +10,10 @@ const server = createServer((req, res) => {
     size += chunk.length;
   });
   req.on('end', () => {
-    res.writeHead(size > 0 ? 200 : 400, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    res.writeHead(size > 0 ? 200 : 400, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+    });
     res.end(body);
   });
 });

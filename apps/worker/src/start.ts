@@ -22,6 +22,7 @@ import { processBootstrapStart } from './jobs/bootstrap.start.js';
 import { processLifecycle } from './jobs/lifecycle.apply.js';
 import { processMaintenance } from './jobs/maintenance.js';
 import { processWebhook } from './jobs/webhook.process.js';
+import { InstallationCache } from './runtime/installation-cache.js';
 import { startOpsServer } from './runtime/ops-server.js';
 import { WorkerRegistry, type Processor } from './runtime/registry.js';
 
@@ -92,6 +93,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     queues,
     keyring,
     limiter,
+    installations: new InstallationCache(),
     addon: opts.addon ?? defaultAddon,
     logger,
     metrics,

@@ -15,8 +15,11 @@ import {
   sql,
   upsertEntitiesFromBootstrap,
   type BootstrapResource,
+  type Database,
+  type Transaction,
 } from '@cap/db';
-import { JOBS, enqueue, parsePayload } from '@cap/queue';
+import { JOBS, parsePayload } from '@cap/queue';
+import { claimParent, saveParentPage } from '../bootstrap/parent-cursor.js';
 import {
   RESOURCES,
   dependentsOf,
@@ -29,13 +32,14 @@ import {
 } from '../bootstrap/resources.js';
 import { createInstallationClient } from '../clockify.js';
 import type { WorkerDeps } from '../deps.js';
-import { countRun, resourceJobId } from './bootstrap.start.js';
+import { countRun, enqueueResourceJobs } from './bootstrap.start.js';
 
-/** Where a resource listing resumes after a restart: the next page (and parent) to fetch. */
+/**
+ * Where a whole or paged listing resumes after a restart: the next page to fetch. Per-parent
+ * listings keep a shared cursor of their own (ParentCursor); both have `window` at the top.
+ */
 interface Cursor {
   page: number;
-  /** Position in the ordered parent list (per-parent resources). */
-  parent?: number;
   window?: TimeWindow;
   startedAt?: string;
 }
@@ -75,8 +79,9 @@ export async function processBootstrapResource(deps: WorkerDeps, job: Job, token
   const api = createInstallationClient(deps, installation);
   await markResourceRunning(deps.db, p.runId, p.resource);
 
+  let closes: boolean;
   try {
-    await copyResource(deps, job, api, spec, row, p.runId, key.workspaceId);
+    closes = await copyResource(deps, job, api, spec, row, p.runId, key.workspaceId);
   } catch (err) {
     if (err instanceof RunCancelled) {
       log.info('bootstrap run was cancelled; resource job stops');
@@ -113,11 +118,20 @@ export async function processBootstrapResource(deps: WorkerDeps, job: Job, token
     }
     throw err;
   }
+  if (!closes) {
+    // One of several jobs of a per-parent listing: the last one to finish closes the resource.
+    log.debug('no parent left for this job; another one closes the resource');
+    return 'copied';
+  }
   await finishResource(deps, p.runId, key, p.resource, 'COMPLETED', {});
   log.info('bootstrap resource completed');
   return 'completed';
 }
 
+/**
+ * Copies the listing; returns whether this job closes the resource (always, except for a job of a
+ * per-parent listing that found nothing left while another one still copies).
+ */
 async function copyResource(
   deps: WorkerDeps,
   job: Job,
@@ -126,18 +140,22 @@ async function copyResource(
   row: BootstrapResource,
   runId: string,
   workspaceId: string,
-): Promise<void> {
+): Promise<boolean> {
   const saved = (row.cursor ?? {}) as Partial<Cursor>;
   const cursor: Cursor = {
-    page: saved.page ?? 1,
-    ...(saved.parent !== undefined ? { parent: saved.parent } : {}),
+    page: typeof saved.page === 'number' ? saved.page : 1,
     window: saved.window ?? timeWindow(deps.now(), deps.config.BOOTSTRAP_TIME_ENTRY_DAYS),
   };
   const pageSize = deps.config.BOOTSTRAP_PAGE_SIZE;
   const maxPages = deps.config.BOOTSTRAP_MAX_PAGES;
   let progress = { pages: row.pages, items: row.items };
 
-  const commit = async (items: readonly Record<string, unknown>[], fetchedAt: Date, next: Cursor, requests: number) => {
+  /** Commits one page: its rows and, through `save`, the cursor and counters, in one transaction. */
+  const commit = async (
+    items: readonly Record<string, unknown>[],
+    fetchedAt: Date,
+    save: (tx: Transaction<Database>) => Promise<void>,
+  ) => {
     await deps.db.transaction().execute(async (tx) => {
       const current = await tx
         .selectFrom('bootstrap_runs')
@@ -155,55 +173,52 @@ async function copyResource(
           typeof item.id === 'string' && item.id ? [{ entityId: item.id, data: item }] : [],
         ),
       });
-      await saveBootstrapPage(tx, {
-        runId,
-        resource: spec.name,
-        cursor: { ...next },
-        items: items.length,
-        requests,
-        pages: 1,
-      });
+      await save(tx);
     });
     progress = { pages: progress.pages + 1, items: progress.items + items.length };
     await job.updateProgress({ resource: spec.name, ...progress }).catch(() => undefined);
   };
+  const saveCursor = (next: Cursor, items: number) => (tx: Transaction<Database>) =>
+    saveBootstrapPage(tx, { runId, resource: spec.name, cursor: { ...next }, items, requests: 1, pages: 1 });
   const dbNow = async () => (await sql<{ now: Date }>`SELECT clock_timestamp() AS now`.execute(deps.db)).rows[0]!.now;
 
   if (spec.kind === 'whole') {
     const fetchedAt = await dbNow();
     const items = await spec.fetch(api);
-    await commit(items, fetchedAt, { ...cursor, page: 2 }, 1);
-    return;
+    await commit(items, fetchedAt, saveCursor({ ...cursor, page: 2 }, items.length));
+    return true;
   }
   if (spec.kind === 'paged') {
     await walkPages(spec.pages(api, cursor.page, pageSize, maxPages), dbNow, (page, fetchedAt) =>
-      commit(page.items, fetchedAt, { ...cursor, page: page.page + 1 }, 1),
+      commit(page.items, fetchedAt, saveCursor({ ...cursor, page: page.page + 1 }, page.items.length)),
     );
-    return;
+    return true;
   }
-  // Per parent: the parents this run saw, in a stable order, so a restart finds its place.
-  const parents = await deps.db
-    .selectFrom('workspace_entities')
-    .select('entity_id')
-    .where('workspace_id', '=', workspaceId)
-    .where('entity_type', '=', spec.parentEntityType)
-    .where('seen_run_id', '=', runId)
-    .where('deleted', '=', false)
-    .orderBy('entity_id')
-    .execute();
-  for (let index = cursor.parent ?? 0; index < parents.length; index++) {
-    const parentId = parents[index]!.entity_id;
-    const startPage = index === (cursor.parent ?? 0) ? cursor.page : 1;
-    await walkPages(
-      spec.pages(api, parentId, startPage, pageSize, maxPages, cursor.window!),
-      dbNow,
-      (page, fetchedAt) =>
-        commit(
-          page.items,
-          fetchedAt,
-          page.lastPage ? { ...cursor, parent: index + 1, page: 1 } : { ...cursor, parent: index, page: page.page + 1 },
-          1,
-        ),
+  // Per parent: this job takes parents one at a time from the listing's shared cursor; the
+  // listing's other jobs take the others (see PARENT_LISTING_JOBS).
+  const jobId = job.id ?? `${runId}-${spec.name}`;
+  for (;;) {
+    const claim = await claimParent(deps.db, {
+      runId,
+      resource: spec.name,
+      jobId,
+      workspaceId,
+      parentEntityType: spec.parentEntityType,
+      window: () => cursor.window!,
+    });
+    if (claim.kind === 'none') return false;
+    if (claim.kind === 'finish') return true;
+    const { parentId } = claim;
+    await walkPages(spec.pages(api, parentId, claim.page, pageSize, maxPages, claim.window), dbNow, (page, fetchedAt) =>
+      commit(page.items, fetchedAt, (tx) =>
+        saveParentPage(tx, {
+          runId,
+          resource: spec.name,
+          jobId,
+          next: page.lastPage ? undefined : { parentId, page: page.page + 1 },
+          items: page.items.length,
+        }),
+      ),
     );
   }
 }
@@ -280,11 +295,6 @@ async function afterResourceFinished(
     rows.map((r) => r.resource),
   )) {
     if (rows.find((r) => r.resource === dependent)?.status !== 'PENDING') continue;
-    await enqueue(
-      deps.queues,
-      JOBS.bootstrapResource,
-      { v: 1, runId, ...key, resource: dependent },
-      { jobId: resourceJobId(runId, dependent) },
-    );
+    await enqueueResourceJobs(deps, runId, key, dependent);
   }
 }

@@ -8,12 +8,35 @@ import {
   type BootstrapRunStatus,
 } from '@cap/db';
 import { JOBS, enqueue, parsePayload } from '@cap/queue';
-import { isRoot, resourcesFor } from '../bootstrap/resources.js';
+import { PARENT_LISTING_JOBS } from '../bootstrap/parent-cursor.js';
+import { RESOURCES, isResourceName, isRoot, resourcesFor } from '../bootstrap/resources.js';
 import type { WorkerDeps } from '../deps.js';
 
 /** The job id of a resource job: deterministic, so a retried start or parent enqueues it once. */
 export function resourceJobId(runId: string, resource: string): string {
   return `bootstrap-${runId}-${resource}`;
+}
+
+/**
+ * Enqueues the jobs of one resource: one, or PARENT_LISTING_JOBS for a per-parent listing. Their
+ * ids are deterministic, so a retried start or parent enqueues each once.
+ */
+export async function enqueueResourceJobs(
+  deps: WorkerDeps,
+  runId: string,
+  key: { workspaceId: string; addonId: string },
+  resource: string,
+): Promise<void> {
+  const jobs = isResourceName(resource) && RESOURCES[resource].kind === 'per-parent' ? PARENT_LISTING_JOBS : 1;
+  for (let i = 0; i < jobs; i++) {
+    const id = resourceJobId(runId, resource);
+    await enqueue(
+      deps.queues,
+      JOBS.bootstrapResource,
+      { v: 1, runId, ...key, resource },
+      { jobId: i === 0 ? id : `${id}-${i + 1}` },
+    );
+  }
 }
 
 /** Counts a run that just ended (`bootstrap_runs_total{status}`); no-op when nothing closed. */
@@ -72,12 +95,7 @@ export async function processBootstrapStart(deps: WorkerDeps, job: Job): Promise
   const names = rows.map((r) => r.resource);
   for (const row of rows) {
     if (row.status !== 'PENDING' || !isRoot(row.resource as never, names)) continue;
-    await enqueue(
-      deps.queues,
-      JOBS.bootstrapResource,
-      { v: 1, runId, ...key, resource: row.resource },
-      { jobId: resourceJobId(runId, row.resource) },
-    );
+    await enqueueResourceJobs(deps, runId, key, row.resource);
   }
   log.info({ runId, resources: names }, 'bootstrap started');
   return { status: 'started', runId, resources: names };

@@ -3,26 +3,33 @@ import { handlerFor, type HandlerContext, type InstallationSetting } from '@cap/
 import { entityIdOf, isWebhookEventName, type ClockifyClient, type WebhookEventName } from '@cap/clockify';
 import {
   claimDelivery,
+  claimFirstDelivery,
   completeDelivery,
   ensureWebhookEventPartition,
-  getInstallation,
-  getWebhookToken,
   processedInPreviousWindow,
   recordDeliveryFailure,
   recordDeliveryOutcome,
   type DeliveryRef,
   type WebhookTokenCheck,
 } from '@cap/db';
+import type { Logger } from '@cap/observability';
 import { JOBS, parsePayload } from '@cap/queue';
 import { createInstallationClient } from '../clockify.js';
 import type { WorkerDeps } from '../deps.js';
 
 export type WebhookOutcome = 'done' | 'duplicate' | 'skipped' | 'ignored' | 'orphaned';
 
+/** Lookups of the installation per job: the cached one, then fresh ones if it changed meanwhile. */
+const MAX_LOOKUPS = 3;
+
 /**
  * Steps 5–6 of the webhook flow: installation lookup, token check, then the handler and the
  * delivery's status change in one transaction. A retry or replay of an unfinished delivery runs
  * the handler again; a finished one never.
+ *
+ * The installation comes from a per-process cache (see InstallationCache) and is re-checked by
+ * the claim inside the transaction, so the common case costs four round trips to Postgres
+ * (BEGIN, claim, the handler's statement, COMMIT) instead of eight.
  */
 export async function processWebhook(deps: WorkerDeps, job: Job, token: string | undefined): Promise<WebhookOutcome> {
   const p = parsePayload(JOBS.webhookProcess, job.data);
@@ -30,12 +37,15 @@ export async function processWebhook(deps: WorkerDeps, job: Job, token: string |
     'event',
     'status',
   ]);
-  const log = deps.logger.child({
-    event: p.event,
-    workspaceId: p.workspaceId,
-    deliveryKey: p.deliveryKey.slice(0, 16),
-    jobId: job.id,
-  });
+  // Built on first use: most deliveries log nothing, and a child logger is not free.
+  let childLog: Logger | undefined;
+  const log = (): Logger =>
+    (childLog ??= deps.logger.child({
+      event: p.event,
+      workspaceId: p.workspaceId,
+      deliveryKey: p.deliveryKey.slice(0, 16),
+      jobId: job.id,
+    }));
 
   let body: Record<string, unknown>;
   try {
@@ -63,88 +73,119 @@ export async function processWebhook(deps: WorkerDeps, job: Job, token: string |
     counter.inc({ event, status });
     return status;
   };
-
-  const addonId = p.addonId;
-  const installation = addonId ? await getInstallation(deps.db, { workspaceId: p.workspaceId, addonId }) : undefined;
   await ensureWebhookEventPartition(deps.db, ref.windowStart);
 
-  if (!installation) {
-    // Not installed yet: Clockify may deliver a webhook before the INSTALLED job is applied.
-    // Wait without spending attempts, up to a cap, then record the delivery as orphaned.
-    if (Date.now() - p.receivedAt < deps.config.WEBHOOK_ORPHAN_AFTER_MS) {
-      log.debug('installation not known yet; checking again later');
-      await job.moveToDelayed(Date.now() + deps.config.WEBHOOK_INSTALL_WAIT_MS, token);
-      throw new DelayedError();
+  /** One pass with the installation as cached (or read now, when `fresh`); 'stale' asks for a fresh pass. */
+  const attempt = async (fresh: boolean): Promise<WebhookOutcome | 'stale'> => {
+    const addonId = p.addonId;
+    const found = addonId
+      ? await deps.installations.get(deps.db, { workspaceId: p.workspaceId, addonId }, fresh)
+      : undefined;
+
+    if (!found) {
+      // Not installed yet: Clockify may deliver a webhook before the INSTALLED job is applied.
+      // Wait without spending attempts, up to a cap, then record the delivery as orphaned.
+      if (Date.now() - p.receivedAt < deps.config.WEBHOOK_ORPHAN_AFTER_MS) {
+        log().debug('installation not known yet; checking again later');
+        await job.moveToDelayed(Date.now() + deps.config.WEBHOOK_INSTALL_WAIT_MS, token);
+        throw new DelayedError();
+      }
+      await recordDeliveryOutcome(deps.db, ref, 'orphaned', {
+        reason: 'no installation for this workspace and add-on',
+      });
+      log().warn('no installation appeared in time; delivery recorded as orphaned');
+      return finish('orphaned');
     }
-    await recordDeliveryOutcome(deps.db, ref, 'orphaned', { reason: 'no installation for this workspace and add-on' });
-    log.warn('no installation appeared in time; delivery recorded as orphaned');
-    return finish('orphaned');
-  }
-  if (installation.status === 'DELETED') {
-    await recordDeliveryOutcome(deps.db, ref, 'ignored', { reason: 'the add-on is uninstalled in this workspace' });
-    return finish('ignored');
-  }
-  if (installation.status === 'INACTIVE') {
-    await recordDeliveryOutcome(deps.db, ref, 'skipped', { reason: 'the add-on is inactive in this workspace' });
-    return finish('skipped');
-  }
+    // The cache holds ACTIVE installations only: these two outcomes are decided on fresh data.
+    const { installation } = found;
+    if (installation.status === 'DELETED') {
+      await recordDeliveryOutcome(deps.db, ref, 'ignored', { reason: 'the add-on is uninstalled in this workspace' });
+      return finish('ignored');
+    }
+    if (installation.status === 'INACTIVE') {
+      await recordDeliveryOutcome(deps.db, ref, 'skipped', { reason: 'the add-on is inactive in this workspace' });
+      return finish('skipped');
+    }
 
-  const stored = await getWebhookToken(deps.db, { workspaceId: p.workspaceId, addonId: installation.addon_id, event });
-  let tokenCheck: WebhookTokenCheck;
-  if (!stored) {
-    // Subscribed in a later add-on version than the one installed: accepted on the JWT alone.
-    tokenCheck = p.verified ? 'no_stored_token' : 'unverified';
-  } else if (stored.token_hash === p.tokenHash) {
-    tokenCheck = p.verified ? 'matched' : 'unverified';
-  } else {
-    await recordDeliveryOutcome(deps.db, ref, 'ignored', {
-      tokenCheck: 'mismatch',
-      reason: 'the signature token is not the one stored for this webhook',
-    });
-    log.warn('webhook token does not match the stored token for this event; ignored');
-    return finish('ignored');
-  }
+    const storedHash = found.tokenHashes.get(event);
+    let tokenCheck: WebhookTokenCheck;
+    if (storedHash === undefined) {
+      // Subscribed in a later add-on version than the one installed: accepted on the JWT alone.
+      tokenCheck = p.verified ? 'no_stored_token' : 'unverified';
+    } else if (storedHash === p.tokenHash) {
+      tokenCheck = p.verified ? 'matched' : 'unverified';
+    } else {
+      // A reinstall may have replaced the tokens since they were cached: refuse only on fresh data.
+      if (found.cached) return 'stale';
+      await recordDeliveryOutcome(deps.db, ref, 'ignored', {
+        tokenCheck: 'mismatch',
+        reason: 'the signature token is not the one stored for this webhook',
+      });
+      log().warn('webhook token does not match the stored token for this event; ignored');
+      return finish('ignored');
+    }
 
-  if (await processedInPreviousWindow(deps.db, ref, p.windowSeconds)) return finish('duplicate');
+    const handler = handlerFor(deps.addon, event);
+    if (!handler) {
+      if (await processedInPreviousWindow(deps.db, ref, p.windowSeconds)) return finish('duplicate');
+      await recordDeliveryOutcome(deps.db, ref, 'ignored', { tokenCheck, reason: 'no handler for this event' });
+      return finish('ignored');
+    }
 
-  const handler = handlerFor(deps.addon, event);
-  if (!handler) {
-    await recordDeliveryOutcome(deps.db, ref, 'ignored', { tokenCheck, reason: 'no handler for this event' });
-    return finish('ignored');
-  }
+    const settings = (Array.isArray(installation.settings) ? installation.settings : []) as InstallationSetting[];
+    let api: ClockifyClient | undefined;
+    try {
+      const outcome = await deps.db.transaction().execute(async (tx) => {
+        const first = await claimFirstDelivery(tx, {
+          ref,
+          addonId: installation.addon_id,
+          version: found.version,
+          tokenCheck,
+          windowSeconds: p.windowSeconds,
+        });
+        if (first === 'stale' || first === 'duplicate') return first;
+        if (first === 'exists') {
+          // A retry or replay: the row is there, finished or not; claim it under its lock.
+          const claim = await claimDelivery(tx, ref);
+          if (!claim.claimed) return 'duplicate' as const;
+        }
+        const ctx: HandlerContext = {
+          workspaceId: p.workspaceId,
+          addonId: installation.addon_id,
+          event,
+          deliveryKey: p.deliveryKey,
+          attempt: job.attemptsMade + 1,
+          receivedAt: ref.receivedAt,
+          get api() {
+            api ??= createInstallationClient(deps, installation);
+            return api;
+          },
+          settings,
+          setting: <T>(id: string) => settings.find((s) => s.id === id)?.value as T | undefined,
+          get logger() {
+            return log();
+          },
+          tx,
+        };
+        await handler(body as never, ctx as never);
+        if (first === 'exists') await completeDelivery(tx, ref, tokenCheck);
+        return 'done' as const;
+      });
+      return outcome === 'stale' ? outcome : finish(outcome);
+    } catch (err) {
+      if (err instanceof DelayedError) throw err;
+      await recordDeliveryFailure(deps.db, ref, (err as Error).message ?? String(err)).catch((e: unknown) =>
+        log().error({ err: e }, 'could not record the delivery failure'),
+      );
+      throw err;
+    }
+  };
 
-  const settings = (Array.isArray(installation.settings) ? installation.settings : []) as InstallationSetting[];
-  let api: ClockifyClient | undefined;
-  try {
-    const outcome = await deps.db.transaction().execute(async (tx) => {
-      const claim = await claimDelivery(tx, ref);
-      if (!claim.claimed) return 'duplicate' as const;
-      const ctx: HandlerContext = {
-        workspaceId: p.workspaceId,
-        addonId: installation.addon_id,
-        event,
-        deliveryKey: p.deliveryKey,
-        attempt: job.attemptsMade + 1,
-        receivedAt: ref.receivedAt,
-        get api() {
-          api ??= createInstallationClient(deps, installation);
-          return api;
-        },
-        settings,
-        setting: <T>(id: string) => settings.find((s) => s.id === id)?.value as T | undefined,
-        logger: log,
-        tx,
-      };
-      await handler(body as never, ctx as never);
-      await completeDelivery(tx, ref, tokenCheck);
-      return 'done' as const;
-    });
-    return finish(outcome);
-  } catch (err) {
-    if (err instanceof DelayedError) throw err;
-    await recordDeliveryFailure(deps.db, ref, (err as Error).message ?? String(err)).catch((e: unknown) =>
-      log.error({ err: e }, 'could not record the delivery failure'),
-    );
-    throw err;
+  for (let lookup = 0; lookup < MAX_LOOKUPS; lookup++) {
+    const outcome = await attempt(lookup > 0);
+    if (outcome !== 'stale') return outcome;
+    if (p.addonId) deps.installations.invalidate({ workspaceId: p.workspaceId, addonId: p.addonId });
   }
+  // The installation changed under every pass (lifecycle events in quick succession): retry later.
+  throw new Error('the installation kept changing while the webhook was processed; retrying');
 }

@@ -8,6 +8,17 @@ export interface InstallationKey {
   readonly addonId: string;
 }
 
+/**
+ * The sequences that change whenever anything a webhook depends on changes: INSTALLED/DELETED
+ * (tokens, API URL, status) bump `last_seq`, STATUS_CHANGED `status_seq`, SETTINGS_UPDATED
+ * `settings_seq`. A cached installation is still current while all three are unchanged.
+ */
+export interface InstallationVersion {
+  readonly lastSeq: number;
+  readonly statusSeq: number;
+  readonly settingsSeq: number;
+}
+
 export async function getInstallation(db: Db, key: InstallationKey): Promise<Installation | undefined> {
   return db
     .selectFrom('installations')

@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getBootstrapResources } from '@cap/db';
+import { startAppProcess, waitFor, type AppProcess } from '@cap/testing';
+import { distEntry } from '../../../../test/dist.js';
+import { startStack, type Stack } from '../stack.js';
+
+// Time entries are copied by several jobs at once, each taking users from one shared cursor.
+// A worker killed while they run must lose no user and copy none twice.
+let s: Stack;
+const procs: AppProcess[] = [];
+beforeAll(async () => {
+  s = await startStack({
+    noWorker: true,
+    sizes: { users: 12, projects: 4, tasksPerProject: 2, tags: 5, clients: 3, entries: 1200 },
+  });
+  s.sim.api!.faults.set('*', { latencyMs: 15 });
+});
+afterAll(async () => {
+  for (const p of procs) p.kill('SIGKILL');
+  await s?.close();
+});
+
+function worker(): AppProcess {
+  const p = startAppProcess(
+    distEntry('worker'),
+    s.workerProcessEnv({
+      WORKER_PORT: '0',
+      BOOTSTRAP_PAGE_SIZE: '10',
+      WORKER_LOCK_DURATION_MS: '2000',
+      WORKER_STALLED_INTERVAL_MS: '1000',
+    }),
+  );
+  procs.push(p);
+  return p;
+}
+
+describe('a worker SIGKILLed while several jobs copy the time entries', () => {
+  it('is replaced; every user is copied once: rows equal the mock, no duplicates, no 429, at most a page per job lost', async () => {
+    const first = worker();
+    await first.waitForLine(/"msg":"worker ready"/);
+    await s.sim.install({ ingressUrl: s.ingressUrl, workspaceId: s.workspaceId });
+    const db = s.ingress.context.database.db;
+    const run = await waitFor(
+      async () => {
+        const r = await s.latestRun();
+        if (!r || r.status !== 'RUNNING') return undefined;
+        const te = (await getBootstrapResources(db, r.id)).find((x) => x.resource === 'time-entries');
+        const active = Object.keys((te?.cursor as { active?: object } | null)?.active ?? {});
+        // Several jobs on users at once, some pages of them committed.
+        return te && te.pages >= 10 && active.length >= 2 ? r : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 20, message: 'time entries copied by several jobs' },
+    );
+    first.kill('SIGKILL');
+    expect(await first.exited).toBe(137);
+
+    const second = worker();
+    await second.waitForLine(/"msg":"worker ready"/);
+    const done = await s.waitForRun(['COMPLETED', 'PARTIAL', 'FAILED'], 120_000);
+    expect(done.id).toBe(run.id);
+    expect(done.status).toBe('COMPLETED');
+
+    const diff = await s.mirrorDiff();
+    expect({ missing: diff.missing, extra: diff.extra, changed: diff.changed }).toEqual({
+      missing: [],
+      extra: [],
+      changed: [],
+    });
+    const rows = await db
+      .selectFrom('workspace_entities')
+      .select(['entity_type', 'entity_id'])
+      .where('workspace_id', '=', s.workspaceId)
+      .execute();
+    expect(new Set(rows.map((r) => `${r.entity_type}/${r.entity_id}`)).size).toBe(rows.length);
+
+    const resources = await getBootstrapResources(db, run.id);
+    const te = resources.find((x) => x.resource === 'time-entries')!;
+    expect(te.status).toBe('COMPLETED');
+    expect((te.cursor as { active: object }).active).toEqual({});
+    const stats = s.sim.api!.stats.snapshot();
+    expect(stats.rateLimited).toBe(0);
+    // Requests answered but in no committed page: at most the page in flight of each job the
+    // killed worker was running (WORKER_CONCURRENCY_BOOTSTRAP, 4 by default).
+    const counted = resources.reduce((n, x) => n + x.requests, 0);
+    const lost = stats.byWorkspace[s.workspaceId]!.total - counted;
+    expect(lost).toBeGreaterThanOrEqual(0);
+    expect(lost).toBeLessThanOrEqual(4);
+    second.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  }, 180_000);
+});
