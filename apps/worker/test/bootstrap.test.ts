@@ -75,7 +75,7 @@ describe('bootstrap', () => {
     expect(run.error).toBe('1 of 9 resources failed');
   });
 
-  it('shows a run PAUSED while the quota is exhausted and resumes it', async () => {
+  it('shows a run PAUSED while the quota is exhausted and resumes it', { timeout: 90_000 }, async () => {
     s = await startStack({
       sizes: SIZES,
       workerEnv: { BOOTSTRAP_PAUSE_AFTER_MS: '1000', BOOTSTRAP_LIMITER_MAX_WAIT_MS: '500' },
@@ -85,7 +85,7 @@ describe('bootstrap', () => {
     const paused = await s.waitForRun(['PAUSED']);
     expect(paused.paused_until).not.toBeNull();
     expect(paused.error).toMatch(/rate limit/);
-    const run = await s.waitForRun(['COMPLETED', 'PARTIAL', 'FAILED'], 30_000);
+    const run = await s.waitForRun(['COMPLETED', 'PARTIAL', 'FAILED'], 60_000);
     expect(run.status).toBe('COMPLETED');
     expect(run.paused_until).toBeNull();
     const diff = await s.mirrorDiff();

@@ -18,13 +18,16 @@ import {
 } from '@cap/simulator';
 import {
   createTestDatabase,
+  deleteRedisPrefix,
   freePort,
+  startAppProcess,
   testRedisUrl,
   uniquePrefix,
   waitFor,
-  deleteRedisPrefix,
+  type AppProcess,
   type TestDatabase,
 } from '@cap/testing';
+import { distEntry } from '../../../test/dist.js';
 import { FAST_WORKER_ENV, startTestWorker, type TestWorker } from './helpers.js';
 
 export interface StackOptions {
@@ -56,6 +59,8 @@ export interface Stack {
   readonly redisUrl: string;
   /** The environment a worker process of this stack needs (for child processes). */
   workerProcessEnv(extra?: Record<string, string>): Record<string, string>;
+  /** A worker as a real process (the built dist) with this stack's settings; killed at close. */
+  spawnWorker(extra?: Record<string, string>): AppProcess;
   /** Installs the add-on into the stack's workspace and waits until the worker stored it. */
   installAndWait(options?: { pathStyle?: 'relative' | 'full' }): Promise<{ addonId: string }>;
   startWorker(extra?: { env?: Record<string, string>; addon?: RegisteredAddon; now?: () => Date }): Promise<TestWorker>;
@@ -110,6 +115,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     ),
   });
   const workspaceId = sim.store.workspaceIds()[0]!;
+  const processes: AppProcess[] = [];
 
   const stack: Stack = {
     sim,
@@ -134,6 +140,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         ...opts.workerEnv,
         ...extra,
       };
+    },
+    spawnWorker(extra = {}) {
+      const p = startAppProcess(distEntry('worker'), stack.workerProcessEnv(extra));
+      processes.push(p);
+      return p;
     },
     async installAndWait(options = {}) {
       const result = await sim.install({ ingressUrl: stack.ingressUrl, workspaceId, ...options });
@@ -206,6 +217,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       return diffMirror(expected, actual);
     },
     async close() {
+      for (const p of processes) p.kill('SIGKILL');
+      await Promise.all(processes.map((p) => p.exited));
       await stack.worker?.close();
       await ingress.shutdown.shutdown();
       await sim.close();

@@ -81,6 +81,13 @@ export const ALL_ACCOUNT_STATUSES = 'ACTIVE,PENDING_EMAIL_VERIFICATION,NOT_REGIS
 
 const asRecords = (items: readonly unknown[]): Record<string, unknown>[] => items as Record<string, unknown>[];
 
+/** The client's typed pages as the untyped rows a bootstrap stores. */
+async function* rows(
+  pages: AsyncIterable<{ items: readonly unknown[]; lastPage: boolean; page: number }>,
+): AsyncGenerator<Fetched> {
+  for await (const p of pages) yield { items: asRecords(p.items), lastPage: p.lastPage, page: p.page };
+}
+
 export const RESOURCES: Readonly<Record<ResourceName, ResourceSpec>> = {
   workspace: {
     name: 'workspace',
@@ -97,60 +104,38 @@ export const RESOURCES: Readonly<Record<ResourceName, ResourceSpec>> = {
     entityType: 'user',
     scope: 'USER_READ',
     kind: 'paged',
-    async *pages(api, startPage, pageSize, maxPages) {
-      for await (const p of api.paginate(
-        '/v1/workspaces/{workspaceId}/users',
-        { query: { 'include-roles': 'true', status: 'ALL', 'account-statuses': ALL_ACCOUNT_STATUSES } },
-        { startPage, pageSize, maxPages },
-      )) {
-        yield { items: asRecords(p.items), lastPage: p.lastPage, page: p.page };
-      }
-    },
+    pages: (api, startPage, pageSize, maxPages) =>
+      rows(
+        api.paginate(
+          '/v1/workspaces/{workspaceId}/users',
+          { query: { 'include-roles': 'true', status: 'ALL', 'account-statuses': ALL_ACCOUNT_STATUSES } },
+          { startPage, pageSize, maxPages },
+        ),
+      ),
   },
   'user-groups': {
     name: 'user-groups',
     entityType: 'user_group',
     scope: 'GROUP_READ',
     kind: 'paged',
-    async *pages(api, startPage, pageSize, maxPages) {
-      for await (const p of api.paginate(
-        '/v1/workspaces/{workspaceId}/user-groups',
-        {},
-        { startPage, pageSize, maxPages },
-      )) {
-        yield { items: asRecords(p.items), lastPage: p.lastPage, page: p.page };
-      }
-    },
+    pages: (api, startPage, pageSize, maxPages) =>
+      rows(api.paginate('/v1/workspaces/{workspaceId}/user-groups', {}, { startPage, pageSize, maxPages })),
   },
   clients: {
     name: 'clients',
     entityType: 'client',
     scope: 'CLIENT_READ',
     kind: 'paged',
-    async *pages(api, startPage, pageSize, maxPages) {
-      for await (const p of api.paginate(
-        '/v1/workspaces/{workspaceId}/clients',
-        {},
-        { startPage, pageSize, maxPages },
-      )) {
-        yield { items: asRecords(p.items), lastPage: p.lastPage, page: p.page };
-      }
-    },
+    pages: (api, startPage, pageSize, maxPages) =>
+      rows(api.paginate('/v1/workspaces/{workspaceId}/clients', {}, { startPage, pageSize, maxPages })),
   },
   projects: {
     name: 'projects',
     entityType: 'project',
     scope: 'PROJECT_READ',
     kind: 'paged',
-    async *pages(api, startPage, pageSize, maxPages) {
-      for await (const p of api.paginate(
-        '/v1/workspaces/{workspaceId}/projects',
-        {},
-        { startPage, pageSize, maxPages },
-      )) {
-        yield { items: asRecords(p.items), lastPage: p.lastPage, page: p.page };
-      }
-    },
+    pages: (api, startPage, pageSize, maxPages) =>
+      rows(api.paginate('/v1/workspaces/{workspaceId}/projects', {}, { startPage, pageSize, maxPages })),
   },
   tasks: {
     name: 'tasks',
@@ -159,26 +144,22 @@ export const RESOURCES: Readonly<Record<ResourceName, ResourceSpec>> = {
     kind: 'per-parent',
     parent: 'projects',
     parentEntityType: 'project',
-    async *pages(api, projectId, startPage, pageSize, maxPages) {
-      for await (const p of api.paginate(
-        '/v1/workspaces/{workspaceId}/projects/{projectId}/tasks',
-        { path: { projectId } },
-        { startPage, pageSize, maxPages },
-      )) {
-        yield { items: asRecords(p.items), lastPage: p.lastPage, page: p.page };
-      }
-    },
+    pages: (api, projectId, startPage, pageSize, maxPages) =>
+      rows(
+        api.paginate(
+          '/v1/workspaces/{workspaceId}/projects/{projectId}/tasks',
+          { path: { projectId } },
+          { startPage, pageSize, maxPages },
+        ),
+      ),
   },
   tags: {
     name: 'tags',
     entityType: 'tag',
     scope: 'TAG_READ',
     kind: 'paged',
-    async *pages(api, startPage, pageSize, maxPages) {
-      for await (const p of api.paginate('/v1/workspaces/{workspaceId}/tags', {}, { startPage, pageSize, maxPages })) {
-        yield { items: asRecords(p.items), lastPage: p.lastPage, page: p.page };
-      }
-    },
+    pages: (api, startPage, pageSize, maxPages) =>
+      rows(api.paginate('/v1/workspaces/{workspaceId}/tags', {}, { startPage, pageSize, maxPages })),
   },
   'custom-fields': {
     name: 'custom-fields',
@@ -198,15 +179,14 @@ export const RESOURCES: Readonly<Record<ResourceName, ResourceSpec>> = {
     parent: 'users',
     parentEntityType: 'user',
     windowed: true,
-    async *pages(api, userId, startPage, pageSize, maxPages, window) {
-      for await (const p of api.paginate(
-        '/v1/workspaces/{workspaceId}/user/{userId}/time-entries',
-        { path: { userId }, query: { start: window.start, end: window.end } },
-        { startPage, pageSize, maxPages },
-      )) {
-        yield { items: asRecords(p.items), lastPage: p.lastPage, page: p.page };
-      }
-    },
+    pages: (api, userId, startPage, pageSize, maxPages, window) =>
+      rows(
+        api.paginate(
+          '/v1/workspaces/{workspaceId}/user/{userId}/time-entries',
+          { path: { userId }, query: { start: window.start, end: window.end } },
+          { startPage, pageSize, maxPages },
+        ),
+      ),
   },
 };
 

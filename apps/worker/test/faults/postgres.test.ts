@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAppProcess, startTcpProxy, testDatabaseUrl, waitFor, type AppProcess, type TcpProxy } from '@cap/testing';
-import { distEntry } from '../../../../test/dist.js';
+import { startTcpProxy, testDatabaseUrl, waitFor, type AppProcess, type TcpProxy } from '@cap/testing';
 import { startStack, type Stack } from '../stack.js';
 import { DeliveryLedger } from './deliveries.js';
 
@@ -15,22 +14,18 @@ beforeAll(async () => {
   s = await startStack({ noWorker: true, sizes: { users: 2, projects: 2, tags: 2, clients: 1, entries: 4 } });
   const viaProxy = new URL(s.testDb.url);
   viaProxy.host = `127.0.0.1:${proxy.port}`;
-  worker = startAppProcess(
-    distEntry('worker'),
-    s.workerProcessEnv({
-      DATABASE_URL: viaProxy.toString(),
-      AUTO_BOOTSTRAP: 'false',
-      WEBHOOK_JOB_BACKOFF_MS: '500',
-      WEBHOOK_JOB_ATTEMPTS: '10',
-      DATABASE_CONNECT_TIMEOUT_MS: '1000',
-    }),
-  );
+  worker = s.spawnWorker({
+    DATABASE_URL: viaProxy.toString(),
+    AUTO_BOOTSTRAP: 'false',
+    WEBHOOK_JOB_BACKOFF_MS: '500',
+    WEBHOOK_JOB_ATTEMPTS: '10',
+    DATABASE_CONNECT_TIMEOUT_MS: '1000',
+  });
   const port = await worker.logField<number>(/worker ready/, 'port');
   readyUrl = `http://127.0.0.1:${port}/ready`;
   await s.installAndWait();
 });
 afterAll(async () => {
-  worker?.kill('SIGKILL');
   await s?.close();
   await proxy?.close();
 });

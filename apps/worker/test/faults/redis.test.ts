@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAppProcess, startOwnRedis, waitFor, type AppProcess, type OwnRedis } from '@cap/testing';
-import { distEntry } from '../../../../test/dist.js';
+import { startOwnRedis, waitFor, type AppProcess, type OwnRedis } from '@cap/testing';
 import { startStack, type Stack } from '../stack.js';
 import { DeliveryLedger } from './deliveries.js';
 
@@ -16,16 +15,12 @@ beforeAll(async () => {
     redisUrl: redis.url,
     sizes: { users: 2, projects: 2, tags: 2, clients: 1, entries: 4 },
   });
-  worker = startAppProcess(
-    distEntry('worker'),
-    s.workerProcessEnv({ AUTO_BOOTSTRAP: 'false', WEBHOOK_JOB_BACKOFF_MS: '200' }),
-  );
+  worker = s.spawnWorker({ AUTO_BOOTSTRAP: 'false', WEBHOOK_JOB_BACKOFF_MS: '200' });
   const port = await worker.logField<number>(/worker ready/, 'port');
   readyUrl = `http://127.0.0.1:${port}/ready`;
   await s.installAndWait();
 });
 afterAll(async () => {
-  worker?.kill('SIGKILL');
   await s?.close();
   await redis?.close();
 });

@@ -1,13 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getBootstrapResources } from '@cap/db';
-import { startAppProcess, waitFor, type AppProcess } from '@cap/testing';
-import { distEntry } from '../../../../test/dist.js';
+import { waitFor, type AppProcess } from '@cap/testing';
 import { startStack, type Stack } from '../stack.js';
 
 // Time entries are copied by several jobs at once, each taking users from one shared cursor.
 // A worker killed while they run must lose no user and copy none twice.
 let s: Stack;
-const procs: AppProcess[] = [];
 beforeAll(async () => {
   s = await startStack({
     noWorker: true,
@@ -16,23 +14,16 @@ beforeAll(async () => {
   s.sim.api!.faults.set('*', { latencyMs: 15 });
 });
 afterAll(async () => {
-  for (const p of procs) p.kill('SIGKILL');
   await s?.close();
 });
 
-function worker(): AppProcess {
-  const p = startAppProcess(
-    distEntry('worker'),
-    s.workerProcessEnv({
-      WORKER_PORT: '0',
-      BOOTSTRAP_PAGE_SIZE: '10',
-      WORKER_LOCK_DURATION_MS: '2000',
-      WORKER_STALLED_INTERVAL_MS: '1000',
-    }),
-  );
-  procs.push(p);
-  return p;
-}
+const worker = (): AppProcess =>
+  s.spawnWorker({
+    WORKER_PORT: '0',
+    BOOTSTRAP_PAGE_SIZE: '10',
+    WORKER_LOCK_DURATION_MS: '2000',
+    WORKER_STALLED_INTERVAL_MS: '1000',
+  });
 
 describe('a worker SIGKILLed while several jobs copy the time entries', () => {
   it('is replaced; every user is copied once: rows equal the mock, no duplicates, no 429, at most a page per job lost', async () => {

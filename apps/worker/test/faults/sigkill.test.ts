@@ -1,11 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getBootstrapResources } from '@cap/db';
-import { startAppProcess, waitFor, type AppProcess } from '@cap/testing';
-import { distEntry } from '../../../../test/dist.js';
+import { waitFor, type AppProcess } from '@cap/testing';
 import { startStack, type Stack } from '../stack.js';
 
 let s: Stack;
-const procs: AppProcess[] = [];
 beforeAll(async () => {
   s = await startStack({
     noWorker: true,
@@ -15,24 +13,17 @@ beforeAll(async () => {
   s.sim.api!.faults.set('*', { latencyMs: 15 });
 });
 afterAll(async () => {
-  for (const p of procs) p.kill('SIGKILL');
   await s?.close();
 });
 
-function worker(): AppProcess {
-  const p = startAppProcess(
-    distEntry('worker'),
-    s.workerProcessEnv({
-      WORKER_PORT: '0',
-      BOOTSTRAP_PAGE_SIZE: '10',
-      // A dead worker's jobs are handed on quickly.
-      WORKER_LOCK_DURATION_MS: '2000',
-      WORKER_STALLED_INTERVAL_MS: '1000',
-    }),
-  );
-  procs.push(p);
-  return p;
-}
+const worker = (): AppProcess =>
+  s.spawnWorker({
+    WORKER_PORT: '0',
+    BOOTSTRAP_PAGE_SIZE: '10',
+    // A dead worker's jobs are handed on quickly.
+    WORKER_LOCK_DURATION_MS: '2000',
+    WORKER_STALLED_INTERVAL_MS: '1000',
+  });
 
 describe('a worker SIGKILLed mid-bootstrap', () => {
   it('is replaced and the bootstrap completes: rows equal the mock, no duplicates, no 429, at most the pages in flight lost', async () => {
