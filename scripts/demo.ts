@@ -212,7 +212,8 @@ async function deliveriesSince(target: Target, workspaceId: string, since: Date)
 async function mirrorDiff(target: Target, workspaceId: string, sim: Simulator, run: RunView) {
   const window = run.resources.find((r) => r.resource === 'time-entries')?.cursor?.window;
   if (!window) throw new Error('the bootstrap has no time-entry window');
-  const expected = expectedMirror(sim.store, workspaceId, { start: new Date(window.start), end: new Date(window.end) });
+  const bounds = { start: new Date(window.start), end: new Date(window.end) };
+  const expected = expectedMirror(sim.store, workspaceId, bounds);
   type Row = { entity_type: string; entity_id: string; data: Record<string, unknown>; deleted: boolean };
   const rows: Row[] = [];
   for (let offset = 0; ; offset += 1000) {
@@ -223,7 +224,7 @@ async function mirrorDiff(target: Target, workspaceId: string, sim: Simulator, r
     rows.push(...page.entities);
     if (page.entities.length < 1000) break;
   }
-  return diffMirror(expected, snapshotFromRows(rows, Object.keys(expected)));
+  return diffMirror(expected, snapshotFromRows(rows, Object.keys(expected), bounds));
 }
 
 async function main(): Promise<number> {

@@ -125,13 +125,12 @@ async function measure(cluster: Cluster, workers: number): Promise<ScenarioResul
   const window = (
     resources.find((r) => r.resource === 'time-entries')?.cursor as { window?: { start: string; end: string } }
   )?.window;
-  const expected = expectedMirror(sim.store, workspaceId, {
-    start: new Date(window?.start ?? 0),
-    end: new Date(window?.end ?? Date.now()),
-  });
+  const bounds = { start: new Date(window?.start ?? 0), end: new Date(window?.end ?? Date.now()) };
+  const expected = expectedMirror(sim.store, workspaceId, bounds);
   const actual = snapshotFromRows(
     await listEntities(db, workspaceId, undefined, { includeDeleted: true }),
     Object.keys(expected),
+    bounds,
   );
   const diff = diffMirror(expected, actual);
   const seconds = (last - first) / 1000;

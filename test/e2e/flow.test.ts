@@ -100,15 +100,14 @@ describe('end to end', () => {
     expect(run.status).toBe('COMPLETED');
     const te = (await getBootstrapResources(db.db, run.id)).find((r) => r.resource === 'time-entries')!;
     const window = (te.cursor as { window: { start: string; end: string } }).window;
-    const expected = expectedMirror(sim.store, workspaceId(), {
-      start: new Date(window.start),
-      end: new Date(window.end),
-    });
+    const bounds = { start: new Date(window.start), end: new Date(window.end) };
+    const expected = expectedMirror(sim.store, workspaceId(), bounds);
     const diff = diffMirror(
       expected,
       snapshotFromRows(
         await listEntities(db.db, workspaceId(), undefined, { includeDeleted: true }),
         Object.keys(expected),
+        bounds,
       ),
     );
     expect({ missing: diff.missing, extra: diff.extra, changed: diff.changed }).toEqual({

@@ -206,13 +206,12 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       const te = (await getBootstrapResources(db, run.id)).find((r) => r.resource === 'time-entries');
       const window = (te?.cursor as { window?: { start: string; end: string } } | null)?.window;
       if (!window) throw new Error('the time-entries resource has no window yet');
-      const expected = expectedMirror(sim.store, workspaceId, {
-        start: new Date(window.start),
-        end: new Date(window.end),
-      });
+      const bounds = { start: new Date(window.start), end: new Date(window.end) };
+      const expected = expectedMirror(sim.store, workspaceId, bounds);
       const actual = snapshotFromRows(
         await listEntities(db, workspaceId, undefined, { includeDeleted: true }),
         Object.keys(expected),
+        bounds,
       );
       return diffMirror(expected, actual);
     },
