@@ -17,8 +17,8 @@ import {
 import { Shutdown, loadKeyring, openMigratedDatabase, requireRedis, warnAboutRedisDurability } from '@cap/service';
 import type { WorkerConfig } from './config.js';
 import type { WorkerDeps } from './deps.js';
-import { processBootstrapResource } from './jobs/bootstrap.resource.js';
-import { processBootstrapStart } from './jobs/bootstrap.start.js';
+import { failResourceOfExhaustedJob, processBootstrapResource } from './jobs/bootstrap.resource.js';
+import { failRunOfExhaustedStart, processBootstrapStart } from './jobs/bootstrap.start.js';
 import { processLifecycle } from './jobs/lifecycle.apply.js';
 import { processMaintenance } from './jobs/maintenance.js';
 import { processWebhook } from './jobs/webhook.process.js';
@@ -110,10 +110,10 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     maxStalledCount: config.WORKER_MAX_STALLED_COUNT,
     logger,
     metrics,
-    onExhausted: (queue: QueueName, job: Job, error: Error) => {
+    onExhausted: async (queue: QueueName, job: Job, error: Error) => {
       const { payload } = sanitizeForDeadLetter(job.data);
       const workspaceId = typeof payload.workspaceId === 'string' ? payload.workspaceId : null;
-      return recordDeadLetter(database.db, {
+      await recordDeadLetter(database.db, {
         queue,
         jobName: job.name,
         jobId: job.id ?? 'unknown',
@@ -122,6 +122,9 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
         error: error.message,
         attempts: job.attemptsMade,
       });
+      // A bootstrap job that failed for good must not leave its run active for ever.
+      if (job.name === JOBS.bootstrapResource) await failResourceOfExhaustedJob(deps, job, error);
+      else if (job.name === JOBS.bootstrapStart) await failRunOfExhaustedStart(deps, job, error);
     },
   });
 

@@ -3,6 +3,7 @@ import { ClockifyPermissionError, RateLimitDeferredError, RateLimitedError, type
 import {
   ACTIVE_RUN_STATUSES,
   finalizeBootstrapRunIfDone,
+  failUnfinishedBootstrapResources,
   finishBootstrapResource,
   getBootstrapResource,
   getBootstrapResources,
@@ -30,7 +31,7 @@ import {
   type ResourceSpec,
   type TimeWindow,
 } from '../bootstrap/resources.js';
-import { createInstallationClient } from '../clockify.js';
+import { InstallationUnusableError, createInstallationClient } from '../clockify.js';
 import type { WorkerDeps } from '../deps.js';
 import { countRun, enqueueResourceJobs } from './bootstrap.start.js';
 
@@ -76,16 +77,22 @@ export async function processBootstrapResource(deps: WorkerDeps, job: Job, token
     await finishResource(deps, p.runId, key, p.resource, 'FAILED', { error: 'installation is no longer active' });
     return 'failed';
   }
-  const api = createInstallationClient(deps, installation);
   await markResourceRunning(deps.db, p.runId, p.resource);
 
   let closes: boolean;
   try {
+    const api = createInstallationClient(deps, installation);
     closes = await copyResource(deps, job, api, spec, row, p.runId, key.workspaceId);
   } catch (err) {
     if (err instanceof RunCancelled) {
       log.info('bootstrap run was cancelled; resource job stops');
       return 'cancelled';
+    }
+    if (err instanceof InstallationUnusableError) {
+      // No API URL or no token: retrying cannot help until the next INSTALLED.
+      await finishResource(deps, p.runId, key, p.resource, 'FAILED', { error: err.message });
+      log.warn({ err: err.message }, 'bootstrap resource failed: installation unusable');
+      return 'failed';
     }
     if (err instanceof RateLimitDeferredError || err instanceof RateLimitedError) {
       const waitMs = err instanceof RateLimitDeferredError ? err.retryInMs : err.retryAfterMs;
@@ -297,4 +304,36 @@ async function afterResourceFinished(
     if (rows.find((r) => r.resource === dependent)?.status !== 'PENDING') continue;
     await enqueueResourceJobs(deps, runId, key, dependent);
   }
+}
+
+/**
+ * A resource job failed for good: attempts spent, stalled too often (BullMQ fails it without
+ * calling the processor), or an error before the copy began. Its resource may never be closed by
+ * anyone else, and an unclosed resource keeps the run active for ever, so every later bootstrap
+ * and reconciliation of the workspace would join it. The resource fails (with the resources
+ * listed per entity of it), the run ends PARTIAL or FAILED, and the next bootstrap can start.
+ */
+export async function failResourceOfExhaustedJob(deps: WorkerDeps, job: Job, error: Error): Promise<void> {
+  let p;
+  try {
+    p = parsePayload(JOBS.bootstrapResource, job.data);
+  } catch {
+    return; // nothing in it names a run
+  }
+  const run = await getBootstrapRun(deps.db, p.runId);
+  if (!run || !ACTIVE_RUN_STATUSES.includes(run.status)) return;
+  const reason = `the job failed for good: ${error.message}`;
+  const key = { workspaceId: p.workspaceId, addonId: p.addonId };
+  if (isResourceName(p.resource)) {
+    await finishResource(deps, p.runId, key, p.resource, 'FAILED', { error: reason });
+  } else {
+    const closed = await deps.db
+      .transaction()
+      .execute((tx) => failUnfinishedBootstrapResources(tx, { runId: p.runId, error: reason }));
+    countRun(deps, closed);
+  }
+  deps.logger.warn(
+    { ...key, runId: p.runId, resource: p.resource },
+    'bootstrap resource job failed for good; resource failed',
+  );
 }

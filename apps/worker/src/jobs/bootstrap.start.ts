@@ -1,6 +1,7 @@
 import type { Job } from 'bullmq';
 import {
   createBootstrapRun,
+  failUnfinishedBootstrapResources,
   finalizeBootstrapRunIfDone,
   getActiveBootstrapRun,
   getBootstrapResources,
@@ -99,4 +100,31 @@ export async function processBootstrapStart(deps: WorkerDeps, job: Job): Promise
   }
   log.info({ runId, resources: names }, 'bootstrap started');
   return { status: 'started', runId, resources: names };
+}
+
+/**
+ * A start job failed for good after it created its run (it died before enqueueing every root
+ * resource, and every retry failed too): the run would stay active for ever and every later
+ * bootstrap of the workspace would join it. Its unfinished resources fail and the run ends.
+ */
+export async function failRunOfExhaustedStart(deps: WorkerDeps, job: Job, error: Error): Promise<void> {
+  let p;
+  try {
+    p = parsePayload(JOBS.bootstrapStart, job.data);
+  } catch {
+    return;
+  }
+  const key = { workspaceId: p.workspaceId, addonId: p.addonId };
+  const active = await getActiveBootstrapRun(deps.db, key);
+  if (!active || active.job_id !== job.id) return;
+  const closed = await deps.db
+    .transaction()
+    .execute((tx) =>
+      failUnfinishedBootstrapResources(tx, {
+        runId: active.id,
+        error: `the start job failed for good: ${error.message}`,
+      }),
+    );
+  countRun(deps, closed);
+  deps.logger.warn({ ...key, runId: active.id }, 'bootstrap start job failed for good; run ended');
 }

@@ -169,6 +169,29 @@ export async function finishBootstrapResource(
     .execute();
 }
 
+/**
+ * Ends an active run whose jobs cannot close it any more (a job failed for good before it could
+ * close its resource): every resource not finished yet is FAILED with `error`, then the run
+ * closes as PARTIAL or FAILED. Returns the run's final status, or undefined when it had already
+ * ended.
+ */
+export async function failUnfinishedBootstrapResources(
+  tx: Transaction<Database>,
+  input: { runId: string; error: string; resources?: readonly string[] },
+): Promise<BootstrapRunStatus | undefined> {
+  let q = tx
+    .updateTable('bootstrap_resources')
+    .set({ status: 'FAILED', error: input.error.slice(0, 2000), finished_at: sql`now()`, updated_at: sql`now()` })
+    .where('run_id', '=', input.runId)
+    .where('status', 'not in', ['COMPLETED', 'FAILED']);
+  if (input.resources) {
+    if (input.resources.length === 0) return finalizeBootstrapRunIfDone(tx, input.runId);
+    q = q.where('resource', 'in', input.resources);
+  }
+  await q.execute();
+  return finalizeBootstrapRunIfDone(tx, input.runId);
+}
+
 /** Marks the run and a resource PAUSED until the quota comes back. */
 export async function pauseBootstrap(
   db: Db,
