@@ -149,7 +149,8 @@ export const workerVars = {
   WEBHOOK_ORPHAN_AFTER_MS: int({
     default: 600_000,
     min: 1000,
-    description: 'How long a webhook waits for its installation before it is recorded as orphaned.',
+    description:
+      'How long a webhook (recorded as orphaned after it) or a STATUS_CHANGED/SETTINGS_UPDATED event (failed into the dead letters after it) waits for its installation.',
   }),
 };
 

@@ -137,4 +137,28 @@ describe('lifecycle', () => {
       timeoutMs: 15_000,
     });
   });
+
+  it('fails a STATUS_CHANGED whose INSTALLED never comes into the dead letters instead of dropping it', async () => {
+    s = await startStack({ sizes: SIZES, noWorker: true });
+    await s.sim.install({ ingressUrl: s.ingressUrl, workspaceId: s.workspaceId });
+    await s.sim.setStatus('INACTIVE', { workspaceId: s.workspaceId });
+    // The INSTALLED is lost (e.g. removed by an operator): only the STATUS_CHANGED is left.
+    const lifecycle = s.ingress.context.queues.lifecycle;
+    const waiting = await lifecycle.getWaiting();
+    const installed = waiting.find((j) => (j.data as { type?: string }).type === 'INSTALLED');
+    expect(installed).toBeDefined();
+    await installed!.remove();
+    await s.startWorker({ env: { AUTO_BOOTSTRAP: 'false', WEBHOOK_ORPHAN_AFTER_MS: '1500' } });
+    const db = s.ingress.context.database.db;
+    const letter = await waitFor(
+      async () => db.selectFrom('dead_letters').selectAll().where('queue', '=', 'lifecycle').executeTakeFirst(),
+      { timeoutMs: 15_000, message: 'a lifecycle dead letter' },
+    );
+    expect(letter.error).toMatch(/STATUS_CHANGED .*no installation appeared within 1500 ms/);
+    expect(letter.workspace_id).toBe(s.workspaceId);
+    expect(await lifecycle.getFailedCount()).toBe(1);
+    expect(
+      await getInstallation(db, { workspaceId: s.workspaceId, addonId: s.sim.installation().addonId }),
+    ).toBeUndefined();
+  });
 });

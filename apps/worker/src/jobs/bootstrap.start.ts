@@ -117,14 +117,12 @@ export async function failRunOfExhaustedStart(deps: WorkerDeps, job: Job, error:
   const key = { workspaceId: p.workspaceId, addonId: p.addonId };
   const active = await getActiveBootstrapRun(deps.db, key);
   if (!active || active.job_id !== job.id) return;
-  const closed = await deps.db
-    .transaction()
-    .execute((tx) =>
-      failUnfinishedBootstrapResources(tx, {
-        runId: active.id,
-        error: `the start job failed for good: ${error.message}`,
-      }),
-    );
+  const closed = await deps.db.transaction().execute((tx) =>
+    failUnfinishedBootstrapResources(tx, {
+      runId: active.id,
+      error: `the start job failed for good: ${error.message}`,
+    }),
+  );
   countRun(deps, closed);
   deps.logger.warn({ ...key, runId: active.id }, 'bootstrap start job failed for good; run ended');
 }

@@ -1,4 +1,4 @@
-import { DelayedError, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import {
   applyDeleted,
   applyInstalled,
@@ -98,8 +98,13 @@ export async function processLifecycle(deps: WorkerDeps, job: Job, token: string
           await job.moveToDelayed(Date.now() + deps.config.WEBHOOK_INSTALL_WAIT_MS, token);
           throw new DelayedError();
         }
-        log.warn('no installation appeared for this event in time; dropped');
-        return 'orphaned';
+        // Not dropped in silence: the job fails for good, so the event lands in `dead_letters`
+        // (and BullMQ's failed set), where an operator can replay it once the workspace is installed.
+        log.warn('no installation appeared for this event in time; failing it into the dead letters');
+        throw new UnrecoverableError(
+          `${payload.type} for workspace ${workspaceId}: no installation appeared within ` +
+            `${deps.config.WEBHOOK_ORPHAN_AFTER_MS} ms of its receipt (INSTALLED lost or not applied)`,
+        );
       }
       log.info({ outcome }, outcome === 'applied' ? `${payload.type} applied` : `${payload.type} is stale; ignored`);
       return outcome;
