@@ -17,11 +17,12 @@ afterAll(async () => {
   await s?.close();
 });
 
-async function cli(...args: string[]): Promise<{ code: number; out: string }> {
-  const p = startAppProcess(distEntry('worker', 'cli/index.js'), s.workerProcessEnv(), args);
+async function cliWith(env: Record<string, string>, ...args: string[]): Promise<{ code: number; out: string }> {
+  const p = startAppProcess(distEntry('worker', 'cli/index.js'), s.workerProcessEnv(env), args);
   const code = await p.exited;
   return { code, out: p.output.join('\n') };
 }
+const cli = (...args: string[]) => cliWith({}, ...args);
 
 describe('npm run cli', () => {
   it('prints usage and refuses unknown commands', async () => {
@@ -99,9 +100,21 @@ describe('npm run cli', () => {
     const json = JSON.parse((await cli('dead-letters', 'list', '--json')).out) as { id: number; job_id: string }[];
     const one = json.find((l) => l.job_id === 'dead-1')!;
 
-    const replayed = await cli('dead-letters', 'replay', String(one.id));
+    // The replayed job gets the configured retry policy, as the ingress gives new webhook jobs.
+    const replayed = await cliWith(
+      { WEBHOOK_JOB_ATTEMPTS: '3', WEBHOOK_JOB_BACKOFF_MS: '700' },
+      'dead-letters',
+      'replay',
+      String(one.id),
+    );
     expect(replayed.code).toBe(0);
-    expect(replayed.out).toMatch(new RegExp(`dead letter ${one.id} replayed as job \\S+ on queue webhooks`));
+    const replayedId = new RegExp(`dead letter ${one.id} replayed as job (\\S+) on queue webhooks`).exec(
+      replayed.out,
+    )?.[1];
+    expect(replayedId).toBeDefined();
+    const replayedJob = await queues.webhooks.getJob(replayedId!);
+    expect(replayedJob?.opts.attempts).toBe(3);
+    expect(replayedJob?.opts.backoff).toMatchObject({ type: 'exponential', delay: 700 });
     const again = await cli('dead-letters', 'replay', String(one.id));
     expect(again.code).toBe(1);
     expect(again.out).toContain('already replayed');

@@ -72,6 +72,13 @@ describe('webhook processing', () => {
     });
     const entity = await getEntity(db(), { workspaceId: s.workspaceId, entityType: 'tag', entityId: tagId });
     expect(entity?.data.name).toBe('After');
+
+    // The same event for the same entity with another body inside the window: a second change.
+    await s.sim.mutate.updateTag(s.workspaceId, tagId, { name: 'Later' });
+    await waitFor(() => counting.count('TAG_UPDATED', tagId) === 2, { message: 'the second TAG_UPDATED' });
+    expect(await deliveryStatus('TAG_UPDATED', tagId)).toEqual(['done', 'done']);
+    const latest = await getEntity(db(), { workspaceId: s.workspaceId, entityType: 'tag', entityId: tagId });
+    expect(latest?.data.name).toBe('Later');
   });
 
   it('never runs a finished delivery again when its job is retried or replayed', async () => {

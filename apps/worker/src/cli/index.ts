@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
-import { databaseVars, defineEnv, loadConfigOrExit, redisVars, runtimeVars } from '@cap/config';
+import { databaseVars, defineEnv, jobVars, loadConfigOrExit, redisVars, runtimeVars } from '@cap/config';
 import {
   bootstrapProgress,
   listBootstrapRuns,
@@ -30,7 +30,7 @@ Commands:
 
 Uses REDIS_URL, BULLMQ_PREFIX and DATABASE_URL like the apps (see ENV_VARS.md).`;
 
-const cliEnv = defineEnv('cli', { ...runtimeVars, ...redisVars, ...databaseVars });
+const cliEnv = defineEnv('cli', { ...runtimeVars, ...redisVars, ...databaseVars, ...jobVars });
 
 class UsageError extends Error {}
 
@@ -138,7 +138,11 @@ async function main(argv: string[]): Promise<number> {
   const needQueues = async () => {
     await waitForRedis(config.REDIS_URL, config.REDIS_CONNECT_TIMEOUT_MS);
     connection = createWorkerConnection({ url: config.REDIS_URL, name: 'cli' });
-    queues = createQueues(connection, config.BULLMQ_PREFIX);
+    // Replayed webhook jobs get the same retry policy as the ingress gives new ones.
+    queues = createQueues(connection, config.BULLMQ_PREFIX, {
+      webhookAttempts: config.WEBHOOK_JOB_ATTEMPTS,
+      webhookBackoffMs: config.WEBHOOK_JOB_BACKOFF_MS,
+    });
     return { db: db.db, queues };
   };
   try {
