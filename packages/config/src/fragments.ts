@@ -190,7 +190,8 @@ export const clockifyApiVars = {
     default: 4,
     min: 0,
     max: 20,
-    description: 'Retries of a Clockify API request after a network error or a 5xx (exponential backoff with jitter).',
+    description:
+      'Retries of a Clockify API request after a network error, a timeout, a 408 or a 5xx (exponential backoff with jitter), and after a 429 whose Retry-After is within the limiter wait bound.',
   }),
 };
 
