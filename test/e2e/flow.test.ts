@@ -3,9 +3,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventRoute, type WebhookEventName } from '@cap/clockify';
-import { getBootstrapResources, listEntities, openDatabase, type DatabaseHandle } from '@cap/db';
-import { createSimulator, diffMirror, expectedMirror, snapshotFromRows, type Simulator } from '@cap/simulator';
+import { ENTITY_EVENTS, entityIdOf, eventRoute, type WebhookEventName } from '@cap/clockify';
+import { getBootstrapResources, getEntity, listEntities, openDatabase, type DatabaseHandle } from '@cap/db';
+import {
+  createSimulator,
+  diffMirror,
+  entityFingerprint,
+  expectedMirror,
+  snapshotFromRows,
+  type Simulator,
+} from '@cap/simulator';
 import {
   createTestDatabase,
   deleteRedisPrefix,
@@ -118,7 +125,7 @@ describe('end to end', () => {
     expect(sim.api!.stats.snapshot().rateLimited).toBe(0);
   });
 
-  it('processes a webhook for every subscribed event, and drops duplicates', async () => {
+  it('processes a webhook for every subscribed event, mirrors what it carries, and drops duplicates', async () => {
     const manifest = (await (await fetch(`${ingressUrl}/manifest`)).json()) as {
       webhooks: { event: WebhookEventName; path: string }[];
     };
@@ -130,6 +137,31 @@ describe('end to end', () => {
       // Clockify may deliver twice: the second copy is acknowledged as a duplicate.
       const again = await sim.sendWebhook(event, delivery.sentBody);
       expect(again.body).toEqual({ received: true, duplicate: true });
+
+      // One at a time, so each check sees this delivery's effect and no later one's.
+      await waitFor(async () => (await deliveries(event))[0]?.status === 'done', {
+        timeoutMs: 30_000,
+        message: `${event} processed`,
+      });
+      const mapping = ENTITY_EVENTS[event];
+      if (!mapping) continue;
+      const body = JSON.parse(delivery.sentBody) as Record<string, unknown>;
+      const entityId = entityIdOf(event, body);
+      expect(entityId, `${event} names its entity`).toBeTruthy();
+      const row = await getEntity(db.db, {
+        workspaceId: workspaceId(),
+        entityType: mapping.entityType,
+        entityId: entityId!,
+      });
+      expect(row, `${event}: a mirror row for ${mapping.entityType}/${entityId}`).toBeDefined();
+      if (mapping.op === 'delete') {
+        expect(row!.deleted, `${event} leaves a tombstone`).toBe(true);
+      } else {
+        expect(row!.deleted, `${event}: ${mapping.entityType}/${entityId} is live`).toBe(false);
+        expect(entityFingerprint(mapping.entityType, row!.data), `${event} mirrors the body`).toBe(
+          entityFingerprint(mapping.entityType, body),
+        );
+      }
     }
     await waitFor(
       async () => {
