@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { diffMirror, snapshotFromRows, type MirrorSnapshot } from './mirror.js';
+import { diffMirror, entityFingerprint, snapshotFromRows, type MirrorSnapshot } from './mirror.js';
 
 const entry = (id: string, start: string, description = 'Work') => ({
   entity_type: 'time_entry',
@@ -23,7 +23,7 @@ describe('snapshotFromRows', () => {
   it('keeps time entries starting inside the window (bounds included) and no tombstones', () => {
     const snapshot = snapshotFromRows(rows, ['time_entry', 'tag', 'project'], window);
     expect(Object.keys(snapshot.time_entry!).sort()).toEqual(['first', 'last']);
-    expect(snapshot.tag).toEqual({ t1: JSON.stringify(['Urgent']) });
+    expect(snapshot.tag).toEqual({ t1: JSON.stringify(['Urgent', false]) });
     expect(snapshot.project).toEqual({});
     expect(snapshot.client).toBeUndefined();
   });
@@ -47,5 +47,24 @@ describe('diffMirror', () => {
       counts: { tag: 2, client: 1 },
     });
     expect(diffMirror(expected, structuredClone(expected)).equal).toBe(true);
+  });
+});
+
+describe('entityFingerprint', () => {
+  it('tells apart changes that keep the name: archiving, another client, a task status, an e-mail', () => {
+    const project = { id: 'p', name: 'Apollo', clientId: 'c1', archived: false, billable: true, note: 'x' };
+    const fp = entityFingerprint('project', project);
+    expect(entityFingerprint('project', { ...project, note: 'ignored: lists and webhooks differ here' })).toBe(fp);
+    expect(entityFingerprint('project', { ...project, archived: true })).not.toBe(fp);
+    expect(entityFingerprint('project', { ...project, clientId: 'c2' })).not.toBe(fp);
+    expect(entityFingerprint('project', { ...project, billable: false })).not.toBe(fp);
+    const task = { id: 't', name: 'Design', projectId: 'p', status: 'ACTIVE' };
+    expect(entityFingerprint('task', { ...task, status: 'DONE' })).not.toBe(entityFingerprint('task', task));
+    const user = { id: 'u', name: 'Ada', email: 'ada@example.com' };
+    expect(entityFingerprint('user', { ...user, email: 'ada+new@example.com' })).not.toBe(
+      entityFingerprint('user', user),
+    );
+    const tag = { id: 'g', name: 'Urgent', archived: false };
+    expect(entityFingerprint('tag', { ...tag, archived: true })).not.toBe(entityFingerprint('tag', tag));
   });
 });

@@ -6,7 +6,8 @@ import type { MockStore } from './store/store.js';
  * the add-on's copy equal to the simulator's data.
  *
  * Entities are compared by id and a fingerprint of the fields both a list response and a webhook
- * body carry (a webhook's time entry is hydrated, a listed one is not, so whole objects differ).
+ * body carry (a webhook's time entry is hydrated, a listed one is not, so whole objects differ):
+ * the name and the flags a change can flip without renaming.
  */
 
 /** entity type → entity id → fingerprint */
@@ -32,7 +33,21 @@ export function entityFingerprint(entityType: string, data: Record<string, unkno
       Boolean(data.billable),
     ]);
   }
-  return JSON.stringify([str(data.name)]);
+  // Besides the name, the fields a change can flip without renaming (archiving a project, a
+  // task's status, a user's e-mail); all of them are in both list responses and webhook bodies.
+  switch (entityType) {
+    case 'project':
+      return JSON.stringify([str(data.name), str(data.clientId), Boolean(data.archived), Boolean(data.billable)]);
+    case 'client':
+    case 'tag':
+      return JSON.stringify([str(data.name), Boolean(data.archived)]);
+    case 'task':
+      return JSON.stringify([str(data.name), str(data.projectId), str(data.status)]);
+    case 'user':
+      return JSON.stringify([str(data.name), str(data.email)]);
+    default:
+      return JSON.stringify([str(data.name)]);
+  }
 }
 
 function add(snapshot: MirrorSnapshot, type: string, items: readonly object[]): void {
