@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOwnRedis, waitFor, type OwnRedis } from '@cap/testing';
+import type { LifecyclePayload } from '@cap/queue';
 import { allJobs, deliveryKeyOf, sendWebhook, startTestIngress, uniqueBody, type TestIngress } from '../helpers.js';
 
 /**
@@ -9,6 +10,7 @@ import { allJobs, deliveryKeyOf, sendWebhook, startTestIngress, uniqueBody, type
  */
 
 const WS = 'ws-faults';
+const ADDON_ID = 'addon-faults';
 /** REDIS_COMMAND_TIMEOUT_MS (default 2 s) plus the route's margin, plus scheduling slack. */
 const ANSWER_WITHIN_MS = 3500;
 
@@ -174,5 +176,122 @@ describe('Redis faults', () => {
     await waitRecovered();
     // The restarted server kept nothing (no AOF here); what was refused goes through when resent.
     await expectNothingLost([down, ...more]);
+  });
+});
+
+interface LifecycleAnswer {
+  readonly kind: 'installed' | 'status-changed';
+  readonly status: number;
+  readonly ms: number;
+  readonly retryAfter: string | null;
+  readonly requestId: string | null;
+  readonly body: unknown;
+}
+
+/** A lifecycle event signed as Clockify sends it (X-Addon-Lifecycle-Token). */
+async function lifecycle(kind: LifecycleAnswer['kind']): Promise<LifecycleAnswer> {
+  const body =
+    kind === 'installed'
+      ? {
+          addonId: ADDON_ID,
+          workspaceId: WS,
+          authToken: await t.installationToken(WS, ADDON_ID),
+          apiUrl: 'https://euc1.clockify.me/api',
+          webhooks: [],
+        }
+      : { addonId: ADDON_ID, workspaceId: WS, status: 'ACTIVE' };
+  const headers = {
+    'content-type': 'application/json',
+    'x-addon-lifecycle-token': await t.lifecycleToken({ workspaceId: WS, addonId: ADDON_ID }),
+  };
+  const started = Date.now();
+  const res = await fetch(`${t.url}/lifecycle/${kind}`, { method: 'POST', headers, body: JSON.stringify(body) });
+  const text = await res.text();
+  return {
+    kind,
+    status: res.status,
+    ms: Date.now() - started,
+    retryAfter: res.headers.get('retry-after'),
+    requestId: res.headers.get('x-request-id'),
+    body: JSON.parse(text) as unknown,
+  };
+}
+
+function expectRefusedFast(a: LifecycleAnswer): void {
+  expect(a.ms, `${a.kind} answer took ${a.ms} ms`).toBeLessThan(ANSWER_WITHIN_MS);
+  expect(a.status, JSON.stringify(a.body)).toBe(503);
+  expect(a.retryAfter).toMatch(/^\d+$/);
+  expect((a.body as { error: { code: string } }).error.code).toBe('unavailable');
+}
+
+async function queuedLifecycle(): Promise<Array<{ name: string; requestId: string }>> {
+  return (await allJobs(t.queues.lifecycle)).map((j) => ({
+    name: j.name,
+    requestId: (j.data as LifecyclePayload).requestId,
+  }));
+}
+
+/** Once Redis is back both lifecycle routes answer 200, and exactly what they accepted is queued. */
+async function expectLifecycleRecovered(refused: readonly LifecycleAnswer[]): Promise<void> {
+  const first = await waitFor(
+    async () => {
+      const a = await lifecycle('status-changed');
+      return a.status === 200 ? a : undefined;
+    },
+    { timeoutMs: 20_000, intervalMs: 200, message: 'a lifecycle 200 again' },
+  );
+  const installed = await lifecycle('installed');
+  expect(installed.status).toBe(200);
+  for (const a of [first, installed]) expect(a.body).toEqual({ received: true });
+
+  const jobs = await queuedLifecycle();
+  expect(jobs.map((j) => j.requestId).sort()).toEqual([first.requestId, installed.requestId].sort());
+  expect(jobs.map((j) => j.name).sort()).toEqual(['lifecycle.installed', 'lifecycle.status-changed']);
+  for (const a of refused) {
+    expect(
+      jobs.some((j) => j.requestId === a.requestId),
+      'a 503 lifecycle event ended up queued',
+    ).toBe(false);
+  }
+}
+
+describe('Redis faults on the lifecycle route', () => {
+  it('CLIENT PAUSE: 503 with Retry-After within ~3 s, nothing queued, then 200 and queued', async () => {
+    await t.queues.lifecycle.obliterate({ force: true });
+    await redis.pause(6000);
+    const paused = Date.now();
+    const during = await Promise.all([
+      lifecycle('installed'),
+      lifecycle('status-changed'),
+      lifecycle('installed'),
+      lifecycle('status-changed'),
+    ]);
+    for (const a of during) expectRefusedFast(a);
+    // Still inside the pause: the answers did not wait for it to end.
+    expect(Date.now() - paused).toBeLessThan(6000);
+
+    // After the pause the stalled commands run; none of them may turn into a job.
+    await expectLifecycleRecovered(during);
+  });
+
+  it('Redis stopped: 503 with Retry-After within ~3 s, nothing queued, then 200 and queued once it is back', async () => {
+    await redis.stop();
+    const first = await waitFor(
+      async () => {
+        const a = await lifecycle('status-changed');
+        expect(a.ms).toBeLessThan(ANSWER_WITHIN_MS);
+        expect([200, 503]).toContain(a.status);
+        return a.status === 503 ? a : undefined;
+      },
+      { timeoutMs: 10_000, message: 'a lifecycle 503 while Redis is down' },
+    );
+    expectRefusedFast(first);
+    const more = await Promise.all([lifecycle('installed'), lifecycle('status-changed'), lifecycle('installed')]);
+    for (const a of more) expectRefusedFast(a);
+
+    await redis.start();
+    // The restarted server kept nothing (no AOF here): every job in it came after the restart,
+    // so a refused event replayed on reconnect would show up here.
+    await expectLifecycleRecovered([first, ...more]);
   });
 });
