@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { getBootstrapResources, listBootstrapRuns } from '@cap/db';
+import { MIRROR_TIME_ENTRIES_SETTING } from '@cap/addon';
+import { getBootstrapResources, getInstallation, listBootstrapRuns, listEntities } from '@cap/db';
 import { requestBootstrap } from '@cap/operations';
 import { JOBS } from '@cap/queue';
 import { waitFor } from '@cap/testing';
@@ -123,6 +124,31 @@ describe('bootstrap', () => {
     s.sim.api!.faults.clear();
     await s.waitForRun(['COMPLETED']);
     expect(await listBootstrapRuns(deps.db, key)).toHaveLength(1);
+  });
+
+  it('leaves time entries out of the run when the installation turned them off in the settings', async () => {
+    s = await startStack({ sizes: SIZES, workerEnv: { AUTO_BOOTSTRAP: 'false' } });
+    const result = await s.sim.install({ ingressUrl: s.ingressUrl, workspaceId: s.workspaceId });
+    const db = s.ingress.context.database.db;
+    const key = { workspaceId: s.workspaceId, addonId: result.installation.addonId };
+    await s.sim.updateSettings({ [MIRROR_TIME_ENTRIES_SETTING]: false });
+    await waitFor(
+      async () =>
+        ((await getInstallation(db, key))?.settings as { id: string; value: unknown }[] | null)?.find(
+          (x) => x.id === MIRROR_TIME_ENTRIES_SETTING,
+        )?.value === false,
+      { message: 'settings stored' },
+    );
+    await requestBootstrap({ db, queues: s.ingress.context.queues }, s.workspaceId);
+    const run = await s.waitForRun(['COMPLETED', 'PARTIAL', 'FAILED']);
+    expect(run.status).toBe('COMPLETED');
+    const names = Object.keys(await resources(s, run.id));
+    expect(names).not.toContain('time-entries');
+    expect(names).toContain('users');
+    expect(await listEntities(db, s.workspaceId, 'time_entry')).toEqual([]);
+    expect((await listEntities(db, s.workspaceId, 'project')).length).toBe(
+      s.sim.store.listProjects(s.workspaceId).length,
+    );
   });
 
   it('after random changes with their webhooks, changes webhooks missed and one reconciliation, the mirror equals the data', async () => {

@@ -56,6 +56,11 @@ export const addon = defineAddon({
       },
     ],
   },
+  // The setting above turns time entries off for a workspace: then no run copies them either.
+  bootstrap: {
+    include: (resource, installation) =>
+      resource !== 'time-entries' || installation.setting<boolean>(MIRROR_TIME_ENTRIES_SETTING) !== false,
+  },
   events: [
     'NEW_TIME_ENTRY',
     'NEW_TIMER_STARTED',

@@ -18,6 +18,28 @@ export interface InstallationSetting {
   readonly value: unknown;
 }
 
+/** The parts of a workspace a bootstrap copies, each listed by its own API operation. */
+export const BOOTSTRAP_RESOURCES = [
+  'workspace',
+  'users',
+  'user-groups',
+  'clients',
+  'projects',
+  'tasks',
+  'tags',
+  'custom-fields',
+  'time-entries',
+] as const;
+export type BootstrapResource = (typeof BOOTSTRAP_RESOURCES)[number];
+
+/** An installation as the add-on's bootstrap choice sees it. */
+export interface BootstrapContext {
+  readonly workspaceId: string;
+  readonly settings: readonly InstallationSetting[];
+  /** The value of one setting by id, or undefined. */
+  setting<T = unknown>(id: string): T | undefined;
+}
+
 /** What a webhook handler receives besides its payload. */
 export interface HandlerContext<E extends WebhookEventName = WebhookEventName> {
   readonly workspaceId: string;
@@ -64,6 +86,14 @@ export interface AddonDefinition<E extends WebhookEventName = WebhookEventName> 
   /** The webhooks to subscribe to; each needs a handler. */
   readonly events: readonly E[];
   readonly handlers: HandlerMap<E>;
+  readonly bootstrap?: {
+    /**
+     * Whether a bootstrap (and each reconciliation) of this installation copies `resource`. By
+     * default it copies every resource the scopes allow; return false to leave one out, e.g.
+     * when a setting turns that data off. Read when a run starts.
+     */
+    readonly include?: (resource: BootstrapResource, installation: BootstrapContext) => boolean;
+  };
   readonly lint?: {
     /**
      * Clockify documents a limit of 20 webhooks per add-on; set this to turn the error into a

@@ -1,3 +1,4 @@
+import { BOOTSTRAP_RESOURCES, type BootstrapResource } from '@cap/addon';
 import type { ClockifyClient, Scope } from '@cap/clockify';
 
 /**
@@ -5,18 +6,8 @@ import type { ClockifyClient, Scope } from '@cap/clockify';
  * user groups, clients, projects, tasks of each project, tags, custom fields, and each user's
  * time entries for a window. Only operations whose spec entry declares `page` are paged.
  */
-export const RESOURCE_NAMES = [
-  'workspace',
-  'users',
-  'user-groups',
-  'clients',
-  'projects',
-  'tasks',
-  'tags',
-  'custom-fields',
-  'time-entries',
-] as const;
-export type ResourceName = (typeof RESOURCE_NAMES)[number];
+export const RESOURCE_NAMES = BOOTSTRAP_RESOURCES;
+export type ResourceName = BootstrapResource;
 
 export interface Fetched {
   readonly items: readonly Record<string, unknown>[];
@@ -191,8 +182,16 @@ export const RESOURCES: Readonly<Record<ResourceName, ResourceSpec>> = {
 };
 
 /** The resources an add-on with these scopes bootstraps. */
-export function resourcesFor(scopes: readonly Scope[]): ResourceName[] {
-  return RESOURCE_NAMES.filter((name) => scopes.includes(RESOURCES[name].scope));
+export function resourcesFor(
+  scopes: readonly Scope[],
+  include: (name: ResourceName) => boolean = () => true,
+): ResourceName[] {
+  const selected = RESOURCE_NAMES.filter((name) => scopes.includes(RESOURCES[name].scope) && include(name));
+  // A per-parent listing without its parent listing would walk a stale parent list: left out too.
+  return selected.filter((name) => {
+    const spec = RESOURCES[name];
+    return spec.kind !== 'per-parent' || selected.includes(spec.parent);
+  });
 }
 
 /** Resources that wait for another one to finish (their parent list). */

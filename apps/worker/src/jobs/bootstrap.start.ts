@@ -1,4 +1,5 @@
 import type { Job } from 'bullmq';
+import type { InstallationSetting } from '@cap/addon';
 import {
   createBootstrapRun,
   failUnfinishedBootstrapResources,
@@ -67,7 +68,14 @@ export async function processBootstrapStart(deps: WorkerDeps, job: Job): Promise
     log.info({ status: installation?.status ?? 'missing' }, 'bootstrap skipped: installation not active');
     return { status: 'skipped', reason: `installation is ${installation?.status ?? 'missing'}` };
   }
-  const resources = resourcesFor(deps.addon.scopes);
+  const settings = (Array.isArray(installation.settings) ? installation.settings : []) as InstallationSetting[];
+  const include = deps.addon.bootstrap?.include;
+  const context = {
+    workspaceId: p.workspaceId,
+    settings,
+    setting: <T>(id: string) => settings.find((s) => s.id === id)?.value as T | undefined,
+  };
+  const resources = resourcesFor(deps.addon.scopes, include ? (name) => include(name, context) : undefined);
   const created = await deps.db
     .transaction()
     .execute(async (tx) => {
