@@ -218,6 +218,21 @@ describe('invalid payloads are rejected with the offending path', () => {
     ['lifecycle.installed', 'missing authTokenEnc', (p) => delete body(p).authTokenEnc, 'body.authTokenEnc'],
     [
       'lifecycle.installed',
+      'a plaintext authToken beside it',
+      (p) => (body(p).authToken = 'eyJ.x.y'),
+      'body.authToken',
+    ],
+    ['lifecycle.deleted', 'a plaintext authToken', (p) => (body(p).authToken = 'eyJ.x.y'), 'body.authToken'],
+    ['lifecycle.status-changed', 'a plaintext authToken', (p) => (body(p).authToken = 'eyJ.x.y'), 'body.authToken'],
+    ['lifecycle.settings-updated', 'a plaintext authToken', (p) => (body(p).authToken = 'eyJ.x.y'), 'body.authToken'],
+    [
+      'lifecycle.settings-updated',
+      'more than 500 settings',
+      (p) => (body(p).settings = Array.from({ length: 501 }, (_, i) => ({ id: `s${i}`, value: i }))),
+      'body.settings',
+    ],
+    [
+      'lifecycle.installed',
       'wrong ciphertext version',
       (p) => (body(p).authTokenEnc = 'enc:v2:abc'),
       'body.authTokenEnc',

@@ -27,6 +27,18 @@ const lifecycleBase = {
   requestId: z.string().max(128).optional(),
 };
 
+/**
+ * Lifecycle bodies keep fields Clockify may add (loose), but never a token in the clear: the
+ * ingress encrypts every token into `authTokenEnc` before it enqueues.
+ */
+const NO_PLAINTEXT_TOKEN: {
+  check: (body: Record<string, unknown>) => boolean;
+  error: { message: string; path: PropertyKey[] };
+} = {
+  check: (body) => !Object.prototype.hasOwnProperty.call(body, 'authToken'),
+  error: { message: 'a plaintext authToken is never queued (encrypt it into authTokenEnc)', path: ['authToken'] },
+};
+
 export const installedPayload = z.object({
   ...lifecycleBase,
   type: z.literal('INSTALLED'),
@@ -57,13 +69,17 @@ export const installedPayload = z.object({
       backendUrl: z.string().url().optional(),
       reportsUrl: z.string().url().optional(),
     })
-    .loose(),
+    .loose()
+    .refine(NO_PLAINTEXT_TOKEN.check, NO_PLAINTEXT_TOKEN.error),
 });
 
 export const deletedPayload = z.object({
   ...lifecycleBase,
   type: z.literal('DELETED'),
-  body: z.object({ addonId: id, workspaceId: id, asUser: z.string().max(128).optional() }).loose(),
+  body: z
+    .object({ addonId: id, workspaceId: id, asUser: z.string().max(128).optional() })
+    .loose()
+    .refine(NO_PLAINTEXT_TOKEN.check, NO_PLAINTEXT_TOKEN.error),
 });
 
 export const settingsUpdatedPayload = z.object({
@@ -73,15 +89,19 @@ export const settingsUpdatedPayload = z.object({
     .object({
       addonId: id,
       workspaceId: id,
-      settings: z.array(z.object({ id: z.string(), name: z.string().optional(), value: z.unknown() }).loose()),
+      settings: z.array(z.object({ id: z.string(), name: z.string().optional(), value: z.unknown() }).loose()).max(500),
     })
-    .loose(),
+    .loose()
+    .refine(NO_PLAINTEXT_TOKEN.check, NO_PLAINTEXT_TOKEN.error),
 });
 
 export const statusChangedPayload = z.object({
   ...lifecycleBase,
   type: z.literal('STATUS_CHANGED'),
-  body: z.object({ addonId: id, workspaceId: id, status: z.enum(['ACTIVE', 'INACTIVE']) }).loose(),
+  body: z
+    .object({ addonId: id, workspaceId: id, status: z.enum(['ACTIVE', 'INACTIVE']) })
+    .loose()
+    .refine(NO_PLAINTEXT_TOKEN.check, NO_PLAINTEXT_TOKEN.error),
 });
 
 export const lifecyclePayload = z.discriminatedUnion('type', [

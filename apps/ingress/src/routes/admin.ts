@@ -67,7 +67,8 @@ export function csrfGuard(ctx: IngressContext) {
     if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return next();
     if (req.headers[ADMIN_CSRF_HEADER] !== undefined) return next();
     const origin = req.headers.origin;
-    const self = `${req.protocol}://${req.get('host') ?? ''}`;
+    // `req.host` honours X-Forwarded-Host only behind a trusted proxy (TRUST_PROXY), as `req.protocol` does.
+    const self = `${req.protocol}://${req.host ?? ''}`;
     if (origin && (allowed.has(origin) || origin === self)) return next();
     next(
       new HttpError(403, 'csrf_rejected', `admin writes need a same-origin request or the ${ADMIN_CSRF_HEADER} header`),
@@ -242,7 +243,10 @@ export function adminRouter(ctx: IngressContext): Router {
     serverAdapter: board,
     options: { uiConfig: { boardTitle: `${ctx.addon.name} queues` } },
   });
-  router.use('/queues', board.getRouter() as Router);
+  const boardApp = board.getRouter() as express.Express;
+  // Bull Board is an express app of its own, with express's default X-Powered-By.
+  boardApp.disable('x-powered-by');
+  router.use('/queues', boardApp);
   router.use('/api', express.json({ limit: '16kb' }), adminApi(ctx));
   router.use((_req, _res, next) => next(new HttpError(404, 'not_found', 'not found')));
   return router;

@@ -224,7 +224,7 @@ function expectRefusedFast(a: LifecycleAnswer): void {
   expect((a.body as { error: { code: string } }).error.code).toBe('unavailable');
 }
 
-async function queuedLifecycle(): Promise<Array<{ name: string; requestId: string }>> {
+async function queuedLifecycle(): Promise<Array<{ name: string; requestId: string | undefined }>> {
   return (await allJobs(t.queues.lifecycle)).map((j) => ({
     name: j.name,
     requestId: (j.data as LifecyclePayload).requestId,
