@@ -1,9 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTcpProxy, testDatabaseUrl, waitFor, type AppProcess, type TcpProxy } from '@cap/testing';
+import {
+  startOwnRedis,
+  startTcpProxy,
+  testDatabaseUrl,
+  waitFor,
+  type AppProcess,
+  type OwnRedis,
+  type TcpProxy,
+} from '@cap/testing';
 import { startStack, type Stack } from '../stack.js';
 import { DeliveryLedger } from './deliveries.js';
 
 let proxy: TcpProxy;
+let redis: OwnRedis;
 let s: Stack;
 let worker: AppProcess;
 let readyUrl: string;
@@ -11,7 +20,12 @@ let readyUrl: string;
 beforeAll(async () => {
   const pg = new URL(testDatabaseUrl());
   proxy = await startTcpProxy(pg.hostname, Number(pg.port || 5432));
-  s = await startStack({ noWorker: true, sizes: { users: 2, projects: 2, tags: 2, clients: 1, entries: 4 } });
+  redis = await startOwnRedis();
+  s = await startStack({
+    noWorker: true,
+    redisUrl: redis.url,
+    sizes: { users: 2, projects: 2, tags: 2, clients: 1, entries: 4 },
+  });
   const viaProxy = new URL(s.testDb.url);
   viaProxy.host = `127.0.0.1:${proxy.port}`;
   worker = s.spawnWorker({
@@ -28,6 +42,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await s?.close();
   await proxy?.close();
+  await redis?.close();
 });
 
 describe('workers while Postgres refuses connections', () => {

@@ -1,20 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getBootstrapResources } from '@cap/db';
-import { waitFor, type AppProcess } from '@cap/testing';
+import { startOwnRedis, waitFor, type AppProcess, type OwnRedis } from '@cap/testing';
 import { startStack, type Stack } from '../stack.js';
 
 // Time entries are copied by several jobs at once, each taking users from one shared cursor.
 // A worker killed while they run must lose no user and copy none twice.
 let s: Stack;
+let redis: OwnRedis;
 beforeAll(async () => {
+  // A Redis of this test's own: killed workers leave nothing behind on the shared one.
+  redis = await startOwnRedis();
   s = await startStack({
     noWorker: true,
+    redisUrl: redis.url,
     sizes: { users: 12, projects: 4, tasksPerProject: 2, tags: 5, clients: 3, entries: 1200 },
   });
   s.sim.api!.faults.set('*', { latencyMs: 15 });
 });
 afterAll(async () => {
   await s?.close();
+  await redis?.close();
 });
 
 const worker = (): AppProcess =>

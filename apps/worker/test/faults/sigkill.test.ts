@@ -1,12 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getBootstrapResources } from '@cap/db';
-import { waitFor, type AppProcess } from '@cap/testing';
+import { startOwnRedis, waitFor, type AppProcess, type OwnRedis } from '@cap/testing';
 import { startStack, type Stack } from '../stack.js';
 
 let s: Stack;
+let redis: OwnRedis;
 beforeAll(async () => {
+  // A Redis of this test's own: killed workers leave nothing behind on the shared one.
+  redis = await startOwnRedis();
   s = await startStack({
     noWorker: true,
+    redisUrl: redis.url,
     sizes: { users: 10, projects: 20, tasksPerProject: 5, tags: 40, clients: 10, entries: 1500 },
   });
   // Slow enough that the bootstrap is still running when the worker is killed.
@@ -14,6 +18,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await s?.close();
+  await redis?.close();
 });
 
 const worker = (): AppProcess =>

@@ -1,16 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getBootstrapResources } from '@cap/db';
 import { requestBootstrap } from '@cap/operations';
-import { waitFor, type AppProcess } from '@cap/testing';
+import { startOwnRedis, waitFor, type AppProcess, type OwnRedis } from '@cap/testing';
 import { startStack, type Stack } from '../stack.js';
 
 // Jobs that stall more often than WORKER_MAX_STALLED_COUNT are failed by BullMQ without their
 // processor running again, so nothing in the processor can close their resources. The run must
 // still end (else every later bootstrap and reconciliation of the workspace would join it).
 let s: Stack;
+let redis: OwnRedis;
 beforeAll(async () => {
+  // A Redis of this test's own: killed workers leave nothing behind on the shared one.
+  redis = await startOwnRedis();
   s = await startStack({
     noWorker: true,
+    redisUrl: redis.url,
     sizes: { users: 4, projects: 4, tasksPerProject: 2, tags: 5, clients: 3, entries: 40 },
   });
   // Every listing hangs, so every root resource job is mid-request when its worker dies.
@@ -18,6 +22,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await s?.close();
+  await redis?.close();
 });
 
 const worker = (): AppProcess =>
