@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { getEntity, getInstallation, listEntities } from '@cap/db';
+import { JOBS } from '@cap/queue';
 import { waitFor } from '@cap/testing';
 import { MIRROR_TIME_ENTRIES_SETTING } from '@cap/addon';
+import { purgeJobId } from '../src/jobs/lifecycle.apply.js';
 import { startTestWorker, type TestWorker } from './helpers.js';
 import { startStack, type Stack } from './stack.js';
 
@@ -160,5 +162,54 @@ describe('lifecycle', () => {
     expect(
       await getInstallation(db, { workspaceId: s.workspaceId, addonId: s.sim.installation().addonId }),
     ).toBeUndefined();
+  });
+
+  it('schedules the purge at uninstall, a reinstall cancels it, and when it comes due it purges the workspace', async () => {
+    let offsetMs = 0;
+    s = await startStack({
+      sizes: SIZES,
+      workerEnv: { AUTO_BOOTSTRAP: 'false', DATA_RETENTION_DAYS_AFTER_UNINSTALL: '30' },
+      now: () => new Date(Date.now() + offsetMs),
+    });
+    const { addonId } = await s.installAndWait();
+    const key = { workspaceId: s.workspaceId, addonId };
+    const db = s.ingress.context.database.db;
+    const maintenance = s.ingress.context.queues.maintenance;
+    const jobId = purgeJobId(s.workspaceId, addonId);
+    const tag = { ...s.sim.buildWebhook('NEW_TAG'), id: '7'.repeat(24) };
+    await s.sim.sendWebhook('NEW_TAG', tag);
+    await waitFor(async () => (await status(s!, tag.id as string)) === 'done', { message: 'a mirrored tag' });
+
+    await s.sim.uninstall();
+    const first = await waitFor(async () => maintenance.getJob(jobId), { message: 'the purge job' });
+    expect(first.name).toBe(JOBS.purgeInstallation);
+    expect(await first.isDelayed()).toBe(true);
+    const dueInDays = (first.timestamp + first.opts.delay! - Date.now()) / 86_400_000;
+    expect(dueInDays).toBeGreaterThan(29.9);
+    expect(dueInDays).toBeLessThanOrEqual(30);
+
+    // A reinstall cancels the purge; a purge job that still runs (e.g. added before the
+    // reinstall won) finds the installation ACTIVE and leaves everything.
+    await s.sim.install({ ingressUrl: s.ingressUrl, workspaceId: s.workspaceId });
+    await waitFor(async () => (await getInstallation(db, key))?.status === 'ACTIVE', { message: 'reinstalled' });
+    expect(await maintenance.getJob(jobId)).toBeUndefined();
+    offsetMs = 31 * 86_400_000;
+    await maintenance.add(JOBS.purgeInstallation, { v: 1, ...key, seq: 1 }, { jobId: 'stray-purge' });
+    await waitFor(async () => (await maintenance.getJob('stray-purge'))?.returnvalue === 'skipped', {
+      message: 'the stray purge skipped',
+    });
+    expect(await listEntities(db, s.workspaceId, 'tag')).not.toEqual([]);
+
+    // Uninstalled for good: when the job comes due (the clock past the date), the data goes.
+    offsetMs = 0;
+    await s.sim.uninstall();
+    const second = await waitFor(async () => maintenance.getJob(jobId), { message: 'the purge job again' });
+    offsetMs = 31 * 86_400_000;
+    await second.promote();
+    await waitFor(async () => (await maintenance.getJob(jobId))?.returnvalue === 'purged', {
+      message: 'the purge',
+    });
+    expect(await listEntities(db, s.workspaceId, undefined, { includeDeleted: true })).toEqual([]);
+    expect(await getInstallation(db, key)).toMatchObject({ status: 'DELETED', api_url: null, auth_token_enc: null });
   });
 });

@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from '@cap/db';
+import { JOBS } from '@cap/queue';
+import { waitFor } from '@cap/testing';
+import type { RetentionReport } from '../src/jobs/maintenance.js';
+import { startStack, type Stack } from './stack.js';
+
+const DAY_MS = 86_400_000;
+let s: Stack;
+let offsetMs = 0;
+
+beforeAll(async () => {
+  s = await startStack({
+    sizes: { users: 2, projects: 2, tasksPerProject: 1, tags: 2, clients: 1, entries: 4 },
+    workerEnv: { AUTO_BOOTSTRAP: 'false', WEBHOOK_EVENT_RETENTION_DAYS: '3' },
+    now: () => new Date(Date.now() + offsetMs),
+  });
+  await s.installAndWait();
+});
+afterAll(async () => {
+  await s?.close();
+});
+
+async function retention(jobId: string): Promise<RetentionReport> {
+  const maintenance = s.ingress.context.queues.maintenance;
+  await maintenance.add(JOBS.retention, { v: 1 }, { jobId });
+  const job = await waitFor(
+    async () => {
+      const j = await maintenance.getJob(jobId);
+      return j?.finishedOn ? j : undefined;
+    },
+    { message: `retention ${jobId}` },
+  );
+  expect(job.failedReason).toBeUndefined();
+  return job.returnvalue as RetentionReport;
+}
+
+/** Rows and the partition holding today's deliveries. */
+async function todays(entityId: string) {
+  const db = s.ingress.context.database.db;
+  const rows = await db
+    .selectFrom('webhook_events')
+    .select(sql<string>`tableoid::regclass::text`.as('partition'))
+    .where('entity_id', '=', entityId)
+    .execute();
+  return rows;
+}
+
+describe('retention of delivery records', () => {
+  it('drops day partitions older than WEBHOOK_EVENT_RETENTION_DAYS, keeps newer ones, and makes the coming days', async () => {
+    const tag = { ...s.sim.buildWebhook('NEW_TAG'), id: '3'.repeat(24) };
+    await s.sim.sendWebhook('NEW_TAG', tag);
+    const [row] = await waitFor(async () => {
+      const r = await todays(tag.id as string);
+      return r.length === 1 ? r : undefined;
+    });
+    const partition = row!.partition.replace(/^.*\./, '');
+
+    // Two days later the record is inside the 3-day retention: kept.
+    offsetMs = 2 * DAY_MS;
+    const early = await retention('retention-early');
+    expect(early.partitionsDropped.map((p) => p.name)).not.toContain(partition);
+    expect(await todays(tag.id as string)).toHaveLength(1);
+    // The partitions for the days ahead of the (moved) clock exist already.
+    expect(early.partitionsCreated.length).toBeGreaterThan(0);
+
+    // Four days later its whole day is past the cutoff: the partition goes, with the record.
+    offsetMs = 4 * DAY_MS + 60_000;
+    const late = await retention('retention-late');
+    const dropped = late.partitionsDropped.find((p) => p.name.replace(/^.*\./, '') === partition);
+    expect(dropped, JSON.stringify(late.partitionsDropped)).toBeDefined();
+    expect(dropped!.rows).toBeGreaterThanOrEqual(1);
+    expect(await todays(tag.id as string)).toEqual([]);
+    offsetMs = 0;
+  });
+});
