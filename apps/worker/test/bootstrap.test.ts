@@ -151,6 +151,43 @@ describe('bootstrap', () => {
     );
   });
 
+  it('an uninstall cancels the running bootstrap: its jobs stop and call the API no more', async () => {
+    s = await startStack({ sizes: { ...SIZES, entries: 600 }, workerEnv: { BOOTSTRAP_PAGE_SIZE: '5' } });
+    s.sim.api!.faults.set('*', { latencyMs: 50 });
+    await s.sim.install({ ingressUrl: s.ingressUrl, workspaceId: s.workspaceId });
+    const db = s.ingress.context.database.db;
+    const running = await waitFor(
+      async () => {
+        const r = await s!.latestRun();
+        if (r?.status !== 'RUNNING') return undefined;
+        const pages = (await getBootstrapResources(db, r.id)).reduce((n, x) => n + x.pages, 0);
+        return pages >= 3 ? r : undefined;
+      },
+      { intervalMs: 20, message: 'a bootstrap under way' },
+    );
+    await s.sim.uninstall();
+    const ended = await s.waitForRun(['COMPLETED', 'PARTIAL', 'FAILED']);
+    expect(ended.id).toBe(running.id);
+    expect(ended.status).toBe('FAILED');
+    expect(ended.error).toBe('cancelled: the add-on was uninstalled');
+    // Every job of the run stops (the page in flight at most), and nothing calls the API after.
+    // (Not settle(): the purge the uninstall scheduled waits, delayed, for 30 days.)
+    const bootstrapQueue = s.ingress.context.queues.bootstrap;
+    const drained = async () => {
+      const c = await bootstrapQueue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+      return Object.values(c).every((n) => n === 0);
+    };
+    await waitFor(drained, { message: 'the bootstrap jobs to stop' });
+    const requests = s.sim.api!.stats.snapshot().total;
+    const pages = (await getBootstrapResources(db, running.id)).reduce((n, x) => n + x.pages, 0);
+    expect(pages).toBeLessThan(600 / 5);
+    const bootstrapJobs = await bootstrapQueue.getJobs(['completed', 'failed']);
+    expect(bootstrapJobs.filter((j) => j.failedReason)).toEqual([]);
+    expect(bootstrapJobs.some((j) => j.returnvalue === 'cancelled')).toBe(true);
+    expect(await drained()).toBe(true);
+    expect(s.sim.api!.stats.snapshot().total).toBe(requests);
+  });
+
   it('after random changes with their webhooks, changes webhooks missed and one reconciliation, the mirror equals the data', async () => {
     s = await startStack({ sizes: SIZES });
     await s.sim.install({ ingressUrl: s.ingressUrl, workspaceId: s.workspaceId });
