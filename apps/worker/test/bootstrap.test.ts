@@ -2,7 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MIRROR_TIME_ENTRIES_SETTING } from '@cap/addon';
 import { getBootstrapResources, getInstallation, listBootstrapRuns, listEntities } from '@cap/db';
 import { requestBootstrap } from '@cap/operations';
+import { OPERATIONS_USED } from '@cap/clockify';
 import { JOBS } from '@cap/queue';
+import { OperationIndex } from '@cap/simulator';
 import { waitFor } from '@cap/testing';
 import { startStack, type Stack } from './stack.js';
 
@@ -56,6 +58,13 @@ describe('bootstrap', () => {
     // The requests counted by the run are the requests the mock answered.
     const counted = Object.values(rows).reduce((n, r) => n + r.requests, 0);
     expect(stats.byWorkspace[s.workspaceId]!.total).toBe(counted);
+    // The operations a bootstrap calls are exactly those OPERATIONS_USED declares (and a test
+    // checks against the official spec): nothing called that is not checked, nothing declared unused.
+    const spec = OperationIndex.official().operations;
+    const declared = OPERATIONS_USED.map(
+      (u) => spec.find((o) => o.method === u.method && o.path === u.path)?.operationId ?? `${u.method} ${u.path}`,
+    );
+    expect(Object.keys(stats.byOperation).sort()).toEqual([...declared].sort());
   });
 
   it('fails a listing Clockify refuses with the scope named, finishes the others: PARTIAL', async () => {

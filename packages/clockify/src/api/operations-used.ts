@@ -12,7 +12,8 @@ export interface OperationUsed {
 /**
  * The Clockify operations the platform calls (bootstrap and reconciliation). A test checks each
  * against the official spec: the operation exists, the listed parameters exist, and every
- * required one is listed — the predecessor called `users` without `include-roles`.
+ * required one is listed — the predecessor called `users` without `include-roles`. The worker's
+ * bootstrap test checks that a full bootstrap calls exactly these operations.
  */
 export const OPERATIONS_USED: readonly OperationUsed[] = [
   { method: 'GET', path: '/v1/workspaces/{workspaceId}', query: [] },
@@ -36,5 +37,4 @@ export const OPERATIONS_USED: readonly OperationUsed[] = [
     path: '/v1/workspaces/{workspaceId}/user/{userId}/time-entries',
     query: ['start', 'end', 'page', 'page-size'],
   },
-  { method: 'GET', path: '/v1/workspaces/{workspaceId}/time-entries/{id}', query: [] },
 ];

@@ -141,7 +141,6 @@ describe('OPERATIONS_USED against the official spec', () => {
       'GET /v1/workspaces/{workspaceId}/tags',
       'GET /v1/workspaces/{workspaceId}/custom-fields',
       'GET /v1/workspaces/{workspaceId}/user/{userId}/time-entries',
-      'GET /v1/workspaces/{workspaceId}/time-entries/{id}',
     ]) {
       expect(names).toContain(needed);
     }
