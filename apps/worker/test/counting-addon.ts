@@ -1,4 +1,10 @@
-import { addon as exampleAddon, mirrorEntity, type RegisteredAddon, type WebhookHandler } from '@cap/addon';
+import {
+  addon as exampleAddon,
+  mirrorEntity,
+  type HandlerContext,
+  type RegisteredAddon,
+  type WebhookHandler,
+} from '@cap/addon';
 import type { WebhookEventName } from '@cap/clockify';
 
 /**
@@ -13,6 +19,8 @@ export interface CountingAddon {
   readonly failing: Set<string>;
   /** Attempts seen by failing handlers. */
   readonly attempts: number[];
+  /** More work for an event's handler, run after the mirror write in the same transaction. */
+  readonly extra: Map<string, (payload: unknown, ctx: HandlerContext) => Promise<void>>;
   count(event: string, entityId: string): number;
 }
 
@@ -20,6 +28,7 @@ export function countingAddon(): CountingAddon {
   const runs = new Map<string, number>();
   const failing = new Set<string>();
   const attempts: number[] = [];
+  const extra = new Map<string, (payload: unknown, ctx: HandlerContext) => Promise<void>>();
   const handlers: Partial<Record<WebhookEventName, WebhookHandler<WebhookEventName>>> = {};
   for (const event of exampleAddon.events) {
     handlers[event] = async (payload, ctx) => {
@@ -28,6 +37,7 @@ export function countingAddon(): CountingAddon {
         throw new Error(`handler for ${event} is failing on purpose`);
       }
       await mirrorEntity(payload, ctx);
+      await extra.get(event)?.(payload, ctx);
       const id = String((payload as { id?: unknown }).id ?? '');
       // Counted only if the transaction commits: a rollback after this line would not happen here.
       runs.set(`${event}/${id}`, (runs.get(`${event}/${id}`) ?? 0) + 1);
@@ -38,6 +48,7 @@ export function countingAddon(): CountingAddon {
     runs,
     failing,
     attempts,
+    extra,
     count: (event, entityId) => runs.get(`${event}/${entityId}`) ?? 0,
   };
 }

@@ -81,6 +81,27 @@ describe('webhook processing', () => {
     expect(latest?.data.name).toBe('Later');
   });
 
+  it('gives handlers an API client bound to the installation, through the rate limiter', async () => {
+    const { change } = await s.sim.mutate.createTag(s.workspaceId, { name: 'Looked up' });
+    const tagId = (change.entity as { id: string }).id;
+    const seen: unknown[] = [];
+    counting.extra.set('TAG_UPDATED', async (_payload, ctx) => {
+      const { data } = await ctx.api.request('GET', '/v1/workspaces/{workspaceId}/tags/{id}', {
+        path: { id: tagId },
+      });
+      seen.push(data);
+    });
+    try {
+      const before = s.sim.api!.stats.snapshot().byOperation.getTag ?? 0;
+      await s.sim.mutate.updateTag(s.workspaceId, tagId, { name: 'Looked up again' });
+      await waitFor(() => seen.length === 1, { message: 'the handler’s API call' });
+      expect(seen[0]).toMatchObject({ id: tagId, name: 'Looked up again' });
+      expect(s.sim.api!.stats.snapshot().byOperation.getTag).toBe(before + 1);
+    } finally {
+      counting.extra.delete('TAG_UPDATED');
+    }
+  });
+
   it('never runs a finished delivery again when its job is retried or replayed', async () => {
     const body = { ...s.sim.buildWebhook('NEW_CLIENT'), id: 'b'.repeat(24) };
     await s.sim.sendWebhook('NEW_CLIENT', body);

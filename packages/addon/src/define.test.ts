@@ -1,0 +1,80 @@
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import type { TagPayload, TimeEntryPayload, WebhookEventName } from '@cap/clockify';
+import { addon } from './addon.js';
+import { defineAddon, handlerFor, manifestInputOf, type HandlerContext, type RegisteredAddon } from './define.js';
+
+// These checks run twice: `npm run typecheck` compiles this file (a `@ts-expect-error` that no
+// longer finds an error fails it), and vitest runs the assertions below.
+
+const base = { key: 'typed', name: 'Typed', minimalSubscriptionPlan: 'FREE', scopes: ['TAG_READ'] } as const;
+
+describe('defineAddon typing', () => {
+  it('types each handler by its event: payload and context', () => {
+    defineAddon({
+      ...base,
+      events: ['NEW_TAG', 'NEW_TIME_ENTRY'],
+      handlers: {
+        NEW_TAG: (tag, ctx) => {
+          expectTypeOf(tag).toEqualTypeOf<TagPayload>();
+          expectTypeOf(ctx.event).toEqualTypeOf<'NEW_TAG'>();
+          expectTypeOf(ctx).toMatchTypeOf<HandlerContext<'NEW_TAG'>>();
+        },
+        NEW_TIME_ENTRY: (entry) => {
+          expectTypeOf(entry).toEqualTypeOf<TimeEntryPayload>();
+        },
+      },
+    });
+  });
+
+  it('rejects a missing handler, a handler without a subscription and a wrongly typed payload', () => {
+    defineAddon({
+      ...base,
+      events: ['NEW_TAG', 'TAG_UPDATED'],
+      // @ts-expect-error TAG_UPDATED is subscribed but has no handler
+      handlers: { NEW_TAG: () => undefined },
+    });
+    defineAddon({
+      ...base,
+      events: ['NEW_TAG'],
+      handlers: {
+        NEW_TAG: () => undefined,
+        // @ts-expect-error TAG_DELETED has a handler but no subscription
+        TAG_DELETED: () => undefined,
+      },
+    });
+    defineAddon({
+      ...base,
+      events: ['NEW_TAG'],
+      handlers: {
+        NEW_TAG: (tag) => {
+          // Unknown fields pass through, but untyped: a tag is not a time entry.
+          // @ts-expect-error `timeInterval` is unknown on a tag
+          void tag.timeInterval.start;
+        },
+      },
+    });
+    // @ts-expect-error not a Clockify event
+    defineAddon({ ...base, events: ['TAG_RENAMED'], handlers: {} });
+    expect(true).toBe(true);
+  });
+});
+
+describe('the example add-on', () => {
+  it('is a RegisteredAddon with one handler per subscribed event, and nothing else', () => {
+    const registered: RegisteredAddon = addon;
+    expect(Object.keys(registered.handlers).sort()).toEqual([...registered.events].sort());
+    for (const event of registered.events) expect(handlerFor(registered, event)).toBeTypeOf('function');
+    expect(handlerFor(registered, 'NEW_INVOICE' satisfies WebhookEventName)).toBeUndefined();
+    expect(handlerFor(registered, 'toString')).toBeUndefined();
+  });
+
+  it('gives the manifest its metadata, scopes, settings and events', () => {
+    const input = manifestInputOf(addon);
+    expect(input).toMatchObject({ key: 'workspace-mirror', minimalSubscriptionPlan: 'FREE' });
+    expect(input.events).toEqual(addon.events);
+    expect(input.scopes).toEqual(addon.scopes);
+    expect(input.settings).toEqual(addon.settings);
+    expect(input).not.toHaveProperty('handlers');
+    expect(input).not.toHaveProperty('bootstrap');
+  });
+});
