@@ -37,8 +37,11 @@ export class Shutdown {
     this.hooks.push({ phase, name, run });
   }
 
-  /** Installs SIGTERM/SIGINT handlers that run {@link shutdown} and exit. */
-  installSignalHandlers(exit: (code: number) => void = (code) => process.exit(code)): void {
+  /**
+   * Installs SIGTERM/SIGINT handlers that run {@link shutdown} and exit: 0 when every hook
+   * finished in time, 1 when the timer fired. Returns a function that removes them.
+   */
+  installSignalHandlers(exit: (code: number) => void = (code) => process.exit(code)): () => void {
     const onSignal = (signal: NodeJS.Signals) => {
       this.logger.info({ signal }, 'shutdown requested');
       void this.shutdown().then(
@@ -48,6 +51,10 @@ export class Shutdown {
     };
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
+    return () => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+    };
   }
 
   /** Runs the hooks once (later calls wait for the first). Rejects if the timer fired first. */
