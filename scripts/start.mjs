@@ -37,14 +37,19 @@ const entry = {
   'all-in-one': join(root, 'scripts/all-in-one.mjs'),
 };
 
+const exitOf = new WeakMap();
+
 /** Runs a node script as a child that gets the same environment and signals. */
 function run(script) {
   const child = spawn(process.execPath, [script], { cwd: root, stdio: 'inherit', env: process.env });
+  // Listened to from the start, so asking after the child ended still gets its code.
+  exitOf.set(child, new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)))));
   return child;
 }
 
+/** The exit code of a child started by run(), whenever it ended. */
 function waitFor(child) {
-  return new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
+  return exitOf.get(child);
 }
 
 if (mode === 'cli') {

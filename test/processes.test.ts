@@ -12,6 +12,7 @@ import {
   uniquePrefix,
   type TestDatabase,
 } from '@cap/testing';
+import { openDatabase } from '@cap/db';
 import { distEntry, scriptPath } from './dist.js';
 
 let db: TestDatabase;
@@ -110,5 +111,83 @@ describe('npm start without DATABASE_URL', () => {
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
+  }, 90_000);
+});
+
+describe('the launcher (scripts/start.mjs, behind npm start, start:ingress, start:worker, db:migrate)', () => {
+  it('db:migrate applies the migrations to DATABASE_URL and exits 0', async () => {
+    const fresh = await createTestDatabase('proc-migrate');
+    try {
+      const p = startAppProcess(scriptPath('start.mjs'), { DATABASE_URL: fresh.url, SKIP_BUILD: '1' }, ['migrate']);
+      expect(await p.exited).toBe(0);
+      const check = await openDatabase({ url: fresh.url, dataDir: tmpdir() });
+      try {
+        const tables = await check.db.introspection.getTables();
+        const names = tables.map((t) => t.name);
+        for (const table of [
+          'installations',
+          'webhook_events',
+          'bootstrap_runs',
+          'workspace_entities',
+          'dead_letters',
+        ]) {
+          expect(names).toContain(table);
+        }
+      } finally {
+        await check.close();
+      }
+    } finally {
+      await fresh.drop();
+    }
+  }, 60_000);
+
+  it('start:ingress without DATABASE_URL refuses, pointing at npm start', async () => {
+    const p = startAppProcess(
+      scriptPath('start.mjs'),
+      { REDIS_URL: testRedisUrl(), BULLMQ_PREFIX: prefix, TOKEN_ENCRYPTION_KEY: key, SKIP_BUILD: '1' },
+      ['ingress'],
+    );
+    expect(await p.exited).toBe(1);
+    expect(p.output.join('\n')).toMatch(/DATABASE_URL is required to run the ingress as its own process/);
+  });
+
+  it('refuses an unknown mode', async () => {
+    const p = startAppProcess(scriptPath('start.mjs'), { SKIP_BUILD: '1' }, ['frobnicate']);
+    expect(await p.exited).toBe(2);
+    expect(p.output.join('\n')).toContain('unknown mode frobnicate');
+  });
+
+  it('with DATABASE_URL: migrates, runs ingress and worker as two processes, and passes SIGTERM on to both', async () => {
+    const [port, workerPort] = [await freePort(), await freePort()];
+    const p = startAppProcess(
+      scriptPath('start.mjs'),
+      baseEnv({ PORT: String(port), WORKER_PORT: String(workerPort), SKIP_BUILD: '1' }),
+    );
+    await Promise.all([p.waitForLine(/"msg":"ingress ready"/, 60_000), p.waitForLine(/"msg":"worker ready"/, 60_000)]);
+    const pids = new Set(
+      p.output
+        .filter((l) => /"msg":"(ingress|worker) ready"/.test(l))
+        .map((l) => (JSON.parse(l) as { pid: number }).pid),
+    );
+    expect(pids.size).toBe(2);
+    expect(pids.has(p.child.pid!)).toBe(false);
+    for (const u of [port, workerPort]) expect((await fetch(`http://127.0.0.1:${u}/ready`)).status).toBe(200);
+    p.kill('SIGTERM');
+    expect(await p.exited).toBe(0);
+    expect(p.output.filter((l) => l.includes('"msg":"shutdown complete"'))).toHaveLength(2);
+    for (const u of [port, workerPort]) await expect(fetch(`http://127.0.0.1:${u}/health`)).rejects.toThrow();
+  }, 90_000);
+
+  it('with DATABASE_URL: when one app dies, stops the other and exits non-zero', async () => {
+    const port = await freePort();
+    // The worker cannot have the port the ingress took: it fails at start.
+    const p = startAppProcess(
+      scriptPath('start.mjs'),
+      baseEnv({ PORT: String(port), WORKER_PORT: String(port), SKIP_BUILD: '1' }),
+    );
+    const code = await p.exited;
+    expect(code).not.toBe(0);
+    expect(p.output.join('\n')).toContain('a process exited unexpectedly');
+    await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
   }, 90_000);
 });
