@@ -1,11 +1,14 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isWebhookEventName, WEBHOOK_EVENT_NAMES, type WebhookEventName } from '@cap/clockify';
 import { defineEnv, loadConfigOrExit, runtimeVars } from '@cap/config';
 import { createLogger } from '@cap/observability';
+import { CONTROL_TOKEN_HEADER } from './api/server.js';
+import { runBurst, runWebhook, type BurstCommand, type CommandResult, type WebhookCommand } from './commands.js';
 import { loadOrCreateKeys, simulatorDir } from './keys.js';
-import { createSimulator, type LifecycleResult, type Simulator } from './simulator.js';
+import { createSimulator, type LifecycleResult } from './simulator.js';
 import type { WorkspaceSizes, WorkspaceSpec } from './store/types.js';
 
 /**
@@ -32,10 +35,12 @@ Commands:
   webhook     Send one webhook        <EVENT> [--workspace <id>] [--no-mutate] [--body <file>]
   burst       Send many webhooks      --count 1000 [--rate 200] [--duplicates 0.1] [--reorder]
                 [--reorder-window 10] [--events A,B] [--concurrency 64] [--no-mutate] [--workspace <id>]
+              Both run inside the running \`sim serve\`, so the mock's data changes with the
+              webhooks; without one (or with --local) they change a copy rebuilt from the seed.
   keys        Print where the simulator's key pair is
   state       Show the running mock and the installations
 
-Global options: --data-dir <dir> (default DATA_DIR), --api-url <url>, --json, --help
+Global options: --data-dir <dir> (default DATA_DIR), --api-url <url>, --local, --json, --help
 `;
 
 interface ServerState {
@@ -47,6 +52,8 @@ interface ServerState {
   readonly nowMs: number;
   readonly workspaces: readonly WorkspaceSpec[];
   readonly startedAt: string;
+  /** Lets the CLI run `webhook` and `burst` inside this server (the file is mode 0600). */
+  readonly controlToken?: string;
 }
 
 class UsageError extends Error {}
@@ -69,6 +76,7 @@ const OPTIONS = {
   json: { type: 'boolean' },
   'data-dir': { type: 'string' },
   'api-url': { type: 'string' },
+  local: { type: 'boolean' },
   port: { type: 'string' },
   host: { type: 'string' },
   seed: { type: 'string' },
@@ -150,6 +158,20 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const server = readServerState(dataDir);
+  const target = str(values.workspace) ? { workspaceId: str(values.workspace) as string } : {};
+  // webhook/burst change the store: run them where the mock's store is, when a serve is running.
+  const forward =
+    (command === 'webhook' || command === 'burst') &&
+    values.local !== true &&
+    !str(values['api-url']) &&
+    server?.controlToken !== undefined &&
+    alive(server.pid);
+  if (forward) {
+    const input = command === 'webhook' ? webhookCommand(rest[0], values, target) : burstCommand(values, target);
+    const result = await runOnServer(server, command, input);
+    out(result.human, result.machine);
+    return result.code;
+  }
   const apiUrl = str(values['api-url']) ?? server?.url;
   if (!apiUrl) throw new Error(`no mock API known: start \`sim serve\` (with the same --data-dir) or pass --api-url`);
   if (server && !str(values['api-url']) && !alive(server.pid)) {
@@ -166,8 +188,12 @@ async function main(argv: string[]): Promise<number> {
       ? { reportsUrl: server.reportsUrl, seed: server.seed, nowMs: server.nowMs, workspaces: server.workspaces }
       : {}),
   });
+  if (command === 'webhook' || command === 'burst') {
+    process.stderr.write(
+      'note: no running `sim serve` takes commands here; the webhooks reflect changes to a local copy of its data\n',
+    );
+  }
   try {
-    const target = str(values.workspace) ? { workspaceId: str(values.workspace) as string } : {};
     switch (command) {
       case 'install': {
         const manifestFile = str(values.manifest);
@@ -222,9 +248,14 @@ async function main(argv: string[]): Promise<number> {
         return lifecycleOutcome(result, out, `Sent STATUS_CHANGED ${status}`);
       }
       case 'webhook':
-        return webhook(sim, rest[0], values, target, out);
-      case 'burst':
-        return burst(sim, values, target, out);
+      case 'burst': {
+        const result =
+          command === 'webhook'
+            ? await runWebhook(sim, webhookCommand(rest[0], values, target))
+            : await runBurst(sim, burstCommand(values, target));
+        out(result.human, result.machine);
+        return result.code;
+      }
     }
   } finally {
     await sim.close();
@@ -254,6 +285,7 @@ async function serve(
   }));
   const rateLimit = int(values['rate-limit'], 'rate-limit', 0, 100_000);
   const nowMs = Date.now();
+  const controlToken = randomBytes(24).toString('base64url');
   // Logs go to stderr so stdout carries only the command's output (and stays parseable with --json).
   const logger = createLogger({ name: 'simulator', level }, process.stderr);
   const sim = await createSimulator({
@@ -265,6 +297,7 @@ async function serve(
     nowMs,
     workspaces,
     logger,
+    controlToken,
     ...(rateLimit === 0
       ? { rateLimit: false as const }
       : rateLimit !== undefined
@@ -282,6 +315,7 @@ async function serve(
     nowMs,
     workspaces,
     startedAt: new Date().toISOString(),
+    controlToken,
   };
   writeServerState(dataDir, state);
   const summaries = sim.store.workspaceIds().map((id) => sim.store.summary(id));
@@ -299,7 +333,7 @@ async function serve(
       `Point the add-on at it:  CLOCKIFY_PUBLIC_KEY_FILE=${sim.publicKeyPath}  CLOCKIFY_API_ALLOWED_HOSTS=${new URL(api.url).host}`,
       'Then, in another terminal:  npm run sim -w @cap/simulator -- install --ingress http://localhost:8080',
     ].join('\n'),
-    { ...state, publicKeyPath: sim.publicKeyPath, workspaces: summaries },
+    { ...publicState(state), publicKeyPath: sim.publicKeyPath, workspaces: summaries },
   );
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
@@ -310,41 +344,21 @@ async function serve(
   return 0;
 }
 
-async function webhook(
-  sim: Simulator,
+function webhookCommand(
   eventArg: string | undefined,
   values: Values,
   target: { workspaceId?: string },
-  out: (h: string, m: unknown) => void,
-): Promise<number> {
-  const event = eventName(eventArg);
+): WebhookCommand {
   const bodyFile = str(values.body);
-  const delivery = bodyFile
-    ? await sim.sendWebhook(event, readFileSync(bodyFile, 'utf8'), target)
-    : await sim.trigger(event, { ...target, mutate: values['no-mutate'] !== true });
-  const summary = {
-    event,
-    url: delivery.url,
-    status: delivery.status,
-    durationMs: Math.round(delivery.durationMs),
-    response: delivery.body,
-    ...(delivery.error ? { error: delivery.error } : {}),
+  return {
+    event: eventName(eventArg),
+    ...target,
+    ...(bodyFile ? { body: readFileSync(bodyFile, 'utf8') } : {}),
+    mutate: values['no-mutate'] !== true,
   };
-  out(
-    delivery.status === 0
-      ? `${event} → ${delivery.url}: no answer (${delivery.error ?? 'unknown error'})`
-      : `${event} → ${delivery.url}: ${delivery.status} in ${summary.durationMs} ms ${JSON.stringify(delivery.body ?? '')}`,
-    summary,
-  );
-  return delivery.ok ? 0 : 1;
 }
 
-async function burst(
-  sim: Simulator,
-  values: Values,
-  target: { workspaceId?: string },
-  out: (h: string, m: unknown) => void,
-): Promise<number> {
+function burstCommand(values: Values, target: { workspaceId?: string }): BurstCommand {
   const count = int(values.count, 'count', 1, 1_000_000);
   if (count === undefined) throw new UsageError('burst needs --count <n>');
   const events = str(values.events)
@@ -354,7 +368,7 @@ async function burst(
   const duplicates = num(values.duplicates, 'duplicates', 0, 1);
   const rate = num(values.rate, 'rate', 0.001, 1_000_000);
   const concurrency = int(values.concurrency, 'concurrency', 1, 10_000);
-  const report = await sim.burst({
+  return {
     count,
     ...target,
     ...(events ? { events } : {}),
@@ -363,16 +377,30 @@ async function burst(
     ...(window !== undefined ? { reorder: window } : values.reorder ? { reorder: true } : {}),
     ...(concurrency !== undefined ? { concurrency } : {}),
     mutate: values['no-mutate'] !== true,
-    keepDeliveries: false,
+  };
+}
+
+/** Runs a command inside the running `sim serve`; bounded by the time the command needs. */
+async function runOnServer(
+  server: ServerState,
+  name: 'webhook' | 'burst',
+  input: WebhookCommand | BurstCommand,
+): Promise<CommandResult> {
+  const expectedMs = 'count' in input ? (input.count / (input.rate ?? 100)) * 1000 * 2 : 0;
+  const res = await fetch(`${server.origin}/_sim/commands/${name}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', [CONTROL_TOKEN_HEADER]: server.controlToken ?? '' },
+    body: JSON.stringify(input),
+    signal: AbortSignal.timeout(60_000 + expectedMs),
   });
-  const statuses = Object.entries(report.byStatus)
-    .map(([s, n]) => `${s === '0' ? 'no answer' : s}: ${n}`)
-    .join(', ');
-  out(
-    `Sent ${report.sent} webhooks (${report.unique} distinct, ${report.duplicates} duplicates, ${report.mutations} from store changes${report.reordered ? ', reordered' : ''}) in ${report.durationMs} ms = ${report.achievedRate}/s\n  statuses: ${statuses}\n  events: ${Object.keys(report.byEvent).length} kinds`,
-    report,
-  );
-  return report.errors === 0 && Object.keys(report.byStatus).every((s) => s.startsWith('2')) ? 0 : 1;
+  const answer = (await res.json().catch(() => undefined)) as
+    (CommandResult & { message?: string }) | { message?: string } | undefined;
+  if (res.status !== 200 || !answer || !('code' in answer)) {
+    const message = answer?.message ?? `HTTP ${res.status}`;
+    if (res.status === 400) throw new UsageError(message);
+    throw new Error(`the running \`sim serve\` (pid ${server.pid}) could not run ${name}: ${message}`);
+  }
+  return answer;
 }
 
 function state(dataDir: string, out: (h: string, m: unknown) => void): number {
@@ -403,7 +431,7 @@ function state(dataDir: string, out: (h: string, m: unknown) => void): number {
           `  ${String(i.addonKey)} on ${String(i.workspaceId)}: ${String(i.status)}, ${i.webhooks} webhooks → ${String(i.deliveryBaseUrl)}`,
       ),
     ].join('\n'),
-    { server: server ? { ...server, running } : null, installations },
+    { server: server ? { ...publicState(server), running } : null, installations },
   );
   return 0;
 }
@@ -445,6 +473,12 @@ function readServerState(dataDir: string): ServerState | undefined {
   } catch {
     throw new Error(`${file} is not valid JSON; delete it and start \`sim serve\` again`);
   }
+}
+
+/** The server state without its control token, for output. */
+function publicState(state: ServerState): Omit<ServerState, 'controlToken'> {
+  const { controlToken: _token, ...rest } = state;
+  return rest;
 }
 
 function writeServerState(dataDir: string, state: ServerState): void {

@@ -28,12 +28,18 @@ import {
   type BurstReport,
   type PlannedDelivery,
 } from './webhooks/burst.js';
+import { CommandInputError, runCommand } from './commands.js';
 import { randomChange } from './webhooks/random-change.js';
 
 export interface SimulatorOptions extends Omit<
   MockApiOptions,
-  'publicKey' | 'installations' | 'onChange' | 'addonHooks' | 'store' | 'dataDir'
+  'publicKey' | 'installations' | 'onChange' | 'addonHooks' | 'store' | 'dataDir' | 'commands'
 > {
+  /**
+   * Run the `webhook` and `burst` commands sent to the mock (`POST /_sim/commands/<name>`) with
+   * this token in `X-Sim-Control-Token` (what `sim serve` does for the CLI); default none.
+   */
+  readonly controlToken?: string;
   /** Keys (and, with `persistState`, installations) live under `<dataDir>/simulator`; default `DATA_DIR`. */
   readonly dataDir?: string;
   /** Keep installations in `<dataDir>/simulator/installations.json` (the CLI does); default in memory. */
@@ -650,6 +656,15 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<S
       ...(options.webhooksForApiChanges === false
         ? {}
         : { onChange: (change: StoreChange) => ref.sim?.onApiChange(change) }),
+      ...(options.controlToken
+        ? {
+            commands: {
+              token: options.controlToken,
+              run: (name: string, input: unknown) => runCommand(ref.sim as Simulator, name, input),
+              isInputError: (err: unknown) => err instanceof CommandInputError,
+            },
+          }
+        : {}),
       addonHooks: {
         getSettings: (ws, claims) => (ref.sim as Simulator).addonSettings(ws, claims),
         updateSettings: (ws, claims, values) => (ref.sim as Simulator).patchAddonSettings(ws, claims, values),

@@ -79,10 +79,21 @@ afterAll(async () => {
 });
 
 describe('sim CLI', () => {
-  it('serves the mock API and prints where, as JSON', async () => {
+  it('serves the mock API and prints where, as JSON, never its control token', async () => {
     expect(served.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/api$/);
     expect(served.workspaces).toHaveLength(1);
     expect((await fetch(`${served.origin}/_sim/health`)).status).toBe(200);
+    expect(serveOut).not.toContain('controlToken');
+    const state = await run(['state', '--json']);
+    expect(state.code).toBe(0);
+    expect(state.stdout).not.toContain('controlToken');
+    // Commands need the token the serve keeps in its state file (mode 0600).
+    const refused = await fetch(`${served.origin}/_sim/commands/webhook`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-sim-control-token': 'guess' },
+      body: JSON.stringify({ event: 'NEW_TAG' }),
+    });
+    expect(refused.status).toBe(401);
   });
 
   it('installs, delivers webhooks and bursts across invocations, then uninstall revokes the tokens in the running mock', async () => {
@@ -110,8 +121,24 @@ describe('sim CLI', () => {
 
     const hook = await run(['webhook', 'new-tag', '--json']);
     expect(hook.code).toBe(0);
+    expect(hook.stderr).toBe('');
     expect(JSON.parse(hook.stdout)).toMatchObject({ event: 'NEW_TAG', status: 200 });
-    expect(receiver.received.filter((r) => r.path === '/webhooks/new-tag')).toHaveLength(1);
+    const delivered = receiver.received.filter((r) => r.path === '/webhooks/new-tag');
+    expect(delivered).toHaveLength(1);
+    // The command ran inside the running serve: the tag the webhook announced is in the data
+    // the mock API serves.
+    const tagId = (JSON.parse(delivered[0]!.body) as { id: string }).id;
+    const tags = (await (await api()).json()) as { id: string }[];
+    expect(tags.map((t) => t.id)).toContain(tagId);
+
+    // --local works on a copy rebuilt from the seed instead, and says so.
+    const local = await run(['webhook', 'new-tag', '--local', '--json']);
+    expect(local.code).toBe(0);
+    expect(local.stderr).toContain('local copy');
+    const localTagId = (
+      JSON.parse(receiver.received.filter((r) => r.path === '/webhooks/new-tag')[1]!.body) as { id: string }
+    ).id;
+    expect(((await (await api()).json()) as { id: string }[]).map((t) => t.id)).not.toContain(localTagId);
 
     const burst = await run(['burst', '--count', '20', '--rate', '500', '--duplicates', '0.1', '--reorder', '--json']);
     expect(burst.code).toBe(0);

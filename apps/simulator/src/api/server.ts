@@ -1,4 +1,4 @@
-import type { KeyObject } from 'node:crypto';
+import { createHash, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -35,7 +35,22 @@ export interface MockApiOptions extends MockStoreOptions {
   readonly metrics?: Metrics;
   /** Largest request body accepted; default 1 MiB. */
   readonly maxBodyBytes?: number;
+  /**
+   * Commands run inside this process (`POST /_sim/commands/<name>`, JSON body), allowed only with
+   * the header `X-Sim-Control-Token: <token>`. `sim serve` uses it so the CLI's `webhook` and
+   * `burst` change the data this mock serves. Errors thrown as `inputError` answer 400.
+   */
+  readonly commands?: {
+    readonly token: string;
+    run(name: string, input: unknown): Promise<unknown>;
+    isInputError(err: unknown): boolean;
+  };
 }
+
+/** The header carrying the control token of `MockApiOptions.commands`. */
+export const CONTROL_TOKEN_HEADER = 'x-sim-control-token';
+
+const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
 export interface MockApi {
   /** e.g. `http://127.0.0.1:PORT/api`: the `apiUrl`/`backendUrl` to give the add-on. */
@@ -226,8 +241,11 @@ export async function createMockApi(options: MockApiOptions = {}): Promise<MockA
 
   async function control(req: IncomingMessage, res: ServerResponse, method: string, url: URL): Promise<void> {
     const route = `${method} ${url.pathname}`;
-    const raw = await readBody(req, 64 * 1024);
+    // A command may carry a webhook body (up to 1 MiB); the other control requests are small.
+    const commandRoute = method === 'POST' && url.pathname.startsWith('/_sim/commands/');
+    const raw = await readBody(req, commandRoute ? 1024 * 1024 + 64 * 1024 : 64 * 1024);
     if (raw === 'too-large') return send(res, 413, errorBody(413, 'Control request too large'));
+    if (commandRoute) return command(req, res, url.pathname.slice('/_sim/commands/'.length), raw);
     switch (route) {
       case 'GET /_sim/health':
         return send(res, 200, { ok: true });
@@ -265,6 +283,27 @@ export async function createMockApi(options: MockApiOptions = {}): Promise<MockA
         return send(res, 200, faults.list());
       default:
         return send(res, 404, errorBody(404, `No simulator control route ${route}`));
+    }
+  }
+
+  async function command(req: IncomingMessage, res: ServerResponse, name: string, raw: Buffer): Promise<void> {
+    const commands = options.commands;
+    if (!commands) return send(res, 404, errorBody(404, 'This mock runs no commands (start it with `sim serve`)'));
+    const given = req.headers[CONTROL_TOKEN_HEADER];
+    if (typeof given !== 'string' || !timingSafeEqual(digest(given), digest(commands.token)))
+      return send(res, 401, errorBody(401, `Commands need the ${CONTROL_TOKEN_HEADER} header of this server`));
+    let input: unknown;
+    try {
+      input = JSON.parse(raw.toString('utf8'));
+    } catch {
+      return send(res, 400, errorBody(400, 'Malformed JSON'));
+    }
+    try {
+      return send(res, 200, await commands.run(name, input));
+    } catch (err) {
+      if (commands.isInputError(err)) return send(res, 400, errorBody(400, (err as Error).message));
+      logger.error({ err, command: name }, 'simulator command failed');
+      return send(res, 500, errorBody(500, `The command failed: ${(err as Error).message}`));
     }
   }
 
