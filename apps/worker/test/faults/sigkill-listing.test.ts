@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getBootstrapResources } from '@cap/db';
 import { startOwnRedis, waitFor, type AppProcess, type OwnRedis } from '@cap/testing';
+import { MIRROR_ACCOUNT_STATUSES } from '@cap/simulator';
 import { startStack, type Stack } from '../stack.js';
 
 // Time entries are copied by several jobs at once, each taking users from one shared cursor.
 // A worker killed while they run must lose no user and copy none twice.
+const PAGE_SIZE = 10;
 let s: Stack;
 let redis: OwnRedis;
 beforeAll(async () => {
@@ -25,7 +27,7 @@ afterAll(async () => {
 const worker = (): AppProcess =>
   s.spawnWorker({
     WORKER_PORT: '0',
-    BOOTSTRAP_PAGE_SIZE: '10',
+    BOOTSTRAP_PAGE_SIZE: String(PAGE_SIZE),
     WORKER_LOCK_DURATION_MS: '2000',
     WORKER_STALLED_INTERVAL_MS: '1000',
   });
@@ -73,6 +75,15 @@ describe('a worker SIGKILLed while several jobs copy the time entries', () => {
     const te = resources.find((x) => x.resource === 'time-entries')!;
     expect(te.status).toBe('COMPLETED');
     expect((te.cursor as { active: object }).active).toEqual({});
+    // Every user's entries were committed exactly once: the committed pages are exactly the
+    // pages the listing needs (a user copied twice would add pages; one skipped would miss some).
+    const window = (te.cursor as { window: { start: string; end: string } }).window;
+    const users = s.sim.store.listUsers(s.workspaceId, { status: 'ALL', accountStatuses: MIRROR_ACCOUNT_STATUSES });
+    const neededPages = users.reduce((n, u) => {
+      const entries = s.sim.store.listTimeEntries(s.workspaceId, u.id, window).length;
+      return n + Math.max(1, Math.ceil(entries / PAGE_SIZE));
+    }, 0);
+    expect(te.pages).toBe(neededPages);
     const stats = s.sim.api!.stats.snapshot();
     expect(stats.rateLimited).toBe(0);
     // Requests answered but in no committed page: at most the page in flight of each job the
