@@ -80,7 +80,8 @@ describe('npm run cli', () => {
       error: 'boom',
       attempts: 8,
     });
-    // A lifecycle letter has its tokens removed; the original job is still in the failed set.
+    // A lifecycle letter has its tokens removed; its payload comes back from the original job,
+    // which BullMQ still holds (here it ran and completed; exhausted ones stay in the failed set).
     const lifecycleJob = (await queues.lifecycle.getJobs(['completed']))[0]!;
     await queues.lifecycle.add(JOBS.lifecycleInstalled, lifecycleJob.data, { jobId: 'failed-installed', attempts: 1 });
     await recordDeadLetter(db, {
@@ -124,5 +125,22 @@ describe('npm run cli', () => {
     expect(all.code).toBe(0);
     expect((await cli('dead-letters', 'list')).out).toContain('(none)');
     await s.settle();
+
+    // When BullMQ no longer has the original job, a letter without its tokens cannot be replayed.
+    await recordDeadLetter(db, {
+      queue: 'lifecycle',
+      jobName: JOBS.lifecycleInstalled,
+      jobId: 'long-gone',
+      workspaceId: s.workspaceId,
+      payload: { ...lifecycleJob.data, body: { ...lifecycleJob.data.body, authTokenEnc: '[removed]' } },
+      error: 'boom',
+      attempts: 10,
+    });
+    const gone = JSON.parse((await cli('dead-letters', 'list', '--json')).out) as { id: number; job_id: string }[];
+    const goneId = gone.find((l) => l.job_id === 'long-gone')!.id;
+    const refused = await cli('dead-letters', 'replay', String(goneId));
+    expect(refused.code).toBe(1);
+    expect(refused.out).toContain('is no longer in the failed set; ask Clockify to resend (reinstall) instead');
+    expect((await cli('dead-letters', 'list')).out).toContain('long-gone');
   }, 60_000);
 });
