@@ -102,6 +102,38 @@ describe('bootstrap', () => {
     expect(diff.equal).toBe(true);
   });
 
+  it('holds the configured rate across jobs, and re-schedules a long limiter wait instead of holding its slot', async () => {
+    s = await startStack({
+      sizes: { users: 3, projects: 4, tasksPerProject: 1, tags: 3, clients: 2, entries: 12 },
+      workerEnv: {
+        CLOCKIFY_RATE_LIMIT_RPS: '8',
+        BOOTSTRAP_LIMITER_MAX_WAIT_MS: '50',
+        WORKER_CONCURRENCY_BOOTSTRAP: '1',
+        BOOTSTRAP_PAGE_SIZE: '2',
+      },
+    });
+    await s.sim.install({ ingressUrl: s.ingressUrl, workspaceId: s.workspaceId });
+    // With one slot, a job seen delayed while the run goes on let go of its slot to wait.
+    let sawDelayed = false;
+    const run = await waitFor(
+      async () => {
+        if (!sawDelayed && (await s!.ingress.context.queues.bootstrap.getDelayedCount()) > 0) sawDelayed = true;
+        const r = await s!.latestRun();
+        return r && ['COMPLETED', 'PARTIAL', 'FAILED'].includes(r.status) ? r : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 10, message: 'the bootstrap at 8 requests per second' },
+    );
+    expect(run.status).toBe('COMPLETED');
+    expect(sawDelayed).toBe(true);
+    const ws = s.sim.api!.stats.snapshot().byWorkspace[s.workspaceId]!;
+    expect(ws.total).toBeGreaterThan(16);
+    // At most 8 requests in any 1 s window (7.6/s: the rate less the limiter's headroom), plus
+    // one for a request that leaves late on a busy machine; nowhere near the mock's 50.
+    expect(ws.peakPerWindow).toBeLessThanOrEqual(9);
+    expect(ws.rateLimited).toBe(0);
+    expect((await s.mirrorDiff()).equal).toBe(true);
+  });
+
   it('keeps one active run per workspace: a second request joins it', async () => {
     s = await startStack({ sizes: SIZES, workerEnv: { AUTO_BOOTSTRAP: 'false' } });
     s.sim.api!.faults.set('*', { latencyMs: 30 });
