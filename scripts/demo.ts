@@ -236,11 +236,12 @@ async function main(): Promise<number> {
   );
   const simData = running ? join(repoRoot(), '.data') : mkdtempSync(join(tmpdir(), 'clockify-addon-sim-'));
   if (!running) cleanups.push(() => rmSync(simData, { recursive: true, force: true }));
+  const mockPort = Number(args['mock-port'] ?? (running ? 8090 : 0));
   const sim = await createSimulator({
     dataDir: simData,
     seed: 'demo',
     workspaces: 1,
-    port: Number(args['mock-port'] ?? (running ? 8090 : 0)),
+    port: mockPort,
     sizes: {
       users: Number(args.users),
       projects: Number(args.projects),
@@ -249,6 +250,11 @@ async function main(): Promise<number> {
       clients: 8,
       entries: Number(args.entries),
     },
+  }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EADDRINUSE') throw err;
+    throw new Error(
+      `port ${mockPort} is taken (a \`sim serve\` there?): the demo runs its own mock API; stop the other one or pass --mock-port and allow that port in CLOCKIFY_API_ALLOWED_HOSTS`,
+    );
   });
   shutdown.register('connections', 'simulator', () => sim.close());
   console.log(`  mock API   ${sim.url}`);
