@@ -74,6 +74,9 @@ export async function startIngress(opts: StartIngressOptions): Promise<RunningIn
       metrics,
     });
   } catch (err) {
+    if (!config.REQUIRE_SIGNATURE_VERIFICATION && config.NODE_ENV === 'production') {
+      throw new StartupError(`REQUIRE_SIGNATURE_VERIFICATION=false is refused: ${(err as Error).message}`);
+    }
     throw new StartupError(`cannot load the Clockify public key: ${(err as Error).message}`);
   }
 
