@@ -1,13 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sql } from '@cap/db';
+import { createBootstrapRun, getBootstrapRun, sql } from '@cap/db';
 import { JOBS } from '@cap/queue';
 import { waitFor } from '@cap/testing';
+import { resourceJobId, STRANDED_AFTER_MS } from '../src/jobs/bootstrap.start.js';
 import type { RetentionReport } from '../src/jobs/maintenance.js';
 import { startStack, type Stack } from './stack.js';
 
 const DAY_MS = 86_400_000;
 let s: Stack;
 let offsetMs = 0;
+let addonId: string;
 
 beforeAll(async () => {
   s = await startStack({
@@ -15,7 +17,7 @@ beforeAll(async () => {
     workerEnv: { AUTO_BOOTSTRAP: 'false', WEBHOOK_EVENT_RETENTION_DAYS: '3' },
     now: () => new Date(Date.now() + offsetMs),
   });
-  await s.installAndWait();
+  ({ addonId } = await s.installAndWait());
 });
 afterAll(async () => {
   await s?.close();
@@ -72,5 +74,43 @@ describe('retention of delivery records', () => {
     expect(dropped!.rows).toBeGreaterThanOrEqual(1);
     expect(await todays(tag.id as string)).toEqual([]);
     offsetMs = 0;
+  });
+});
+
+describe('retention of stranded bootstrap runs', () => {
+  it('ends an active run no job will move again (after a while without progress), and keeps one with a job waiting', async () => {
+    const db = s.ingress.context.database.db;
+    const key = { workspaceId: s.workspaceId, addonId };
+    const newRun = () =>
+      db
+        .transaction()
+        .execute((tx) =>
+          createBootstrapRun(tx, { ...key, trigger: 'manual', jobId: 'lost-start', resources: ['users', 'tags'] }),
+        );
+
+    // Its jobs are gone (as if Redis lost them): nothing will ever finish it.
+    const stranded = (await newRun())!;
+    offsetMs = STRANDED_AFTER_MS - 60_000;
+    expect((await retention('stranded-too-early')).strandedRunsEnded).toEqual([]);
+    offsetMs = STRANDED_AFTER_MS + 60_000;
+    expect((await retention('stranded-ended')).strandedRunsEnded).toEqual([stranded.id]);
+    const ended = await getBootstrapRun(db, stranded.id);
+    expect(ended?.status).toBe('FAILED');
+
+    // A run with a job still waiting in the queue (here delayed) is left alone.
+    const waiting = (await newRun())!;
+    const bootstrap = s.ingress.context.queues.bootstrap;
+    await bootstrap.add(
+      JOBS.bootstrapResource,
+      { v: 1, runId: waiting.id, ...key, resource: 'users' },
+      { jobId: resourceJobId(waiting.id, 'users'), delay: 3_600_000 },
+    );
+    try {
+      expect((await retention('stranded-kept')).strandedRunsEnded).toEqual([]);
+      expect((await getBootstrapRun(db, waiting.id))?.status).toBe('RUNNING');
+    } finally {
+      await bootstrap.remove(resourceJobId(waiting.id, 'users'));
+      offsetMs = 0;
+    }
   });
 });

@@ -10,6 +10,7 @@ import {
 } from '@cap/db';
 import { JOBS, enqueue, parsePayload } from '@cap/queue';
 import type { WorkerDeps } from '../deps.js';
+import { failStrandedRuns } from './bootstrap.start.js';
 
 const DAY_MS = 86_400_000;
 /** Partitions kept ready ahead of time, so inserts rarely create one. */
@@ -21,12 +22,15 @@ export interface RetentionReport {
   readonly installationsPurged: { workspaceId: string; addonId: string; entities: number; webhookEvents: number }[];
   readonly deadLettersDeleted: number;
   readonly bootstrapRunsDeleted: number;
+  /** Active bootstrap runs ended because no job of theirs was left in the queue. */
+  readonly strandedRunsEnded: string[];
 }
 
 /**
  * Retention: drops `webhook_events` day partitions older than WEBHOOK_EVENT_RETENTION_DAYS,
- * creates the coming days' partitions, drops old dead letters and finished bootstrap runs, and
- * purges uninstalled workspaces whose date passed (only if still deleted). Logs the counts.
+ * creates the coming days' partitions, drops old dead letters and finished bootstrap runs, ends
+ * active bootstrap runs left without a job (see failStrandedRuns), and purges uninstalled
+ * workspaces whose date passed (only if still deleted). Logs the counts.
  */
 export async function runRetention(deps: WorkerDeps): Promise<RetentionReport> {
   const now = deps.now();
@@ -45,6 +49,7 @@ export async function runRetention(deps: WorkerDeps): Promise<RetentionReport> {
     deps.db,
     new Date(now.getTime() - deps.config.BOOTSTRAP_RUN_RETENTION_DAYS * DAY_MS),
   );
+  const strandedRunsEnded = await failStrandedRuns(deps);
   const purged: RetentionReport['installationsPurged'] = [];
   for (;;) {
     const due = await installationsDueForPurge(deps.db, now, 50);
@@ -62,6 +67,7 @@ export async function runRetention(deps: WorkerDeps): Promise<RetentionReport> {
       installationsPurged: purged.length,
       deadLettersDeleted,
       bootstrapRunsDeleted,
+      strandedRunsEnded: strandedRunsEnded.length,
       cutoff,
     },
     'retention done',
@@ -72,6 +78,7 @@ export async function runRetention(deps: WorkerDeps): Promise<RetentionReport> {
     installationsPurged: purged,
     deadLettersDeleted,
     bootstrapRunsDeleted,
+    strandedRunsEnded,
   };
 }
 
