@@ -21,4 +21,6 @@ export interface WorkerDeps {
   readonly metrics: Metrics;
   /** The clock; tests replace it to reach retention and purge dates. */
   readonly now: () => Date;
+  /** Fires when the process starts shutting down: long jobs hand themselves back to the queue. */
+  readonly stopping?: AbortSignal;
 }

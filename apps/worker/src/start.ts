@@ -87,6 +87,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     logger,
   });
 
+  const stopping = new AbortController();
   const deps: WorkerDeps = {
     config,
     db: database.db,
@@ -98,6 +99,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     logger,
     metrics,
     now: opts.now ?? (() => new Date()),
+    stopping: stopping.signal,
   };
 
   await ensureWebhookEventPartitions(database.db, new Date(Date.now() - 86_400_000), PARTITIONS_AHEAD_DAYS + 1);
@@ -182,6 +184,8 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
         ops.server.closeAllConnections();
       }),
   );
+  // First of all, so that long bootstrap jobs stop after their current page while HTTP closes.
+  shutdown.register('http', 'long jobs', () => stopping.abort());
   shutdown.register('workers', 'bullmq workers', () => registry.close());
   shutdown.register('queues', 'bullmq queues', () => closeQueues(queues));
   shutdown.register('connections', 'redis connections', () =>

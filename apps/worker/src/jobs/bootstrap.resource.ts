@@ -47,6 +47,9 @@ interface Cursor {
 
 class RunCancelled extends Error {}
 
+/** The process is shutting down: the job goes back to the queue after the page it committed. */
+class StoppingForShutdown extends Error {}
+
 /**
  * Copies one resource page by page. Each page's rows and the cursor commit in one transaction, so
  * a killed worker costs the page in flight; a re-run resumes from the cursor. Long limiter waits
@@ -87,6 +90,12 @@ export async function processBootstrapResource(deps: WorkerDeps, job: Job, token
     if (err instanceof RunCancelled) {
       log.info('bootstrap run was cancelled; resource job stops');
       return 'cancelled';
+    }
+    if (err instanceof StoppingForShutdown) {
+      // Back in the queue at once, without spending an attempt; any worker resumes from the cursor.
+      log.info('worker shutting down; resource job handed back after its last committed page');
+      await job.moveToDelayed(Date.now(), token);
+      throw new DelayedError();
     }
     if (err instanceof InstallationUnusableError) {
       // No API URL or no token: retrying cannot help until the next INSTALLED.
@@ -196,8 +205,12 @@ async function copyResource(
     return true;
   }
   if (spec.kind === 'paged') {
-    await walkPages(spec.pages(api, cursor.page, pageSize, maxPages), dbNow, (page, fetchedAt) =>
-      commit(page.items, fetchedAt, saveCursor({ ...cursor, page: page.page + 1 }, page.items.length)),
+    await walkPages(
+      spec.pages(api, cursor.page, pageSize, maxPages),
+      dbNow,
+      (page, fetchedAt) =>
+        commit(page.items, fetchedAt, saveCursor({ ...cursor, page: page.page + 1 }, page.items.length)),
+      deps.stopping,
     );
     return true;
   }
@@ -205,6 +218,7 @@ async function copyResource(
   // listing's other jobs take the others (see PARENT_LISTING_JOBS).
   const jobId = job.id ?? `${runId}-${spec.name}`;
   for (;;) {
+    if (deps.stopping?.aborted) throw new StoppingForShutdown();
     const claim = await claimParent(deps.db, {
       runId,
       resource: spec.name,
@@ -216,27 +230,36 @@ async function copyResource(
     if (claim.kind === 'none') return false;
     if (claim.kind === 'finish') return true;
     const { parentId } = claim;
-    await walkPages(spec.pages(api, parentId, claim.page, pageSize, maxPages, claim.window), dbNow, (page, fetchedAt) =>
-      commit(page.items, fetchedAt, (tx) =>
-        saveParentPage(tx, {
-          runId,
-          resource: spec.name,
-          jobId,
-          next: page.lastPage ? undefined : { parentId, page: page.page + 1 },
-          items: page.items.length,
-        }),
-      ),
+    await walkPages(
+      spec.pages(api, parentId, claim.page, pageSize, maxPages, claim.window),
+      dbNow,
+      (page, fetchedAt) =>
+        commit(page.items, fetchedAt, (tx) =>
+          saveParentPage(tx, {
+            runId,
+            resource: spec.name,
+            jobId,
+            next: page.lastPage ? undefined : { parentId, page: page.page + 1 },
+            items: page.items.length,
+          }),
+        ),
+      deps.stopping,
     );
   }
 }
 
-/** Drives a page generator, taking the database time before each request for the removal rule. */
+/**
+ * Drives a page generator, taking the database time before each request for the removal rule.
+ * Once `stopping` fires it fetches no further page (the committed ones are in the cursor).
+ */
 async function walkPages(
   pages: AsyncGenerator<Fetched>,
   dbNow: () => Promise<Date>,
   onPage: (page: Fetched, fetchedAt: Date) => Promise<void>,
+  stopping?: AbortSignal,
 ): Promise<void> {
-  for (;;) {
+  for (let first = true; ; first = false) {
+    if (!first && stopping?.aborted) throw new StoppingForShutdown();
     const fetchedAt = await dbNow();
     const next = await pages.next();
     if (next.done) return;

@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getBootstrapResources } from '@cap/db';
+import { startOwnRedis, waitFor, type AppProcess, type OwnRedis } from '@cap/testing';
+import { startStack, type Stack } from '../stack.js';
+
+// A deploy stops workers with SIGTERM. A bootstrap job must not hold the shutdown until its whole
+// listing is copied (the timer would cut it and BullMQ would count a stall): it hands itself back
+// after the page it committed, and the next worker resumes from the cursor.
+let s: Stack;
+let redis: OwnRedis;
+beforeAll(async () => {
+  redis = await startOwnRedis();
+  s = await startStack({
+    noWorker: true,
+    redisUrl: redis.url,
+    sizes: { users: 8, projects: 10, tasksPerProject: 3, tags: 20, clients: 6, entries: 3000 },
+  });
+  s.sim.api!.faults.set('*', { latencyMs: 40 });
+});
+afterAll(async () => {
+  await s?.close();
+  await redis?.close();
+});
+
+const worker = (): AppProcess =>
+  s.spawnWorker({
+    WORKER_PORT: '0',
+    BOOTSTRAP_PAGE_SIZE: '10',
+    SHUTDOWN_TIMEOUT_MS: '20000',
+    WORKER_LOCK_DURATION_MS: '2000',
+    WORKER_STALLED_INTERVAL_MS: '1000',
+  });
+
+describe('a worker stopped with SIGTERM mid-bootstrap', () => {
+  it('exits 0 within seconds, its jobs go back to the queue unspent, and the next worker completes the run losing no request', async () => {
+    const first = worker();
+    await first.waitForLine(/"msg":"worker ready"/);
+    await s.sim.install({ ingressUrl: s.ingressUrl, workspaceId: s.workspaceId });
+    const db = s.ingress.context.database.db;
+    const run = await waitFor(
+      async () => {
+        const r = await s.latestRun();
+        if (!r || r.status !== 'RUNNING') return undefined;
+        const te = (await getBootstrapResources(db, r.id)).find((x) => x.resource === 'time-entries');
+        return te && te.pages >= 5 ? r : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 20, message: 'time entries being copied' },
+    );
+    const stoppedAt = Date.now();
+    first.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    expect(Date.now() - stoppedAt).toBeLessThan(5_000);
+    const firstOutput = first.output.join('\n');
+    expect(firstOutput).toContain('handed back after its last committed page');
+    expect(firstOutput).toContain('"msg":"shutdown complete"');
+
+    const second = worker();
+    await second.waitForLine(/"msg":"worker ready"/);
+    const done = await s.waitForRun(['COMPLETED', 'PARTIAL', 'FAILED'], 120_000);
+    expect(done.id).toBe(run.id);
+    expect(done.status).toBe('COMPLETED');
+    expect(second.output.join('\n')).not.toMatch(/job stalled/);
+    const diff = await s.mirrorDiff();
+    expect({ missing: diff.missing, extra: diff.extra, changed: diff.changed }).toEqual({
+      missing: [],
+      extra: [],
+      changed: [],
+    });
+    // Every request the mock answered is in a committed page: nothing was in flight at the stop.
+    const resources = await getBootstrapResources(db, run.id);
+    const counted = resources.reduce((n, x) => n + x.requests, 0);
+    const stats = s.sim.api!.stats.snapshot();
+    expect(stats.byWorkspace[s.workspaceId]!.total).toBe(counted);
+    expect(stats.rateLimited).toBe(0);
+    // Handing back spent no attempt.
+    const jobs = await s.ingress.context.queues.bootstrap.getJobs(['completed']);
+    expect(jobs.filter((j) => j.name === 'bootstrap.resource').every((j) => j.attemptsMade <= 1)).toBe(true);
+    second.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  }, 180_000);
+});
