@@ -55,7 +55,7 @@ export async function enqueue<N extends JobName>(
   opts: JobsOptions = {},
 ): Promise<string> {
   const data = parsePayload(name, payload);
-  const job = await queueFor(queues, name).add(name, data, { jobId: randomUUID(), ...opts });
+  const job = await queueFor(queues, name).add(name, data, { ...opts, jobId: opts.jobId ?? randomUUID() });
   return job.id!;
 }
 

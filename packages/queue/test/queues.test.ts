@@ -102,6 +102,9 @@ describe('enqueue', () => {
     const job = await q.maintenance.getJob(id);
     expect(job?.name).toBe('maintenance.retention');
     expect(job?.opts.attempts).toBe(2);
+    // An explicit `jobId: undefined` (e.g. from a spread of optional options) still gets a random id.
+    const random = await enqueue(q, JOBS.retention, { v: 1 }, { jobId: undefined, attempts: 2 });
+    expect(random).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it('refuses an invalid payload before anything reaches Redis', async () => {
