@@ -36,16 +36,16 @@ const VALID: { [N in JobName]: JobPayload<N> } = {
       asUser: 'user-1',
       apiUrl: 'https://api.clockify.me/api',
       addonUserId: 'addon-user-1',
-      authTokenEnc: 'enc:v1:k1:bm9uY2U:Y2lwaGVy',
+      authTokenEnc: 'enc:v1:k1:bm9uY2U:Y2lwaGVy:dGFn',
       webhooks: [
         {
           path: 'https://addon.example.com/webhooks/new-time-entry',
           webhookType: 'ADDON',
           event: 'NEW_TIME_ENTRY',
-          authTokenEnc: 'enc:v1:k1:bm9uY2U:d2ViaG9vaw',
+          authTokenEnc: 'enc:v1:k1:bm9uY2U:d2ViaG9vaw:dGFn',
           tokenHash: HASH,
         },
-        { path: '/webhooks/unmatched', authTokenEnc: 'enc:v1:k1:eA:eQ', tokenHash: OTHER_HASH },
+        { path: '/webhooks/unmatched', authTokenEnc: 'enc:v1:k1:eA:eQ:dA', tokenHash: OTHER_HASH },
       ],
       backendUrl: 'https://api.clockify.me/api',
       reportsUrl: 'https://reports.api.clockify.me',
@@ -125,7 +125,7 @@ describe('valid payloads', () => {
         'lifecycle.installed',
         variant('lifecycle.installed', (p) => {
           delete p.requestId;
-          p.body = { addonId: 'a', workspaceId: 'w', authTokenEnc: 'enc:v1:x', webhooks: [] };
+          p.body = { addonId: 'a', workspaceId: 'w', authTokenEnc: 'enc:v1:k:i:c:t', webhooks: [] };
         }),
       ],
       ['lifecycle.deleted', variant('lifecycle.deleted', (p) => delete body(p).asUser)],
@@ -230,6 +230,13 @@ describe('invalid payloads are rejected with the offending path', () => {
       'more than 500 settings',
       (p) => (body(p).settings = Array.from({ length: 501 }, (_, i) => ({ id: `s${i}`, value: i }))),
       'body.settings',
+    ],
+    ['lifecycle.installed', 'a bare ciphertext prefix', (p) => (body(p).authTokenEnc = 'enc:v1:'), 'body.authTokenEnc'],
+    [
+      'lifecycle.installed',
+      'a ciphertext with a part missing',
+      (p) => (body(p).authTokenEnc = 'enc:v1:k1:aXY:Ym9keQ'),
+      'body.authTokenEnc',
     ],
     [
       'lifecycle.installed',

@@ -8,7 +8,11 @@ import { JOBS, type JobName } from './names.js';
  * SHA-256 hashes.
  */
 
-const ciphertext = z.string().startsWith('enc:v1:', 'must be an encrypted token');
+/** `enc:v1:<keyId>:<iv>:<ciphertext>:<tag>` as the keyring writes it (base64url parts). */
+const ciphertext = z
+  .string()
+  .max(16_384)
+  .regex(/^enc:v1:[A-Za-z0-9_-]+(?::[A-Za-z0-9_-]+){3}$/, 'must be an encrypted token');
 const id = z.string().min(1).max(128);
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
 
