@@ -125,7 +125,7 @@ describe('valid payloads', () => {
         'lifecycle.installed',
         variant('lifecycle.installed', (p) => {
           delete p.requestId;
-          p.body = { addonId: 'a', workspaceId: 'w', authTokenEnc: 'enc:v1:k:i:c:t', webhooks: [] };
+          p.body = { addonId: p.addonId, workspaceId: p.workspaceId, authTokenEnc: 'enc:v1:k:i:c:t', webhooks: [] };
         }),
       ],
       ['lifecycle.deleted', variant('lifecycle.deleted', (p) => delete body(p).asUser)],
@@ -231,6 +231,8 @@ describe('invalid payloads are rejected with the offending path', () => {
       (p) => (body(p).settings = Array.from({ length: 501 }, (_, i) => ({ id: `s${i}`, value: i }))),
       'body.settings',
     ],
+    ['lifecycle.installed', 'a body about another workspace', (p) => (body(p).workspaceId = 'ws-other'), 'body'],
+    ['lifecycle.status-changed', 'a body about another installation', (p) => (body(p).addonId = 'other'), 'body'],
     ['lifecycle.installed', 'a bare ciphertext prefix', (p) => (body(p).authTokenEnc = 'enc:v1:'), 'body.authTokenEnc'],
     [
       'lifecycle.installed',

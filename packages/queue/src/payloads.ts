@@ -43,70 +43,89 @@ const NO_PLAINTEXT_TOKEN: {
   error: { message: 'a plaintext authToken is never queued (encrypt it into authTokenEnc)', path: ['authToken'] },
 };
 
-export const installedPayload = z.object({
-  ...lifecycleBase,
-  type: z.literal('INSTALLED'),
-  body: z
-    .object({
-      addonId: id,
-      workspaceId: id,
-      asUser: z.string().max(128).optional(),
-      apiUrl: z.string().url().optional(),
-      addonUserId: z.string().max(128).optional(),
-      authTokenEnc: ciphertext,
-      webhooks: z
-        .array(
-          z.object({
-            path: z.string().max(2048),
-            webhookType: z.string().max(64).optional(),
-            /** The manifest event whose route the path points at (matched by the ingress), if any. */
-            event: z
-              .string()
-              .regex(/^[A-Z_]{3,64}$/)
-              .optional(),
-            authTokenEnc: ciphertext,
-            tokenHash: sha256Hex,
-          }),
-        )
-        .max(100),
-      /** Claims of the installation token that locate the API (`backendUrl`, `reportsUrl`). */
-      backendUrl: z.string().url().optional(),
-      reportsUrl: z.string().url().optional(),
-    })
-    .loose()
-    .refine(NO_PLAINTEXT_TOKEN.check, NO_PLAINTEXT_TOKEN.error),
-});
+/** The envelope names the installation its body is about: both must agree. */
+const SAME_INSTALLATION: {
+  check: (p: { workspaceId: string; addonId: string; body: { workspaceId: string; addonId: string } }) => boolean;
+  error: { message: string; path: PropertyKey[] };
+} = {
+  check: (p) => p.body.workspaceId === p.workspaceId && p.body.addonId === p.addonId,
+  error: { message: 'body.workspaceId and body.addonId must match the envelope', path: ['body'] },
+};
 
-export const deletedPayload = z.object({
-  ...lifecycleBase,
-  type: z.literal('DELETED'),
-  body: z
-    .object({ addonId: id, workspaceId: id, asUser: z.string().max(128).optional() })
-    .loose()
-    .refine(NO_PLAINTEXT_TOKEN.check, NO_PLAINTEXT_TOKEN.error),
-});
+export const installedPayload = z
+  .object({
+    ...lifecycleBase,
+    type: z.literal('INSTALLED'),
+    body: z
+      .object({
+        addonId: id,
+        workspaceId: id,
+        asUser: z.string().max(128).optional(),
+        apiUrl: z.string().url().optional(),
+        addonUserId: z.string().max(128).optional(),
+        authTokenEnc: ciphertext,
+        webhooks: z
+          .array(
+            z.object({
+              path: z.string().max(2048),
+              webhookType: z.string().max(64).optional(),
+              /** The manifest event whose route the path points at (matched by the ingress), if any. */
+              event: z
+                .string()
+                .regex(/^[A-Z_]{3,64}$/)
+                .optional(),
+              authTokenEnc: ciphertext,
+              tokenHash: sha256Hex,
+            }),
+          )
+          .max(100),
+        /** Claims of the installation token that locate the API (`backendUrl`, `reportsUrl`). */
+        backendUrl: z.string().url().optional(),
+        reportsUrl: z.string().url().optional(),
+      })
+      .loose()
+      .refine(NO_PLAINTEXT_TOKEN.check, NO_PLAINTEXT_TOKEN.error),
+  })
+  .refine(SAME_INSTALLATION.check, SAME_INSTALLATION.error);
 
-export const settingsUpdatedPayload = z.object({
-  ...lifecycleBase,
-  type: z.literal('SETTINGS_UPDATED'),
-  body: z
-    .object({
-      addonId: id,
-      workspaceId: id,
-      settings: z.array(z.object({ id: z.string(), name: z.string().optional(), value: z.unknown() }).loose()).max(500),
-    })
-    .loose()
-    .refine(NO_PLAINTEXT_TOKEN.check, NO_PLAINTEXT_TOKEN.error),
-});
+export const deletedPayload = z
+  .object({
+    ...lifecycleBase,
+    type: z.literal('DELETED'),
+    body: z
+      .object({ addonId: id, workspaceId: id, asUser: z.string().max(128).optional() })
+      .loose()
+      .refine(NO_PLAINTEXT_TOKEN.check, NO_PLAINTEXT_TOKEN.error),
+  })
+  .refine(SAME_INSTALLATION.check, SAME_INSTALLATION.error);
 
-export const statusChangedPayload = z.object({
-  ...lifecycleBase,
-  type: z.literal('STATUS_CHANGED'),
-  body: z
-    .object({ addonId: id, workspaceId: id, status: z.enum(['ACTIVE', 'INACTIVE']) })
-    .loose()
-    .refine(NO_PLAINTEXT_TOKEN.check, NO_PLAINTEXT_TOKEN.error),
-});
+export const settingsUpdatedPayload = z
+  .object({
+    ...lifecycleBase,
+    type: z.literal('SETTINGS_UPDATED'),
+    body: z
+      .object({
+        addonId: id,
+        workspaceId: id,
+        settings: z
+          .array(z.object({ id: z.string(), name: z.string().optional(), value: z.unknown() }).loose())
+          .max(500),
+      })
+      .loose()
+      .refine(NO_PLAINTEXT_TOKEN.check, NO_PLAINTEXT_TOKEN.error),
+  })
+  .refine(SAME_INSTALLATION.check, SAME_INSTALLATION.error);
+
+export const statusChangedPayload = z
+  .object({
+    ...lifecycleBase,
+    type: z.literal('STATUS_CHANGED'),
+    body: z
+      .object({ addonId: id, workspaceId: id, status: z.enum(['ACTIVE', 'INACTIVE']) })
+      .loose()
+      .refine(NO_PLAINTEXT_TOKEN.check, NO_PLAINTEXT_TOKEN.error),
+  })
+  .refine(SAME_INSTALLATION.check, SAME_INSTALLATION.error);
 
 export const lifecyclePayload = z.discriminatedUnion('type', [
   installedPayload,
