@@ -1,53 +1,34 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getBootstrapResources } from '@cap/db';
-import { startOwnRedis, waitFor, type AppProcess, type OwnRedis } from '@cap/testing';
 import { MIRROR_ACCOUNT_STATUSES } from '@cap/simulator';
-import { startStack, type Stack } from '../stack.js';
+import { useBootstrapFaultStack, waitForRunningRun } from './bootstrap-faults.js';
 
 // Time entries are copied by several jobs at once, each taking users from one shared cursor.
 // A worker killed while they run must lose no user and copy none twice.
 const PAGE_SIZE = 10;
-let s: Stack;
-let redis: OwnRedis;
-beforeAll(async () => {
-  // A Redis of this test's own: killed workers leave nothing behind on the shared one.
-  redis = await startOwnRedis();
-  s = await startStack({
-    noWorker: true,
-    redisUrl: redis.url,
-    sizes: { users: 12, projects: 4, tasksPerProject: 2, tags: 5, clients: 3, entries: 1200 },
-  });
-  s.sim.api!.faults.set('*', { latencyMs: 15 });
+const fault = useBootstrapFaultStack({
+  sizes: { users: 12, projects: 4, tasksPerProject: 2, tags: 5, clients: 3, entries: 1200 },
+  latencyMs: 15,
+  workerEnv: { BOOTSTRAP_PAGE_SIZE: String(PAGE_SIZE) },
 });
-afterAll(async () => {
-  await s?.close();
-  await redis?.close();
-});
-
-const worker = (): AppProcess =>
-  s.spawnWorker({
-    WORKER_PORT: '0',
-    BOOTSTRAP_PAGE_SIZE: String(PAGE_SIZE),
-    WORKER_LOCK_DURATION_MS: '2000',
-    WORKER_STALLED_INTERVAL_MS: '1000',
-  });
+const worker = fault.worker;
 
 describe('a worker SIGKILLed while several jobs copy the time entries', () => {
   it('is replaced; every user is copied once: rows equal the mock, no duplicates, no 429, at most a page per job lost', async () => {
+    const s = fault.stack();
     const first = worker();
     await first.waitForLine(/"msg":"worker ready"/);
     await s.sim.install({ ingressUrl: s.ingressUrl, workspaceId: s.workspaceId });
     const db = s.ingress.context.database.db;
-    const run = await waitFor(
-      async () => {
-        const r = await s.latestRun();
-        if (!r || r.status !== 'RUNNING') return undefined;
-        const te = (await getBootstrapResources(db, r.id)).find((x) => x.resource === 'time-entries');
+    // Several jobs on users at once, some pages of them committed.
+    const run = await waitForRunningRun(
+      s,
+      (resources) => {
+        const te = resources.find((x) => x.resource === 'time-entries');
         const active = Object.keys((te?.cursor as { active?: object } | null)?.active ?? {});
-        // Several jobs on users at once, some pages of them committed.
-        return te && te.pages >= 10 && active.length >= 2 ? r : undefined;
+        return !!te && te.pages >= 10 && active.length >= 2;
       },
-      { timeoutMs: 60_000, intervalMs: 20, message: 'time entries copied by several jobs' },
+      'time entries copied by several jobs',
     );
     first.kill('SIGKILL');
     expect(await first.exited).toBe(137);

@@ -1,50 +1,27 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getBootstrapResources } from '@cap/db';
-import { startOwnRedis, waitFor, type AppProcess, type OwnRedis } from '@cap/testing';
-import { startStack, type Stack } from '../stack.js';
+import { useBootstrapFaultStack, waitForRunningRun } from './bootstrap-faults.js';
 
-let s: Stack;
-let redis: OwnRedis;
-beforeAll(async () => {
-  // A Redis of this test's own: killed workers leave nothing behind on the shared one.
-  redis = await startOwnRedis();
-  s = await startStack({
-    noWorker: true,
-    redisUrl: redis.url,
-    sizes: { users: 10, projects: 20, tasksPerProject: 5, tags: 40, clients: 10, entries: 1500 },
-  });
-  // Slow enough that the bootstrap is still running when the worker is killed.
-  s.sim.api!.faults.set('*', { latencyMs: 15 });
+// Slow enough that the bootstrap is still running when the worker is killed.
+const fault = useBootstrapFaultStack({
+  sizes: { users: 10, projects: 20, tasksPerProject: 5, tags: 40, clients: 10, entries: 1500 },
+  latencyMs: 15,
+  workerEnv: { BOOTSTRAP_PAGE_SIZE: '10' },
 });
-afterAll(async () => {
-  await s?.close();
-  await redis?.close();
-});
-
-const worker = (): AppProcess =>
-  s.spawnWorker({
-    WORKER_PORT: '0',
-    BOOTSTRAP_PAGE_SIZE: '10',
-    // A dead worker's jobs are handed on quickly.
-    WORKER_LOCK_DURATION_MS: '2000',
-    WORKER_STALLED_INTERVAL_MS: '1000',
-  });
+const worker = fault.worker;
 
 describe('a worker SIGKILLed mid-bootstrap', () => {
   it('is replaced and the bootstrap completes: rows equal the mock, no duplicates, no 429, at most the pages in flight lost', async () => {
+    const s = fault.stack();
     const first = worker();
     await first.waitForLine(/"msg":"worker ready"/);
     await s.sim.install({ ingressUrl: s.ingressUrl, workspaceId: s.workspaceId });
     const db = s.ingress.context.database.db;
     // Kill once some pages are committed and the run is still going.
-    const run = await waitFor(
-      async () => {
-        const r = await s.latestRun();
-        if (!r || r.status !== 'RUNNING') return undefined;
-        const pages = (await getBootstrapResources(db, r.id)).reduce((n, x) => n + x.pages, 0);
-        return pages >= 8 ? r : undefined;
-      },
-      { timeoutMs: 30_000, intervalMs: 20, message: 'a bootstrap in progress' },
+    const run = await waitForRunningRun(
+      s,
+      (resources) => resources.reduce((n, x) => n + x.pages, 0) >= 8,
+      'a bootstrap in progress',
     );
     first.kill('SIGKILL');
     expect(await first.exited).toBe(137);

@@ -1,50 +1,28 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getBootstrapResources } from '@cap/db';
-import { startOwnRedis, waitFor, type AppProcess, type OwnRedis } from '@cap/testing';
-import { startStack, type Stack } from '../stack.js';
+import { useBootstrapFaultStack, waitForRunningRun } from './bootstrap-faults.js';
 
 // A deploy stops workers with SIGTERM. A bootstrap job must not hold the shutdown until its whole
 // listing is copied (the timer would cut it and BullMQ would count a stall): it hands itself back
 // after the page it committed, and the next worker resumes from the cursor.
-let s: Stack;
-let redis: OwnRedis;
-beforeAll(async () => {
-  redis = await startOwnRedis();
-  s = await startStack({
-    noWorker: true,
-    redisUrl: redis.url,
-    sizes: { users: 8, projects: 10, tasksPerProject: 3, tags: 20, clients: 6, entries: 3000 },
-  });
-  s.sim.api!.faults.set('*', { latencyMs: 40 });
+const fault = useBootstrapFaultStack({
+  sizes: { users: 8, projects: 10, tasksPerProject: 3, tags: 20, clients: 6, entries: 3000 },
+  latencyMs: 40,
+  workerEnv: { BOOTSTRAP_PAGE_SIZE: '10', SHUTDOWN_TIMEOUT_MS: '20000' },
 });
-afterAll(async () => {
-  await s?.close();
-  await redis?.close();
-});
-
-const worker = (): AppProcess =>
-  s.spawnWorker({
-    WORKER_PORT: '0',
-    BOOTSTRAP_PAGE_SIZE: '10',
-    SHUTDOWN_TIMEOUT_MS: '20000',
-    WORKER_LOCK_DURATION_MS: '2000',
-    WORKER_STALLED_INTERVAL_MS: '1000',
-  });
+const worker = fault.worker;
 
 describe('a worker stopped with SIGTERM mid-bootstrap', () => {
   it('exits 0 within seconds, its jobs go back to the queue unspent, and the next worker completes the run losing no request', async () => {
+    const s = fault.stack();
     const first = worker();
     await first.waitForLine(/"msg":"worker ready"/);
     await s.sim.install({ ingressUrl: s.ingressUrl, workspaceId: s.workspaceId });
     const db = s.ingress.context.database.db;
-    const run = await waitFor(
-      async () => {
-        const r = await s.latestRun();
-        if (!r || r.status !== 'RUNNING') return undefined;
-        const te = (await getBootstrapResources(db, r.id)).find((x) => x.resource === 'time-entries');
-        return te && te.pages >= 5 ? r : undefined;
-      },
-      { timeoutMs: 60_000, intervalMs: 20, message: 'time entries being copied' },
+    const run = await waitForRunningRun(
+      s,
+      (resources) => (resources.find((x) => x.resource === 'time-entries')?.pages ?? 0) >= 5,
+      'time entries being copied',
     );
     const stoppedAt = Date.now();
     first.kill('SIGTERM');

@@ -1,44 +1,28 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getBootstrapResources } from '@cap/db';
 import { requestBootstrap } from '@cap/operations';
-import { startOwnRedis, waitFor, type AppProcess, type OwnRedis } from '@cap/testing';
-import { startStack, type Stack } from '../stack.js';
+import { waitFor } from '@cap/testing';
+import { useBootstrapFaultStack } from './bootstrap-faults.js';
 
 // Jobs that stall more often than WORKER_MAX_STALLED_COUNT are failed by BullMQ without their
 // processor running again, so nothing in the processor can close their resources. The run must
 // still end (else every later bootstrap and reconciliation of the workspace would join it).
-let s: Stack;
-let redis: OwnRedis;
-beforeAll(async () => {
-  // A Redis of this test's own: killed workers leave nothing behind on the shared one.
-  redis = await startOwnRedis();
-  s = await startStack({
-    noWorker: true,
-    redisUrl: redis.url,
-    sizes: { users: 4, projects: 4, tasksPerProject: 2, tags: 5, clients: 3, entries: 40 },
-  });
-  // Every listing hangs, so every root resource job is mid-request when its worker dies.
-  s.sim.api!.faults.set('*', { latencyMs: 60_000 });
-});
-afterAll(async () => {
-  await s?.close();
-  await redis?.close();
-});
-
-const worker = (): AppProcess =>
-  s.spawnWorker({
-    WORKER_PORT: '0',
-    WORKER_LOCK_DURATION_MS: '2000',
-    WORKER_STALLED_INTERVAL_MS: '1000',
+// Every listing hangs, so every root resource job is mid-request when its worker dies.
+const fault = useBootstrapFaultStack({
+  sizes: { users: 4, projects: 4, tasksPerProject: 2, tags: 5, clients: 3, entries: 40 },
+  latencyMs: 60_000,
+  workerEnv: {
     WORKER_MAX_STALLED_COUNT: '1',
     // Every root resource job active at once in each worker.
     WORKER_CONCURRENCY_BOOTSTRAP: '50',
     CLOCKIFY_API_TIMEOUT_MS: '120000',
-  });
+  },
+});
+const worker = fault.worker;
 
 /** Root resource jobs active again after `stalls` stalls each (taken by the current worker). */
 async function waitForActiveAfterStalls(stalls: number): Promise<number> {
-  const q = s.ingress.context.queues.bootstrap;
+  const q = fault.stack().ingress.context.queues.bootstrap;
   return waitFor(
     async () => {
       const counts = await q.getJobCounts('waiting', 'active');
@@ -56,6 +40,7 @@ async function waitForActiveAfterStalls(stalls: number): Promise<number> {
 
 describe('bootstrap jobs that stall too often', () => {
   it('fail their resources and end the run; the next bootstrap starts a new run and completes', async () => {
+    const s = fault.stack();
     const db = s.ingress.context.database.db;
     const first = worker();
     await first.waitForLine(/"msg":"worker ready"/);
