@@ -32,12 +32,22 @@ export const BOOTSTRAP_RESOURCES = [
 ] as const;
 export type BootstrapResource = (typeof BOOTSTRAP_RESOURCES)[number];
 
-/** An installation as the add-on's bootstrap choice sees it. */
-export interface BootstrapContext {
-  readonly workspaceId: string;
+/** The settings of an installation as stored (a list of {id, name, value}), and a lookup by id. */
+export interface SettingsView {
   readonly settings: readonly InstallationSetting[];
   /** The value of one setting by id, or undefined. */
   setting<T = unknown>(id: string): T | undefined;
+}
+
+/** A SettingsView over an installation's stored settings (anything but a list counts as none). */
+export function settingsView(stored: unknown): SettingsView {
+  const settings = (Array.isArray(stored) ? stored : []) as InstallationSetting[];
+  return { settings, setting: <T>(id: string) => settings.find((s) => s.id === id)?.value as T | undefined };
+}
+
+/** An installation as the add-on's bootstrap choice sees it. */
+export interface BootstrapContext extends SettingsView {
+  readonly workspaceId: string;
 }
 
 /** What a webhook handler receives besides its payload. */

@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import type { InstallationSetting } from '@cap/addon';
+import { settingsView } from '@cap/addon';
 import {
   ACTIVE_RUN_STATUSES,
   createBootstrapRun,
@@ -69,13 +69,8 @@ export async function processBootstrapStart(deps: WorkerDeps, job: Job): Promise
     log.info({ status: installation?.status ?? 'missing' }, 'bootstrap skipped: installation not active');
     return { status: 'skipped', reason: `installation is ${installation?.status ?? 'missing'}` };
   }
-  const settings = (Array.isArray(installation.settings) ? installation.settings : []) as InstallationSetting[];
   const include = deps.addon.bootstrap?.include;
-  const context = {
-    workspaceId: p.workspaceId,
-    settings,
-    setting: <T>(id: string) => settings.find((s) => s.id === id)?.value as T | undefined,
-  };
+  const context = { workspaceId: p.workspaceId, ...settingsView(installation.settings) };
   const resources = resourcesFor(deps.addon.scopes, include ? (name) => include(name, context) : undefined);
   const created = await deps.db
     .transaction()

@@ -1,5 +1,5 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
-import { handlerFor, type HandlerContext, type InstallationSetting } from '@cap/addon';
+import { handlerFor, settingsView, type HandlerContext } from '@cap/addon';
 import { entityIdOf, isWebhookEventName, type ClockifyClient, type WebhookEventName } from '@cap/clockify';
 import {
   claimDelivery,
@@ -132,7 +132,7 @@ export async function processWebhook(deps: WorkerDeps, job: Job, token: string |
       return finish('ignored');
     }
 
-    const settings = (Array.isArray(installation.settings) ? installation.settings : []) as InstallationSetting[];
+    const { settings, setting } = settingsView(installation.settings);
     let api: ClockifyClient | undefined;
     try {
       const outcome = await deps.db.transaction().execute(async (tx) => {
@@ -161,7 +161,7 @@ export async function processWebhook(deps: WorkerDeps, job: Job, token: string |
             return api;
           },
           settings,
-          setting: <T>(id: string) => settings.find((s) => s.id === id)?.value as T | undefined,
+          setting,
           get logger() {
             return log();
           },
