@@ -190,7 +190,7 @@ async function main(argv: string[]): Promise<number> {
   });
   if (command === 'webhook' || command === 'burst') {
     process.stderr.write(
-      'note: no running `sim serve` takes commands here; the webhooks reflect changes to a local copy of its data\n',
+      `note: ${values.local === true ? '--local' : 'no running `sim serve` takes commands here'}: the webhooks reflect changes to a local copy of the mock's data\n`,
     );
   }
   try {
