@@ -178,7 +178,7 @@ describe('end to end', () => {
 
   it('uninstall → tokens gone at once, later webhooks ignored', async () => {
     const addonId = sim.installation().addonId;
-    const tokens = Object.values(sim.installation().webhookTokens);
+    const tokens = [sim.installation().installationToken, ...Object.values(sim.installation().webhookTokens)];
     expect((await sim.uninstall()).status).toBe(200);
     await waitFor(
       async () =>

@@ -142,7 +142,30 @@ describe('sim CLI', () => {
 
     const burst = await run(['burst', '--count', '20', '--rate', '500', '--duplicates', '0.1', '--reorder', '--json']);
     expect(burst.code).toBe(0);
-    expect(JSON.parse(burst.stdout)).toMatchObject({ sent: 22, unique: 20, duplicates: 2, errors: 0 });
+    const burstReport = JSON.parse(burst.stdout) as { achievedRate: number };
+    expect(burstReport).toMatchObject({ sent: 22, unique: 20, duplicates: 2, errors: 0 });
+    // 22 sends started 2 ms apart (500 per second): about that rate, not as fast as possible
+    // (22 over 21 intervals, each started up to 1 ms early, allows a little above 500).
+    expect(burstReport.achievedRate).toBeGreaterThan(0);
+    expect(burstReport.achievedRate).toBeLessThanOrEqual(600);
+
+    const settings = await run(['settings', '--set', 'threshold=5', '--set', 'enabled=true', '--json']);
+    expect(settings.code).toBe(0);
+    expect(JSON.parse(settings.stdout)).toMatchObject({ type: 'SETTINGS_UPDATED', status: 200 });
+    const sentSettings = JSON.parse(
+      receiver.received.find((r) => r.path === '/lifecycle/settings-updated')?.body ?? '{}',
+    ) as { settings: { id: string; value: unknown }[] };
+    expect(sentSettings.settings).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ id: 'threshold', value: 5 }),
+        expect.objectContaining({ id: 'enabled', value: true }),
+      ]),
+    );
+    const status = await run(['status', 'INACTIVE']);
+    expect(status.code).toBe(0);
+    expect(
+      JSON.parse(receiver.received.find((r) => r.path === '/lifecycle/status-changed')?.body ?? '{}'),
+    ).toMatchObject({ status: 'INACTIVE', workspaceId: installed.workspaceId });
 
     const uninstall = await run(['uninstall']);
     expect(uninstall.code).toBe(0);
