@@ -32,6 +32,17 @@ export const runtimeVars = {
   }),
 };
 
+/** The ingress's fail-fast Redis connection (workers retry forever instead). */
+export const producerRedisVars = {
+  REDIS_COMMAND_TIMEOUT_MS: int({
+    default: 2000,
+    min: 50,
+    max: 60_000,
+    description:
+      'Command timeout of the fail-fast producer connection used on HTTP paths, so a stalled Redis becomes a 503 instead of a hang.',
+  }),
+};
+
 export const redisVars = {
   REDIS_URL: url({
     default: 'redis://127.0.0.1:6379',
@@ -45,13 +56,6 @@ export const redisVars = {
     pattern: /^[A-Za-z0-9_.:{}-]{1,64}$/,
     expected: '1–64 characters of letters, digits and `_.:{}-`',
     description: 'Prefix of every Redis key this platform writes (BullMQ `prefix`, gates, limiter, sequences).',
-  }),
-  REDIS_COMMAND_TIMEOUT_MS: int({
-    default: 2000,
-    min: 50,
-    max: 60_000,
-    description:
-      'Command timeout of the fail-fast producer connection used on HTTP paths, so a stalled Redis becomes a 503 instead of a hang.',
   }),
   REDIS_CONNECT_TIMEOUT_MS: int({
     default: 5000,
