@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Database } from './tables/index.js';
+import { prepareMarkedQueries } from './prepared.js';
 
 export interface DbLogger {
   warn(obj: object, msg: string): void;
@@ -61,6 +62,7 @@ function openPostgres(opts: DatabaseOptions, url: string): DatabaseHandle {
     );
   });
   pool.on('connect', (client) => {
+    prepareMarkedQueries(client as unknown as Parameters<typeof prepareMarkedQueries>[0]);
     client.on('error', () => {
       // Reported through the pool's 'error' event or the failing query; never unhandled.
     });

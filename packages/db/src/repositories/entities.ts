@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
+import { PREPARED } from '../prepared.js';
 import type { Database, WorkspaceEntity } from '../tables/index.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -50,6 +51,7 @@ export async function upsertEntityFromWebhook(
         })
         .where('workspace_entities.deleted', '=', false),
     )
+    .modifyEnd(PREPARED)
     .executeTakeFirst();
   return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
 }
@@ -68,6 +70,7 @@ export async function insertEntityIfAbsent(
     .insertInto('workspace_entities')
     .values(webhookRow(key, data, event, false))
     .onConflict((oc) => oc.columns([...ENTITY_KEY]).doNothing())
+    .modifyEnd(PREPARED)
     .executeTakeFirst();
   return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
 }
@@ -90,6 +93,7 @@ export async function tombstoneEntity(
         updated_at: sql`now()`,
       }),
     )
+    .modifyEnd(PREPARED)
     .execute();
 }
 

@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { partitionName } from '../partitions.js';
+import { PREPARED } from '../prepared.js';
 import type { Database, WebhookEvent, WebhookEventStatus, WebhookTokenCheck } from '../tables/index.js';
 import type { InstallationVersion } from './installations.js';
 
@@ -217,7 +218,7 @@ export async function claimFirstDelivery(
   const doneBefore = sql`EXISTS (SELECT 1 FROM webhook_events prev
     WHERE prev.delivery_key = ${ref.deliveryKey} AND prev.window_start = ${previousWindow}
       AND prev.status = 'done' AND prev.received_at > ${notBefore})`;
-  const inserted = await sql<{ one: number }>`
+  const inserted = await sql<{ one: number }>`${PREPARED}
     INSERT INTO ${sql.table(partitionName(ref.windowStart))} (delivery_key, window_start, workspace_id, addon_id, event, status,
       token_check, entity_id, job_id, attempts, error, received_at, processed_at)
     SELECT ${ref.deliveryKey}, ${ref.windowStart}, ${ref.workspaceId}, ${input.addonId}, ${ref.event}, 'done',

@@ -1,0 +1,45 @@
+import { createHash } from 'node:crypto';
+import { sql, type RawBuilder } from 'kysely';
+
+/**
+ * Named prepared statements for the few queries every webhook runs (the delivery claim and the
+ * mirror writes). Postgres then parses and plans each of them once per connection instead of
+ * once per delivery: in `npm run bench:worker` this cut Postgres CPU per webhook by about a
+ * third (see bench/worker/README.md).
+ *
+ * Opt-in, so the cache stays small and safe: a query is prepared only if its text carries
+ * PREPARED_MARK (a SQL comment; `sql\`${PREPARED} …\`` or `.modifyEnd(PREPARED)`). Marked queries
+ * must not return `*` (a prepared statement whose result columns change after a migration would
+ * fail until its connection closes); the marked ones return nothing or fixed columns.
+ */
+export const PREPARED_MARK = '/* prepared */';
+
+/** The marker as an expression for `sql` templates and query builders' `modifyEnd`. */
+export const PREPARED: RawBuilder<unknown> = sql.raw(PREPARED_MARK);
+
+/** Prepared statements kept per connection at most; further marked texts run unprepared. */
+export const MAX_PREPARED_PER_CONNECTION = 64;
+
+interface QueryableClient {
+  query: (...args: unknown[]) => unknown;
+}
+
+/**
+ * Makes a pg client send marked parameterised queries as named statements (name = a hash of the
+ * text, so every connection prepares a text once and all agree on its name).
+ */
+export function prepareMarkedQueries(client: QueryableClient): void {
+  const original = client.query.bind(client);
+  const names = new Set<string>();
+  client.query = (...args: unknown[]) => {
+    const [text, values] = args;
+    if (typeof text === 'string' && Array.isArray(values) && text.includes(PREPARED_MARK)) {
+      const name = `prep_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
+      if (names.has(name) || names.size < MAX_PREPARED_PER_CONNECTION) {
+        names.add(name);
+        return original({ name, text, values }, ...args.slice(2));
+      }
+    }
+    return original(...args);
+  };
+}
