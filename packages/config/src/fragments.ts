@@ -100,6 +100,11 @@ export const databaseVars = {
     max: 120_000,
     description: 'Timeout for opening one Postgres connection.',
   }),
+  DATABASE_PREPARED_STATEMENTS: bool({
+    default: true,
+    description:
+      'Send the queries every webhook runs as named prepared statements (less Postgres CPU). Turn off behind a connection pooler in transaction mode that cannot keep them (e.g. PgBouncer before 1.21).',
+  }),
 };
 
 const BASE64_32 = /^[A-Za-z0-9+/]{43}=$/;

@@ -18,6 +18,8 @@ export interface DatabaseOptions {
   readonly connectTimeoutMs?: number;
   readonly statementTimeoutMs?: number;
   readonly applicationName?: string;
+  /** Marked hot-path queries as named prepared statements (see prepared.ts); default true. */
+  readonly preparedStatements?: boolean;
   readonly logger?: DbLogger;
 }
 
@@ -62,7 +64,9 @@ function openPostgres(opts: DatabaseOptions, url: string): DatabaseHandle {
     );
   });
   pool.on('connect', (client) => {
-    prepareMarkedQueries(client as unknown as Parameters<typeof prepareMarkedQueries>[0]);
+    if (opts.preparedStatements !== false) {
+      prepareMarkedQueries(client as unknown as Parameters<typeof prepareMarkedQueries>[0]);
+    }
     client.on('error', () => {
       // Reported through the pool's 'error' event or the failing query; never unhandled.
     });

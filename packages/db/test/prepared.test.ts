@@ -88,4 +88,20 @@ describe('marked queries against Postgres', () => {
       2,
     );
   });
+
+  it('are sent unprepared when prepared statements are turned off (DATABASE_PREPARED_STATEMENTS=false)', async () => {
+    const plain = await openDatabase({ url: testDb.url, dataDir: '/unused', poolMax: 1, preparedStatements: false });
+    try {
+      for (const x of [1, 2]) {
+        const { rows } = await sql<{ x: number }>`${PREPARED} SELECT ${x}::int AS x`.execute(plain.db);
+        expect(rows).toEqual([{ x }]);
+      }
+      const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_prepared_statements`.execute(
+        plain.db,
+      );
+      expect(rows[0]?.n).toBe(0);
+    } finally {
+      await plain.close();
+    }
+  });
 });

@@ -37,6 +37,7 @@ export interface DatabaseConfig {
   readonly DATA_DIR: string;
   readonly DATABASE_POOL_MAX: number;
   readonly DATABASE_CONNECT_TIMEOUT_MS: number;
+  readonly DATABASE_PREPARED_STATEMENTS?: boolean;
 }
 
 /** Opens the database and applies pending migrations (under the migrator's lock). */
@@ -52,6 +53,7 @@ export async function openMigratedDatabase(
       dataDir: config.DATA_DIR,
       poolMax: config.DATABASE_POOL_MAX,
       connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+      preparedStatements: config.DATABASE_PREPARED_STATEMENTS ?? true,
       applicationName: `clockify-addon-${app}`,
       logger,
     });
