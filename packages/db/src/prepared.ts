@@ -30,15 +30,17 @@ interface QueryableClient {
  */
 export function prepareMarkedQueries(client: QueryableClient): void {
   const original = client.query.bind(client);
-  const names = new Set<string>();
+  // Text → statement name, for the texts this connection prepared (hashed once each).
+  const names = new Map<string, string>();
   client.query = (...args: unknown[]) => {
     const [text, values] = args;
     if (typeof text === 'string' && Array.isArray(values) && text.includes(PREPARED_MARK)) {
-      const name = `prep_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
-      if (names.has(name) || names.size < MAX_PREPARED_PER_CONNECTION) {
-        names.add(name);
-        return original({ name, text, values }, ...args.slice(2));
+      let name = names.get(text);
+      if (name === undefined && names.size < MAX_PREPARED_PER_CONNECTION) {
+        name = `prep_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
+        names.set(text, name);
       }
+      if (name !== undefined) return original({ name, text, values }, ...args.slice(2));
     }
     return original(...args);
   };
