@@ -44,12 +44,7 @@ describe('bootstrap', () => {
         'workspace',
       ].sort(),
     );
-    const diff = await s.mirrorDiff();
-    expect({ missing: diff.missing, extra: diff.extra, changed: diff.changed }).toEqual({
-      missing: [],
-      extra: [],
-      changed: [],
-    });
+    const diff = await s.expectMirrorEqual();
     expect(diff.counts.task).toBe(24);
     expect(diff.counts.time_entry).toBeGreaterThan(0);
     const stats = s.sim.api!.stats.snapshot();
@@ -255,12 +250,7 @@ describe('bootstrap', () => {
       },
       { timeoutMs: 60_000, message: 'the reconciliation run' },
     );
-    const diff = await s.mirrorDiff();
-    expect({ missing: diff.missing, extra: diff.extra, changed: diff.changed }).toEqual({
-      missing: [],
-      extra: [],
-      changed: [],
-    });
+    await s.expectMirrorEqual();
     expect(s.sim.api!.stats.snapshot().rateLimited).toBe(0);
   });
 });

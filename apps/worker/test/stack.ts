@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { expect } from 'vitest';
 import type { RegisteredAddon } from '@cap/addon';
 import { getBootstrapResources, getInstallation, listEntities, type BootstrapRun } from '@cap/db';
 import { ingressEnv, startIngress, type RunningIngress } from '@cap/ingress';
@@ -70,6 +71,8 @@ export interface Stack {
   waitForRun(statuses: readonly string[], timeoutMs?: number): Promise<BootstrapRun>;
   /** Compares the mirror with the simulator's data, using the last run's time-entry window. */
   mirrorDiff(): Promise<MirrorDiff>;
+  /** Asserts the mirror equals the simulator's data (nothing missing, extra or changed). */
+  expectMirrorEqual(): Promise<MirrorDiff>;
   close(): Promise<void>;
 }
 
@@ -214,6 +217,15 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         bounds,
       );
       return diffMirror(expected, actual);
+    },
+    async expectMirrorEqual() {
+      const diff = await stack.mirrorDiff();
+      expect({ missing: diff.missing, extra: diff.extra, changed: diff.changed }).toEqual({
+        missing: [],
+        extra: [],
+        changed: [],
+      });
+      return diff;
     },
     async close() {
       for (const p of processes) p.kill('SIGKILL');

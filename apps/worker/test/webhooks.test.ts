@@ -25,6 +25,12 @@ async function deliveryStatus(event: string, entityId: string): Promise<string[]
   return rows.map((r) => r.status);
 }
 
+/** Waits until the worker applied the installation's status. */
+async function waitForStatus(status: 'ACTIVE' | 'INACTIVE' | 'DELETED'): Promise<void> {
+  const key = { workspaceId: s.workspaceId, addonId: s.sim.installation().addonId };
+  await waitFor(async () => (await getInstallation(db(), key))?.status === status, { message: `status ${status}` });
+}
+
 beforeAll(async () => {
   s = await startStack({
     sizes: { users: 3, projects: 2, tasksPerProject: 1, tags: 3, clients: 2, entries: 10 },
@@ -141,38 +147,14 @@ describe('webhook processing', () => {
 
   it('skips deliveries while the add-on is INACTIVE and rejects a token that is not the stored one', async () => {
     await s.sim.setStatus('INACTIVE');
-    await waitFor(
-      async () =>
-        (
-          await db()
-            .selectFrom('installations')
-            .select('status')
-            .where('workspace_id', '=', s.workspaceId)
-            .executeTakeFirst()
-        )?.status === 'INACTIVE',
-      {
-        message: 'status INACTIVE',
-      },
-    );
+    await waitForStatus('INACTIVE');
     const skipped = { ...s.sim.buildWebhook('NEW_TAG'), id: 'd'.repeat(24) };
     await s.sim.sendWebhook('NEW_TAG', skipped);
     await waitFor(async () => (await deliveryStatus('NEW_TAG', skipped.id as string))[0] === 'skipped', {
       message: 'skipped',
     });
     await s.sim.setStatus('ACTIVE');
-    await waitFor(
-      async () =>
-        (
-          await db()
-            .selectFrom('installations')
-            .select('status')
-            .where('workspace_id', '=', s.workspaceId)
-            .executeTakeFirst()
-        )?.status === 'ACTIVE',
-      {
-        message: 'status ACTIVE',
-      },
-    );
+    await waitForStatus('ACTIVE');
     // A valid Clockify token of another webhook of this installation: verified, but not the one stored for NEW_TAG.
     const other = s.sim.installation().webhookTokens.TAG_DELETED!;
     const wrong = { ...s.sim.buildWebhook('NEW_TAG'), id: 'e'.repeat(24) };

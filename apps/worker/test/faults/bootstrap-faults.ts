@@ -1,4 +1,4 @@
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { getBootstrapResources, type BootstrapResource, type BootstrapRun } from '@cap/db';
 import { startOwnRedis, waitFor, type AppProcess, type OwnRedis } from '@cap/testing';
 import { startStack, type Stack } from '../stack.js';
@@ -55,4 +55,27 @@ export function waitForRunningRun(
     },
     { timeoutMs: 60_000, intervalMs: 20, message },
   );
+}
+
+/** Asserts no entity of the stack's workspace has two mirror rows. */
+export async function expectEntityRowsUnique(s: Stack): Promise<void> {
+  const rows = await s.ingress.context.database.db
+    .selectFrom('workspace_entities')
+    .select(['entity_type', 'entity_id'])
+    .where('workspace_id', '=', s.workspaceId)
+    .execute();
+  expect(new Set(rows.map((r) => `${r.entity_type}/${r.entity_id}`)).size).toBe(rows.length);
+}
+
+/**
+ * Requests the mock answered for the workspace that no committed page of the run counts (the
+ * pages in flight when a worker died), with the run's resources.
+ */
+export async function requestsOutsideCommittedPages(
+  s: Stack,
+  runId: string,
+): Promise<{ lost: number; resources: BootstrapResource[] }> {
+  const resources = await getBootstrapResources(s.ingress.context.database.db, runId);
+  const counted = resources.reduce((n, x) => n + x.requests, 0);
+  return { lost: s.sim.api!.stats.snapshot().byWorkspace[s.workspaceId]!.total - counted, resources };
 }

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { getBootstrapResources } from '@cap/db';
 import { MIRROR_ACCOUNT_STATUSES } from '@cap/simulator';
-import { useBootstrapFaultStack, waitForRunningRun } from './bootstrap-faults.js';
+import {
+  expectEntityRowsUnique,
+  requestsOutsideCommittedPages,
+  useBootstrapFaultStack,
+  waitForRunningRun,
+} from './bootstrap-faults.js';
 
 // Time entries are copied by several jobs at once, each taking users from one shared cursor.
 // A worker killed while they run must lose no user and copy none twice.
@@ -19,7 +23,6 @@ describe('a worker SIGKILLed while several jobs copy the time entries', () => {
     const first = worker();
     await first.waitForLine(/"msg":"worker ready"/);
     await s.sim.install({ ingressUrl: s.ingressUrl, workspaceId: s.workspaceId });
-    const db = s.ingress.context.database.db;
     // Several jobs on users at once, some pages of them committed.
     const run = await waitForRunningRun(
       s,
@@ -39,20 +42,10 @@ describe('a worker SIGKILLed while several jobs copy the time entries', () => {
     expect(done.id).toBe(run.id);
     expect(done.status).toBe('COMPLETED');
 
-    const diff = await s.mirrorDiff();
-    expect({ missing: diff.missing, extra: diff.extra, changed: diff.changed }).toEqual({
-      missing: [],
-      extra: [],
-      changed: [],
-    });
-    const rows = await db
-      .selectFrom('workspace_entities')
-      .select(['entity_type', 'entity_id'])
-      .where('workspace_id', '=', s.workspaceId)
-      .execute();
-    expect(new Set(rows.map((r) => `${r.entity_type}/${r.entity_id}`)).size).toBe(rows.length);
+    await s.expectMirrorEqual();
+    await expectEntityRowsUnique(s);
 
-    const resources = await getBootstrapResources(db, run.id);
+    const { lost, resources } = await requestsOutsideCommittedPages(s, run.id);
     const te = resources.find((x) => x.resource === 'time-entries')!;
     expect(te.status).toBe('COMPLETED');
     expect((te.cursor as { active: object }).active).toEqual({});
@@ -65,12 +58,9 @@ describe('a worker SIGKILLed while several jobs copy the time entries', () => {
       return n + Math.max(1, Math.ceil(entries / PAGE_SIZE));
     }, 0);
     expect(te.pages).toBe(neededPages);
-    const stats = s.sim.api!.stats.snapshot();
-    expect(stats.rateLimited).toBe(0);
-    // Requests answered but in no committed page: at most the page in flight of each job the
-    // killed worker was running (WORKER_CONCURRENCY_BOOTSTRAP, 4 by default).
-    const counted = resources.reduce((n, x) => n + x.requests, 0);
-    const lost = stats.byWorkspace[s.workspaceId]!.total - counted;
+    expect(s.sim.api!.stats.snapshot().rateLimited).toBe(0);
+    // At most the page in flight of each job the killed worker was running
+    // (WORKER_CONCURRENCY_BOOTSTRAP, 4 by default).
     expect(lost).toBeGreaterThanOrEqual(0);
     expect(lost).toBeLessThanOrEqual(4);
     second.kill('SIGTERM');

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { getBootstrapResources } from '@cap/db';
-import { useBootstrapFaultStack, waitForRunningRun } from './bootstrap-faults.js';
+import {
+  expectEntityRowsUnique,
+  requestsOutsideCommittedPages,
+  useBootstrapFaultStack,
+  waitForRunningRun,
+} from './bootstrap-faults.js';
 
 // Slow enough that the bootstrap is still running when the worker is killed.
 const fault = useBootstrapFaultStack({
@@ -34,25 +39,12 @@ describe('a worker SIGKILLed mid-bootstrap', () => {
     expect(done.status).toBe('COMPLETED');
     expect(committedAtKill).toBeGreaterThan(0);
 
-    const diff = await s.mirrorDiff();
-    expect({ missing: diff.missing, extra: diff.extra, changed: diff.changed }).toEqual({
-      missing: [],
-      extra: [],
-      changed: [],
-    });
-    const rows = await db
-      .selectFrom('workspace_entities')
-      .select(['entity_type', 'entity_id'])
-      .where('workspace_id', '=', s.workspaceId)
-      .execute();
-    expect(new Set(rows.map((r) => `${r.entity_type}/${r.entity_id}`)).size).toBe(rows.length);
+    await s.expectMirrorEqual();
+    await expectEntityRowsUnique(s);
 
-    const stats = s.sim.api!.stats.snapshot();
-    expect(stats.rateLimited).toBe(0);
-    const counted = (await getBootstrapResources(db, run.id)).reduce((n, x) => n + x.requests, 0);
-    // Requests the mock answered but no committed page counts: the pages in flight at the kill,
-    // at most one per concurrently running resource job.
-    const lost = stats.byWorkspace[s.workspaceId]!.total - counted;
+    expect(s.sim.api!.stats.snapshot().rateLimited).toBe(0);
+    // The pages in flight at the kill: at most one per concurrently running resource job.
+    const { lost } = await requestsOutsideCommittedPages(s, run.id);
     expect(lost).toBeGreaterThanOrEqual(0);
     expect(lost).toBeLessThanOrEqual(4);
     second.kill('SIGTERM');

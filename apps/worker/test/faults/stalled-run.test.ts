@@ -82,12 +82,7 @@ describe('bootstrap jobs that stall too often', () => {
       { timeoutMs: 60_000, message: 'a new bootstrap run to complete' },
     );
     expect(next.trigger).toBe('manual');
-    const diff = await s.mirrorDiff();
-    expect({ missing: diff.missing, extra: diff.extra, changed: diff.changed }).toEqual({
-      missing: [],
-      extra: [],
-      changed: [],
-    });
+    await s.expectMirrorEqual();
     third.kill('SIGTERM');
     expect(await third.exited).toBe(0);
   }, 120_000);
