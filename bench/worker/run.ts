@@ -1,4 +1,4 @@
-// `npm run bench:worker [-- --count=10000 --rounds=3 --concurrency=16 --no-build --cpuprof=DIR
+// `npm run bench:worker [-- --count=10000 --rounds=3 --concurrency=64 --no-build --cpuprof=DIR
 //                          --worker-env=K=V,… --worker-entry=other/dist/main.js]`
 //
 // Webhooks fully processed per second by ONE worker process (webhook_events rows reaching `done`
@@ -34,7 +34,7 @@ const args = parseArgs(process.argv.slice(2));
 const COUNT = Math.floor(numberArg(args, 'count', 10_000));
 const ROUNDS = Math.max(1, Math.floor(numberArg(args, 'rounds', 3)));
 // The worker's default WORKER_CONCURRENCY_WEBHOOKS.
-const CONCURRENCY = Math.max(1, Math.floor(numberArg(args, 'concurrency', 16)));
+const CONCURRENCY = Math.max(1, Math.floor(numberArg(args, 'concurrency', 64)));
 const TARGET_RATIO = 0.3;
 // Extra environment of the measured worker (`--worker-env=DATABASE_POOL_MAX=16,LOG_LEVEL=warn`).
 const WORKER_ENV: Record<string, string> = Object.fromEntries(

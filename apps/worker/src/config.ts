@@ -43,10 +43,11 @@ export const workerVars = {
     description: 'Concurrent lifecycle jobs per process.',
   }),
   WORKER_CONCURRENCY_WEBHOOKS: int({
-    default: 16,
+    default: 64,
     min: 1,
     max: 1000,
-    description: 'Concurrent webhook jobs per process.',
+    description:
+      'Concurrent webhook jobs per process. Jobs mostly wait on Postgres; the ones waiting together commit in shared transactions (WEBHOOK_COMMIT_GROUP_MAX).',
   }),
   WORKER_CONCURRENCY_BOOTSTRAP: int({
     default: 4,
@@ -145,6 +146,19 @@ export const workerVars = {
     min: 100,
     max: 600_000,
     description: 'Delay between checks when a webhook arrives before its INSTALLED has been applied.',
+  }),
+  WEBHOOK_COMMIT_GROUP_MAX: int({
+    default: 16,
+    min: 1,
+    max: 256,
+    description:
+      'Webhook deliveries that may commit in one Postgres transaction (group commit; each keeps its claim and its handler effects together). 1 gives every delivery a transaction of its own.',
+  }),
+  WEBHOOK_COMMIT_GROUPS: int({
+    default: 2,
+    min: 1,
+    max: 64,
+    description: 'Groups of webhook deliveries committing at once per process (each holds a pool connection).',
   }),
   WEBHOOK_ORPHAN_AFTER_MS: int({
     default: 600_000,

@@ -5,6 +5,7 @@ import type { Logger, Metrics } from '@cap/observability';
 import type { Queues } from '@cap/queue';
 import type { Keyring } from '@cap/secrets';
 import type { WorkerConfig } from './config.js';
+import type { DeliveryGroups } from './runtime/delivery-groups.js';
 import type { InstallationCache } from './runtime/installation-cache.js';
 
 /** Everything a job processor may use; built once per process in start.ts. */
@@ -16,6 +17,8 @@ export interface WorkerDeps {
   readonly limiter: RateLimiter;
   /** Installations and their webhook token hashes, re-checked by every claim (see its docs). */
   readonly installations: InstallationCache;
+  /** Group commit of webhook deliveries; absent when WEBHOOK_COMMIT_GROUP_MAX is 1. */
+  readonly deliveryGroups?: DeliveryGroups;
   readonly addon: RegisteredAddon;
   readonly logger: Logger;
   readonly metrics: Metrics;

@@ -22,6 +22,7 @@ import { failRunOfExhaustedStart, processBootstrapStart } from './jobs/bootstrap
 import { processLifecycle } from './jobs/lifecycle.apply.js';
 import { processMaintenance } from './jobs/maintenance.js';
 import { processWebhook } from './jobs/webhook.process.js';
+import { DeliveryGroups } from './runtime/delivery-groups.js';
 import { InstallationCache } from './runtime/installation-cache.js';
 import { startOpsServer } from './runtime/ops-server.js';
 import { WorkerRegistry, type Processor } from './runtime/registry.js';
@@ -95,6 +96,16 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     keyring,
     limiter,
     installations: new InstallationCache(),
+    ...(config.WEBHOOK_COMMIT_GROUP_MAX > 1
+      ? {
+          deliveryGroups: new DeliveryGroups(database.db, {
+            maxSize: config.WEBHOOK_COMMIT_GROUP_MAX,
+            maxParallel: config.WEBHOOK_COMMIT_GROUPS,
+            logger,
+            metrics,
+          }),
+        }
+      : {}),
     addon: opts.addon ?? defaultAddon,
     logger,
     metrics,

@@ -71,7 +71,9 @@ export interface HandlerContext<E extends WebhookEventName = WebhookEventName> {
   readonly logger: Logger;
   /**
    * The transaction the handler's database effects commit in, together with the delivery's
-   * status change: either both happen or neither.
+   * status change: either both happen or neither. Under load it is shared with other deliveries
+   * (group commit, see WEBHOOK_COMMIT_GROUP_MAX): use it only until the handler returns, and
+   * expect the handler to run again if the transaction rolls back for any reason.
    */
   readonly tx: Transaction<Database>;
 }

@@ -9,7 +9,10 @@ import {
   processedInPreviousWindow,
   recordDeliveryFailure,
   recordDeliveryOutcome,
+  type Database,
   type DeliveryRef,
+  type FirstClaimInput,
+  type Transaction,
   type WebhookTokenCheck,
 } from '@cap/db';
 import type { Logger } from '@cap/observability';
@@ -134,40 +137,49 @@ export async function processWebhook(deps: WorkerDeps, job: Job, token: string |
 
     const { settings, setting } = settingsView(installation.settings);
     let api: ClockifyClient | undefined;
+    const runHandler = async (tx: Transaction<Database>): Promise<void> => {
+      const ctx: HandlerContext = {
+        workspaceId: p.workspaceId,
+        addonId: installation.addon_id,
+        event,
+        deliveryKey: p.deliveryKey,
+        attempt: job.attemptsMade + 1,
+        receivedAt: ref.receivedAt,
+        get api() {
+          api ??= createInstallationClient(deps, installation);
+          return api;
+        },
+        settings,
+        setting,
+        get logger() {
+          return log();
+        },
+        tx,
+      };
+      await handler(body as never, ctx as never);
+    };
+    const claim: FirstClaimInput = {
+      ref,
+      addonId: installation.addon_id,
+      version: found.version,
+      tokenCheck,
+      windowSeconds: p.windowSeconds,
+    };
     try {
+      // The common case commits with the deliveries waiting at the same moment (group commit);
+      // anything else (a retry, a replay, a duplicate, a stale installation) decides alone.
+      if (deps.deliveryGroups && (await deps.deliveryGroups.commit({ claim, run: runHandler })) === 'done') {
+        return finish('done');
+      }
       const outcome = await deps.db.transaction().execute(async (tx) => {
-        const first = await claimFirstDelivery(tx, {
-          ref,
-          addonId: installation.addon_id,
-          version: found.version,
-          tokenCheck,
-          windowSeconds: p.windowSeconds,
-        });
+        const first = await claimFirstDelivery(tx, claim);
         if (first === 'stale' || first === 'duplicate') return first;
         if (first === 'exists') {
           // A retry or replay: the row is there, finished or not; claim it under its lock.
-          const claim = await claimDelivery(tx, ref);
-          if (!claim.claimed) return 'duplicate' as const;
+          const claimed = await claimDelivery(tx, ref);
+          if (!claimed.claimed) return 'duplicate' as const;
         }
-        const ctx: HandlerContext = {
-          workspaceId: p.workspaceId,
-          addonId: installation.addon_id,
-          event,
-          deliveryKey: p.deliveryKey,
-          attempt: job.attemptsMade + 1,
-          receivedAt: ref.receivedAt,
-          get api() {
-            api ??= createInstallationClient(deps, installation);
-            return api;
-          },
-          settings,
-          setting,
-          get logger() {
-            return log();
-          },
-          tx,
-        };
-        await handler(body as never, ctx as never);
+        await runHandler(tx);
         if (first === 'exists') await completeDelivery(tx, ref, tokenCheck);
         return 'done' as const;
       });

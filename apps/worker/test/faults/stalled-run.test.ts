@@ -25,10 +25,13 @@ async function waitForActiveAfterStalls(stalls: number): Promise<number> {
   const q = fault.stack().ingress.context.queues.bootstrap;
   return waitFor(
     async () => {
-      const counts = await q.getJobCounts('waiting', 'active');
+      // Every root resource job must be queued and taken: none waiting, delayed or prioritized,
+      // and no start job still adding them (a busy host can catch it between two adds).
+      const counts = await q.getJobCounts('waiting', 'delayed', 'prioritized');
       const active = await q.getJobs(['active']);
       const resourceJobs = active.filter((j) => j.name === 'bootstrap.resource');
-      return counts.waiting === 0 &&
+      return counts.waiting + counts.delayed + counts.prioritized === 0 &&
+        resourceJobs.length === active.length &&
         resourceJobs.length > 0 &&
         resourceJobs.every((j) => j.stalledCounter >= stalls && j.processedOn !== undefined)
         ? resourceJobs.length

@@ -1,0 +1,176 @@
+import {
+  claimFirstDeliveries,
+  deliveryRowKey,
+  type Database,
+  type FirstClaimInput,
+  type Kysely,
+  type Transaction,
+} from '@cap/db';
+import type { Logger, Metrics } from '@cap/observability';
+
+/** One delivery that wants to commit with others: its claim, and its handler. */
+export interface GroupedDelivery {
+  readonly claim: FirstClaimInput;
+  /** Runs the handler in the group's transaction; it may run again if the group rolls back. */
+  readonly run: (tx: Transaction<Database>) => Promise<void>;
+}
+
+/**
+ * - `done`: claimed, handled and committed with the group.
+ * - `alone`: not committed here (a retry or replay whose row exists, a duplicate, a stale
+ *   installation, the same delivery twice in one group, or a group that failed as a whole):
+ *   process it in a transaction of its own, which decides what it is.
+ */
+export type GroupOutcome = 'done' | 'alone';
+
+export interface DeliveryGroupsOptions {
+  /** Deliveries committed in one transaction at most. */
+  readonly maxSize: number;
+  /** Groups (transactions, pool connections) in flight at once. */
+  readonly maxParallel: number;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+}
+
+interface Entry {
+  readonly delivery: GroupedDelivery;
+  readonly key: string;
+  readonly resolve: (outcome: GroupOutcome) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/** Thrown inside a group's transaction to roll it back after a handler failed. */
+class HandlerFailed extends Error {
+  constructor(
+    readonly entry: Entry,
+    readonly failure: unknown,
+  ) {
+    super('a handler in the group failed');
+  }
+}
+
+/**
+ * Group commit for webhook deliveries. Every delivery still commits its `webhook_events` row
+ * and its handler's effects in one transaction, but the deliveries that wait at the same moment
+ * share that transaction: one `BEGIN`, one claim statement for all of them, their handlers one
+ * after another, one `COMMIT`. Round trips to Postgres (and their system calls) are most of a
+ * delivery's cost, so this is what lets one worker keep up with a burst (bench/worker).
+ *
+ * Groups form on their own: a delivery that arrives while `maxParallel` groups are in flight
+ * waits for the next group, which takes up to `maxSize` waiting deliveries. Under light load
+ * every group holds one delivery and nothing waits.
+ *
+ * Failures stay per delivery:
+ * - A handler that throws rolls the group back. Its delivery fails (and retries as usual); the
+ *   others go into the next group and their handlers run again, so none of their effects is
+ *   lost and none is committed twice.
+ * - A group that fails as a whole (the claim or the commit fails, a deadlock between groups)
+ *   hands every delivery back as `alone`: each runs again in a transaction of its own, whose
+ *   claim sees whether the group had committed it after all.
+ */
+export class DeliveryGroups {
+  private readonly waiting: Entry[] = [];
+  private inFlight = 0;
+  private readonly sizes;
+  private readonly rollbacks;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly opts: DeliveryGroupsOptions,
+  ) {
+    this.sizes = opts.metrics.histogram(
+      'webhook_commit_group_size',
+      'Webhook deliveries committed in one transaction',
+      [],
+      [1, 2, 4, 8, 16, 32, 64],
+    );
+    this.rollbacks = opts.metrics.counter(
+      'webhook_commit_group_rollbacks_total',
+      'Groups of webhook deliveries rolled back: a handler failed, or the group as a whole',
+      ['reason'],
+    );
+  }
+
+  /** Waits for the delivery's group to commit (`done`) or to hand it back (`alone`). */
+  commit(delivery: GroupedDelivery): Promise<GroupOutcome> {
+    return new Promise<GroupOutcome>((resolve, reject) => {
+      this.waiting.push({ delivery, key: deliveryRowKey(delivery.claim.ref), resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** Deliveries waiting for a group (for tests and metrics). */
+  get pending(): number {
+    return this.waiting.length;
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.opts.maxParallel && this.waiting.length > 0) {
+      const group = this.waiting.splice(0, this.opts.maxSize);
+      this.inFlight++;
+      void this.run(group).finally(() => {
+        this.inFlight--;
+        this.pump();
+      });
+    }
+  }
+
+  private async run(group: Entry[]): Promise<void> {
+    // The same delivery twice (a replay next to its retry): the second one decides alone.
+    const keys = new Set<string>();
+    const members: Entry[] = [];
+    for (const entry of group) {
+      if (keys.has(entry.key)) entry.resolve('alone');
+      else {
+        keys.add(entry.key);
+        members.push(entry);
+      }
+    }
+    if (members.length === 0) return;
+
+    let handled: Entry[] = [];
+    try {
+      await this.db.transaction().execute(async (tx) => {
+        const claimed = await claimFirstDeliveries(
+          tx,
+          members.map((m) => m.delivery.claim),
+        );
+        handled = members.filter((m) => claimed.has(m.key));
+        for (const entry of handled) {
+          try {
+            await entry.delivery.run(tx);
+          } catch (err) {
+            throw isGroupConflict(err) ? err : new HandlerFailed(entry, err);
+          }
+        }
+      });
+    } catch (err) {
+      if (err instanceof HandlerFailed) {
+        this.rollbacks.inc({ reason: 'handler' });
+        err.entry.reject(err.failure);
+        for (const m of members) if (m !== err.entry && !handled.includes(m)) m.resolve('alone');
+        // The others' effects were rolled back with the group: they run again in the next one.
+        this.waiting.unshift(...handled.filter((m) => m !== err.entry));
+        return;
+      }
+      this.rollbacks.inc({ reason: 'group' });
+      this.opts.logger.warn(
+        {
+          err: { message: (err as Error).message, code: (err as { code?: unknown }).code },
+          deliveries: members.length,
+        },
+        'a group of webhook deliveries failed as a whole; each runs again alone',
+      );
+      for (const m of members) m.resolve('alone');
+      return;
+    }
+    this.sizes.observe(handled.length);
+    for (const m of members) m.resolve(handled.includes(m) ? 'done' : 'alone');
+  }
+}
+
+/** Deadlocks and serialization failures come from the group as a whole, not from one handler. */
+function isGroupConflict(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('40');
+}
