@@ -31,8 +31,9 @@ const MAX_LOOKUPS = 3;
  * the handler again; a finished one never.
  *
  * The installation comes from a per-process cache (see InstallationCache) and is re-checked by
- * the claim inside the transaction, so the common case costs four round trips to Postgres
- * (BEGIN, claim, the handler's statement, COMMIT) instead of eight.
+ * the claim inside the transaction. Deliveries that wait at the same moment share that
+ * transaction (DeliveryGroups): under load the common case costs the handler's statement plus a
+ * share of one BEGIN, one claim and one COMMIT.
  */
 export async function processWebhook(deps: WorkerDeps, job: Job, token: string | undefined): Promise<WebhookOutcome> {
   const p = parsePayload(JOBS.webhookProcess, job.data);
