@@ -30,7 +30,7 @@ async function waitForActiveAfterStalls(stalls: number): Promise<number> {
       const counts = await q.getJobCounts('waiting', 'delayed', 'prioritized');
       const active = await q.getJobs(['active']);
       const resourceJobs = active.filter((j) => j.name === 'bootstrap.resource');
-      return counts.waiting + counts.delayed + counts.prioritized === 0 &&
+      return (counts.waiting ?? 0) + (counts.delayed ?? 0) + (counts.prioritized ?? 0) === 0 &&
         resourceJobs.length === active.length &&
         resourceJobs.length > 0 &&
         resourceJobs.every((j) => j.stalledCounter >= stalls && j.processedOn !== undefined)
