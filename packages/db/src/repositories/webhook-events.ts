@@ -245,6 +245,10 @@ export function deliveryRowKey(ref: Pick<DeliveryRef, 'deliveryKey' | 'windowSta
  * `done` to commit together with its handler's effects. Returns the row keys
  * (`deliveryRowKey`) it inserted; a delivery left out must be claimed alone, where
  * `claimFirstDelivery` says why. The deliveries must have distinct row keys.
+ *
+ * `claimFirstDelivery` keeps its own single-row statement with the same checks (change both
+ * together): one delivery through `unnest` cost ≈ 0.72 ms of Postgres CPU against ≈ 0.54 ms in
+ * `bench:worker` with WEBHOOK_COMMIT_GROUP_MAX=1.
  */
 export async function claimFirstDeliveries(
   tx: Transaction<Database>,
