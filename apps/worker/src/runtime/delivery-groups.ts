@@ -99,7 +99,7 @@ export class DeliveryGroups {
     });
   }
 
-  /** Deliveries waiting for a group (for tests and metrics). */
+  /** Deliveries waiting for a group. */
   get pending(): number {
     return this.waiting.length;
   }
@@ -128,14 +128,14 @@ export class DeliveryGroups {
     }
     if (members.length === 0) return;
 
-    let handled: Entry[] = [];
+    let handled = new Set<Entry>();
     try {
       await this.db.transaction().execute(async (tx) => {
         const claimed = await claimFirstDeliveries(
           tx,
           members.map((m) => m.delivery.claim),
         );
-        handled = members.filter((m) => claimed.has(m.key));
+        handled = new Set(members.filter((m) => claimed.has(m.key)));
         for (const entry of handled) {
           try {
             await entry.delivery.run(tx);
@@ -148,9 +148,9 @@ export class DeliveryGroups {
       if (err instanceof HandlerFailed) {
         this.rollbacks.inc({ reason: 'handler' });
         err.entry.reject(err.failure);
-        for (const m of members) if (m !== err.entry && !handled.includes(m)) m.resolve('alone');
+        for (const m of members) if (!handled.has(m)) m.resolve('alone');
         // The others' effects were rolled back with the group: they run again in the next one.
-        this.waiting.unshift(...handled.filter((m) => m !== err.entry));
+        this.waiting.unshift(...[...handled].filter((m) => m !== err.entry));
         return;
       }
       this.rollbacks.inc({ reason: 'group' });
@@ -164,8 +164,8 @@ export class DeliveryGroups {
       for (const m of members) m.resolve('alone');
       return;
     }
-    this.sizes.observe(handled.length);
-    for (const m of members) m.resolve(handled.includes(m) ? 'done' : 'alone');
+    this.sizes.observe(handled.size);
+    for (const m of members) m.resolve(handled.has(m) ? 'done' : 'alone');
   }
 }
 
