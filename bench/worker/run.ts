@@ -213,7 +213,7 @@ async function runWorker(
   cluster: Cluster,
   redis: Redis,
   round: number,
-): Promise<Measured & { statuses: Record<string, number> }> {
+): Promise<Measured & { statuses: Record<string, number>; perTransaction: number }> {
   const redisProcess = await redisPid(redis);
   const db = cluster.database.db;
   const since = (await sql<{ t: Date }>`SELECT clock_timestamp() AS t`.execute(db)).rows[0]!.t;
@@ -259,7 +259,12 @@ async function runWorker(
   };
   const span = await db
     .selectFrom('webhook_events')
-    .select([(eb) => eb.fn.min('processed_at').as('first'), (eb) => eb.fn.max('processed_at').as('last')])
+    .select([
+      (eb) => eb.fn.min('processed_at').as('first'),
+      (eb) => eb.fn.max('processed_at').as('last'),
+      // now() is the transaction's start: rows committed together share their processed_at.
+      sql<number>`count(DISTINCT processed_at)`.as('transactions'),
+    ])
     .where('workspace_id', '=', cluster.workspaceId)
     .where('processed_at', '>=', since)
     .where('status', '=', 'done')
@@ -271,7 +276,7 @@ async function runWorker(
   }
   const first = new Date(span.first as unknown as Date).getTime();
   const last = new Date(span.last as unknown as Date).getTime();
-  return { ...rate(COUNT, first, last, cpu), statuses };
+  return { ...rate(COUNT, first, last, cpu), statuses, perTransaction: COUNT / Number(span.transactions) };
 }
 
 async function main(): Promise<void> {
@@ -296,7 +301,7 @@ async function main(): Promise<void> {
     prefillSeconds: number;
     resent: number;
     baseline: Measured;
-    worker: Measured & { statuses: Record<string, number> };
+    worker: Measured & { statuses: Record<string, number>; perTransaction: number };
     ratio: number;
   }[] = [];
   try {
@@ -320,7 +325,7 @@ async function main(): Promise<void> {
       );
       // Alternate which goes first, so drift on a shared machine hits both alike.
       let baseline: Measured;
-      let worker: Measured & { statuses: Record<string, number> };
+      let worker: Measured & { statuses: Record<string, number>; perTransaction: number };
       if (round % 2 === 1) {
         baseline = await runBaseline(cluster, redis, basePrefix);
         worker = await runWorker(cluster, redis, round);
@@ -335,7 +340,7 @@ async function main(): Promise<void> {
         `  no-op BullMQ ${baseline.perSecond.toFixed(0).padStart(6)} jobs/s (${baseline.seconds.toFixed(2)} s; ${cpu(baseline)})`,
       );
       log(
-        `  worker       ${worker.perSecond.toFixed(0).padStart(6)} webhooks/s done (${worker.seconds.toFixed(2)} s; ${cpu(worker)})  ratio ${ratio.toFixed(2)}`,
+        `  worker       ${worker.perSecond.toFixed(0).padStart(6)} webhooks/s done (${worker.seconds.toFixed(2)} s; ${cpu(worker)}; ${worker.perTransaction.toFixed(1)} per transaction)  ratio ${ratio.toFixed(2)}`,
       );
       rounds.push({ round, prefillSeconds, resent: resent.length, baseline, worker, ratio });
     }

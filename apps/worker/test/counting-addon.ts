@@ -36,7 +36,7 @@ export function countingAddon(): CountingAddon {
         attempts.push(ctx.attempt);
         throw new Error(`handler for ${event} is failing on purpose`);
       }
-      await mirrorEntity(payload, ctx);
+      mirrorEntity(payload, ctx);
       await extra.get(event)?.(payload, ctx);
       const id = String((payload as { id?: unknown }).id ?? '');
       // Counted only if the transaction commits: a rollback after this line would not happen here.

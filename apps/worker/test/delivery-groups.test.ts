@@ -12,7 +12,7 @@ import {
 } from '@cap/db';
 import { Metrics, createLogger } from '@cap/observability';
 import { createTestDatabase, type TestDatabase } from '@cap/testing';
-import { DeliveryGroups, type GroupOutcome } from '../src/runtime/delivery-groups.js';
+import { DeliveryGroups, type GroupOutcome, type GroupedDelivery } from '../src/runtime/delivery-groups.js';
 
 const ADDON = 'addon-groups';
 const VERSION = { lastSeq: 1, statusSeq: 1, settingsSeq: 1 };
@@ -47,7 +47,7 @@ beforeEach(async () => {
 });
 
 function groups(opts: { maxSize: number; maxParallel: number }): DeliveryGroups {
-  return new DeliveryGroups(db(), { ...opts, logger: createLogger({ name: 'test', level: 'silent' }), metrics });
+  return new DeliveryGroups(db(), { ...opts, logger: silent, metrics });
 }
 
 function claimOf(n: number, opts: { key?: string; version?: typeof VERSION } = {}): FirstClaimInput {
@@ -65,9 +65,22 @@ function claimOf(n: number, opts: { key?: string; version?: typeof VERSION } = {
   return { ref, addonId: ADDON, version: opts.version ?? VERSION, tokenCheck: 'matched', windowSeconds: 300 };
 }
 
-/** A handler that mirrors tag `n` and counts its runs (committed or not). */
-function mirrorTag(n: number, runs: Map<number, number>) {
-  return async (tx: Parameters<Parameters<DeliveryGroups['commit']>[0]['run']>[0]) => {
+type Run = GroupedDelivery['run'];
+const silent = createLogger({ name: 'test', level: 'silent' });
+
+/** A handler that mirrors tag `n` (through `ctx.mirror`, as handlers do) and counts its runs. */
+function mirrorTag(n: number, runs: Map<number, number>, data: Record<string, unknown> = { id: `tag-${n}` }): Run {
+  return async (_tx, pending) => {
+    runs.set(n, (runs.get(n) ?? 0) + 1);
+    const { mirror, close } = pending.writer({ workspaceId, event: 'NEW_TAG', log: () => silent });
+    mirror.created('tag', `tag-${n}`, data);
+    close();
+  };
+}
+
+/** The same, written at once through the transaction instead. */
+function mirrorTagNow(n: number, runs: Map<number, number>): Run {
+  return async (tx) => {
     runs.set(n, (runs.get(n) ?? 0) + 1);
     await upsertEntityFromWebhook(
       tx,
@@ -117,7 +130,10 @@ describe('DeliveryGroups (group commit of webhook deliveries)', () => {
     const g = groups({ maxSize: 16, maxParallel: 2 });
     const runs = new Map<number, number>();
     const outcomes = await Promise.all(
-      Array.from({ length: 40 }, (_, n) => g.commit({ claim: claimOf(n), run: mirrorTag(n, runs) })),
+      // Half of the handlers write through ctx.mirror (applied with the group), half at once.
+      Array.from({ length: 40 }, (_, n) =>
+        g.commit({ claim: claimOf(n), run: n % 2 === 0 ? mirrorTag(n, runs) : mirrorTagNow(n, runs) }),
+      ),
     );
     expect(outcomes).toEqual(Array<GroupOutcome>(40).fill('done'));
     expect(await doneRows()).toBe(40);
@@ -180,6 +196,24 @@ describe('DeliveryGroups (group commit of webhook deliveries)', () => {
     expect(await blocker).toBe('done');
     expect(await outcomes).toEqual(Array<GroupOutcome>(6).fill('alone'));
     expect(await rollbacks('group')).toBe(1);
+    expect(await doneRows()).toBe(1);
+    expect(await entityCount()).toBe(1);
+  });
+
+  it('a group whose mirror writes fail hands every delivery back to run alone, and nothing of it stays', async () => {
+    const g = groups({ maxSize: 16, maxParallel: 1 });
+    const runs = new Map<number, number>();
+    const blocker = g.commit({ claim: claimOf(100), run: mirrorTag(100, runs) });
+    const outcomes = Promise.all(
+      Array.from({ length: 5 }, (_, n) =>
+        // Postgres refuses \u0000 in jsonb: the one statement for the group's writes fails.
+        g.commit({ claim: claimOf(n), run: mirrorTag(n, runs, n === 3 ? { id: 'bad\u0000' } : undefined) }),
+      ),
+    );
+    expect(await blocker).toBe('done');
+    expect(await outcomes).toEqual(Array<GroupOutcome>(5).fill('alone'));
+    expect(await rollbacks('group')).toBe(1);
+    expect(await rollbacks('handler')).toBe(0);
     expect(await doneRows()).toBe(1);
     expect(await entityCount()).toBe(1);
   });

@@ -18,6 +18,8 @@ describe('defineAddon typing', () => {
           expectTypeOf(tag).toEqualTypeOf<TagPayload>();
           expectTypeOf(ctx.event).toEqualTypeOf<'NEW_TAG'>();
           expectTypeOf(ctx).toMatchTypeOf<HandlerContext<'NEW_TAG'>>();
+          // A typed payload goes into the mirror as it is.
+          expectTypeOf(ctx.mirror.created).toBeCallableWith('tag', 'id', tag);
         },
         NEW_TIME_ENTRY: (entry) => {
           expectTypeOf(entry).toEqualTypeOf<TimeEntryPayload>();

@@ -70,12 +70,36 @@ export interface HandlerContext<E extends WebhookEventName = WebhookEventName> {
   setting<T = unknown>(id: string): T | undefined;
   readonly logger: Logger;
   /**
+   * Writes to this workspace's mirror (`workspace_entities`). They are kept until the handler
+   * returns and then applied in its transaction, together with the writes of the deliveries that
+   * share it, in one statement: that is what makes them cheap. So they commit with the delivery
+   * like everything in `tx`, but reads through `tx` inside the handler do not see them yet; write
+   * through `tx` (e.g. `upsertEntityFromWebhook(ctx.tx, …)` from `@cap/db`) where a handler must
+   * read its own write.
+   */
+  readonly mirror: MirrorWrites;
+  /**
    * The transaction the handler's database effects commit in, together with the delivery's
    * status change: either both happen or neither. Under load it is shared with other deliveries
    * (group commit, see WEBHOOK_COMMIT_GROUP_MAX): use it only until the handler returns, and
    * expect the handler to run again if the transaction rolls back for any reason.
    */
   readonly tx: Transaction<Database>;
+}
+
+/**
+ * What a webhook says happened to an entity of the handler's workspace, for its copy in
+ * `workspace_entities` (recorded with the delivery's event). Clockify does not order webhooks,
+ * so each change is applied by a rule that holds whatever order deliveries arrive in. A change
+ * that is refused by its rule is logged, not an error.
+ */
+export interface MirrorWrites {
+  /** A creation (NEW_*): written only if no copy exists (a later change overtook it). */
+  created(entityType: string, entityId: string, data: object): void;
+  /** A change: written unless the entity was deleted, so a late update cannot resurrect it. */
+  updated(entityType: string, entityId: string, data: object): void;
+  /** A deletion: leaves a tombstone (the last live data stays), created if the entity was never seen. */
+  deleted(entityType: string, entityId: string, data: object): void;
 }
 
 export type WebhookHandler<E extends WebhookEventName> = (

@@ -19,6 +19,7 @@ import type { Logger } from '@cap/observability';
 import { JOBS, parsePayload } from '@cap/queue';
 import { createInstallationClient } from '../clockify.js';
 import type { WorkerDeps } from '../deps.js';
+import { PendingMirrorWrites } from '../runtime/mirror-writes.js';
 
 export type WebhookOutcome = 'done' | 'duplicate' | 'skipped' | 'ignored' | 'orphaned';
 
@@ -32,8 +33,8 @@ const MAX_LOOKUPS = 3;
  *
  * The installation comes from a per-process cache (see InstallationCache) and is re-checked by
  * the claim inside the transaction. Deliveries that wait at the same moment share that
- * transaction (DeliveryGroups): under load the common case costs the handler's statement plus a
- * share of one BEGIN, one claim and one COMMIT.
+ * transaction (DeliveryGroups): under load the common case costs a share of one BEGIN, one claim,
+ * one statement for the handlers' mirror writes (PendingMirrorWrites) and one COMMIT.
  */
 export async function processWebhook(deps: WorkerDeps, job: Job, token: string | undefined): Promise<WebhookOutcome> {
   const p = parsePayload(JOBS.webhookProcess, job.data);
@@ -138,7 +139,8 @@ export async function processWebhook(deps: WorkerDeps, job: Job, token: string |
 
     const { settings, setting } = settingsView(installation.settings);
     let api: ClockifyClient | undefined;
-    const runHandler = async (tx: Transaction<Database>): Promise<void> => {
+    const runHandler = async (tx: Transaction<Database>, pending: PendingMirrorWrites): Promise<void> => {
+      const { mirror, close } = pending.writer({ workspaceId: p.workspaceId, event, log });
       const ctx: HandlerContext = {
         workspaceId: p.workspaceId,
         addonId: installation.addon_id,
@@ -155,9 +157,14 @@ export async function processWebhook(deps: WorkerDeps, job: Job, token: string |
         get logger() {
           return log();
         },
+        mirror,
         tx,
       };
-      await handler(body as never, ctx as never);
+      try {
+        await handler(body as never, ctx as never);
+      } finally {
+        close();
+      }
     };
     const claim: FirstClaimInput = {
       ref,
@@ -180,7 +187,9 @@ export async function processWebhook(deps: WorkerDeps, job: Job, token: string |
           const claimed = await claimDelivery(tx, ref);
           if (!claimed.claimed) return 'duplicate' as const;
         }
-        await runHandler(tx);
+        const pending = new PendingMirrorWrites();
+        await runHandler(tx, pending);
+        await pending.apply(tx);
         if (first === 'exists') await completeDelivery(tx, ref, tokenCheck);
         return 'done' as const;
       });

@@ -7,12 +7,16 @@ import {
   type Transaction,
 } from '@cap/db';
 import type { Logger, Metrics } from '@cap/observability';
+import { PendingMirrorWrites } from './mirror-writes.js';
 
 /** One delivery that wants to commit with others: its claim, and its handler. */
 export interface GroupedDelivery {
   readonly claim: FirstClaimInput;
-  /** Runs the handler in the group's transaction; it may run again if the group rolls back. */
-  readonly run: (tx: Transaction<Database>) => Promise<void>;
+  /**
+   * Runs the handler in the group's transaction, its `ctx.mirror` writes kept in `pending`; it
+   * may run again if the group rolls back.
+   */
+  readonly run: (tx: Transaction<Database>, pending: PendingMirrorWrites) => Promise<void>;
 }
 
 /**
@@ -53,7 +57,7 @@ class HandlerFailed extends Error {
  * Group commit for webhook deliveries. Every delivery still commits its `webhook_events` row
  * and its handler's effects in one transaction, but the deliveries that wait at the same moment
  * share that transaction: one `BEGIN`, one claim statement for all of them, their handlers one
- * after another, one `COMMIT`. Round trips to Postgres (and their system calls) are most of a
+ * after another, one statement for all their `ctx.mirror` writes, one `COMMIT`. Round trips to Postgres (and their system calls) are most of a
  * delivery's cost, so this is what lets one worker keep up with a burst (bench/worker).
  *
  * Groups form on their own: a delivery that arrives while `maxParallel` groups are in flight
@@ -136,13 +140,17 @@ export class DeliveryGroups {
           members.map((m) => m.delivery.claim),
         );
         handled = new Set(members.filter((m) => claimed.has(m.key)));
+        const pending = new PendingMirrorWrites();
         for (const entry of handled) {
           try {
-            await entry.delivery.run(tx);
+            await entry.delivery.run(tx, pending);
           } catch (err) {
             throw isGroupConflict(err) ? err : new HandlerFailed(entry, err);
           }
         }
+        // One statement for every handler's mirror writes; if it fails, the group fails as a
+        // whole and each delivery applies its own writes alone, where a bad one fails only itself.
+        await pending.apply(tx);
       });
     } catch (err) {
       if (err instanceof HandlerFailed) {

@@ -16,7 +16,7 @@ const addon: RegisteredAddon = {
   handlers: {
     ...exampleAddon.handlers,
     NEW_TAG: async (payload, ctx) => {
-      await mirrorEntity(payload, ctx);
+      mirrorEntity(payload, ctx);
       runs++;
       if (stallRedisAfterHandler) {
         stallRedisAfterHandler = false;

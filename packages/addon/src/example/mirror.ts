@@ -1,5 +1,4 @@
 import { ENTITY_EVENTS, entityIdOf, type WebhookEventName, type WebhookPayload } from '@cap/clockify';
-import { insertEntityIfAbsent, tombstoneEntity, upsertEntityFromWebhook } from '@cap/db';
 import type { HandlerContext } from '../define.js';
 
 export const MIRROR_TIME_ENTRIES_SETTING = 'mirror-time-entries';
@@ -11,10 +10,7 @@ export const MIRROR_TIME_ENTRIES_SETTING = 'mirror-time-entries';
  * out of order cannot be told apart (bodies carry no version); the scheduled reconciliation heals
  * that and anything webhooks missed.
  */
-export async function mirrorEntity<E extends WebhookEventName>(
-  payload: WebhookPayload<E>,
-  ctx: HandlerContext<E>,
-): Promise<void> {
+export function mirrorEntity<E extends WebhookEventName>(payload: WebhookPayload<E>, ctx: HandlerContext<E>): void {
   const mapping = ENTITY_EVENTS[ctx.event as keyof typeof ENTITY_EVENTS];
   if (!mapping) {
     ctx.logger.warn({ event: ctx.event }, 'event is not an entity event; nothing to mirror');
@@ -31,25 +27,8 @@ export async function mirrorEntity<E extends WebhookEventName>(
     ctx.logger.warn({ event: ctx.event }, 'webhook body has no entity id; skipped');
     return;
   }
-  const key = { workspaceId: ctx.workspaceId, entityType: mapping.entityType, entityId };
-  if (mapping.op === 'delete') {
-    await tombstoneEntity(ctx.tx, key, body, ctx.event);
-    return;
-  }
-  if (mapping.op === 'create') {
-    const created = await insertEntityIfAbsent(ctx.tx, key, body, ctx.event);
-    if (!created) {
-      ctx.logger.debug(
-        { event: ctx.event, entityType: mapping.entityType, entityId },
-        'a later change arrived first; creation ignored',
-      );
-    }
-    return;
-  }
-  const written = await upsertEntityFromWebhook(ctx.tx, key, body, ctx.event);
-  if (!written)
-    ctx.logger.info(
-      { event: ctx.event, entityType: mapping.entityType, entityId },
-      'entity was deleted earlier; late update ignored',
-    );
+  // Applied when the handler returns, with the deliveries committed alongside (see MirrorWrites).
+  if (mapping.op === 'delete') ctx.mirror.deleted(mapping.entityType, entityId, body);
+  else if (mapping.op === 'create') ctx.mirror.created(mapping.entityType, entityId, body);
+  else ctx.mirror.updated(mapping.entityType, entityId, body);
 }

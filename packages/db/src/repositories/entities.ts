@@ -12,67 +12,127 @@ export interface EntityKey {
 
 const ENTITY_KEY = ['workspace_id', 'entity_type', 'entity_id'] as const;
 
-/** The row a webhook writes for an entity (live, or a tombstone). */
-function webhookRow(key: EntityKey, data: Record<string, unknown>, event: string, deleted: boolean) {
-  return {
-    workspace_id: key.workspaceId,
-    entity_type: key.entityType,
-    entity_id: key.entityId,
-    data: JSON.stringify(data),
-    deleted,
-    source: 'webhook' as const,
-    last_event: event,
-    seen_run_id: null,
-  };
+/** What a webhook says happened to an entity, as the mirror applies it. */
+export type EntityChange = 'created' | 'updated' | 'deleted';
+
+/** One webhook's write to the mirror. */
+export interface EntityWrite extends EntityKey {
+  /**
+   * - `created` (NEW_*): written only if no copy exists; an existing copy (or tombstone) came
+   *   from a later delivery that overtook this one.
+   * - `updated`: written unless the entity was deleted: once deleted, a late NEW/UPDATED delivery
+   *   (Clockify does not order webhooks) must not bring it back.
+   * - `deleted`: marks the entity deleted, creating the tombstone if it was never seen.
+   */
+  readonly change: EntityChange;
+  /** The entity as the webhook body carries it (a tombstone keeps the last live data). */
+  readonly data: Record<string, unknown>;
+  /** The webhook event, kept as `last_event`. */
+  readonly event: string;
 }
 
+/** Writes applied by one statement at most: bounds the statement's parameter. */
+export const MAX_ENTITY_WRITES_PER_STATEMENT = 500;
+
 /**
- * Writes an entity seen in a webhook body. A tombstone wins: once an entity was deleted, a late
- * NEW/UPDATED delivery (Clockify does not order webhooks) must not bring it back. Returns false
- * when the write was refused for that reason.
+ * The three kinds of change in one statement (one round trip), their rows passed as one JSON
+ * array. The rows are distinct entities (applyEntityWrites makes sure), so the order between the
+ * three inserts does not matter. Returns the created and updated rows that were written; a
+ * tombstone is always written.
  */
+function applyRun(db: Db, rows: string) {
+  return sql<EntityRowKey>`${PREPARED}
+    WITH input AS (
+      SELECT * FROM jsonb_to_recordset(${rows}::jsonb)
+        AS i(workspace_id text, entity_type text, entity_id text, change text, event text, data jsonb)
+    ), created AS (
+      INSERT INTO workspace_entities (workspace_id, entity_type, entity_id, data, deleted, source, last_event)
+      SELECT workspace_id, entity_type, entity_id, data, false, 'webhook', event FROM input WHERE change = 'created'
+      ON CONFLICT (workspace_id, entity_type, entity_id) DO NOTHING
+      RETURNING workspace_id, entity_type, entity_id
+    ), updated AS (
+      INSERT INTO workspace_entities (workspace_id, entity_type, entity_id, data, deleted, source, last_event)
+      SELECT workspace_id, entity_type, entity_id, data, false, 'webhook', event FROM input WHERE change = 'updated'
+      ON CONFLICT (workspace_id, entity_type, entity_id) DO UPDATE
+        SET data = excluded.data, source = 'webhook', last_event = excluded.last_event, updated_at = now()
+        WHERE workspace_entities.deleted = false
+      RETURNING workspace_id, entity_type, entity_id
+    ), deleted AS (
+      INSERT INTO workspace_entities (workspace_id, entity_type, entity_id, data, deleted, source, last_event)
+      SELECT workspace_id, entity_type, entity_id, data, true, 'webhook', event FROM input WHERE change = 'deleted'
+      ON CONFLICT (workspace_id, entity_type, entity_id) DO UPDATE
+        SET deleted = true, source = 'webhook', last_event = excluded.last_event, updated_at = now()
+    )
+    SELECT workspace_id, entity_type, entity_id FROM created
+    UNION ALL SELECT workspace_id, entity_type, entity_id FROM updated`.execute(db);
+}
+
+interface EntityRowKey {
+  workspace_id: string;
+  entity_type: string;
+  entity_id: string;
+}
+
+const keyOf = (k: EntityKey): string => JSON.stringify([k.workspaceId, k.entityType, k.entityId]);
+
+/**
+ * Applies webhook writes to the mirror in their order, with as few statements as it can: one for
+ * a run of writes to distinct entities (and at most MAX_ENTITY_WRITES_PER_STATEMENT), a new one
+ * where an entity comes again, since one statement cannot change a row twice. Returns the writes
+ * that were refused (a creation that found a copy, an update that found a tombstone).
+ */
+export async function applyEntityWrites(db: Db, writes: readonly EntityWrite[]): Promise<EntityWrite[]> {
+  const refused: EntityWrite[] = [];
+  let run: EntityWrite[] = [];
+  let keys = new Set<string>();
+  const flush = async () => {
+    if (run.length === 0) return;
+    const rows = run.map((w) => ({
+      workspace_id: w.workspaceId,
+      entity_type: w.entityType,
+      entity_id: w.entityId,
+      change: w.change,
+      event: w.event,
+      data: w.data,
+    }));
+    const { rows: written } = await applyRun(db, JSON.stringify(rows));
+    const writtenKeys = new Set(
+      written.map((r) => keyOf({ workspaceId: r.workspace_id, entityType: r.entity_type, entityId: r.entity_id })),
+    );
+    for (const w of run) if (w.change !== 'deleted' && !writtenKeys.has(keyOf(w))) refused.push(w);
+    run = [];
+    keys = new Set();
+  };
+  for (const write of writes) {
+    const key = keyOf(write);
+    if (keys.has(key) || run.length >= MAX_ENTITY_WRITES_PER_STATEMENT) await flush();
+    keys.add(key);
+    run.push(write);
+  }
+  await flush();
+  return refused;
+}
+
+/** Writes an entity seen in a NEW/UPDATED webhook unless it was deleted (see EntityWrite). */
 export async function upsertEntityFromWebhook(
   db: Db,
   key: EntityKey,
   data: Record<string, unknown>,
   event: string,
 ): Promise<boolean> {
-  const result = await db
-    .insertInto('workspace_entities')
-    .values(webhookRow(key, data, event, false))
-    .onConflict((oc) =>
-      oc
-        .columns([...ENTITY_KEY])
-        .doUpdateSet({
-          data: (eb) => eb.ref('excluded.data'),
-          source: 'webhook',
-          last_event: event,
-          updated_at: sql`now()`,
-        })
-        .where('workspace_entities.deleted', '=', false),
-    )
-    .modifyEnd(PREPARED)
-    .executeTakeFirst();
-  return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+  const refused = await applyEntityWrites(db, [{ ...key, change: 'updated', data, event }]);
+  return refused.length === 0;
 }
 
-/**
- * Writes an entity from a creation event (NEW_*) only if no copy exists: an existing copy (or a
- * tombstone) came from a later delivery that overtook this one. Returns whether it was written.
- */
+/** Writes an entity from a creation event only if no copy exists (see EntityWrite). */
 export async function insertEntityIfAbsent(
   db: Db,
   key: EntityKey,
   data: Record<string, unknown>,
   event: string,
 ): Promise<boolean> {
-  const result = await db
-    .insertInto('workspace_entities')
-    .values(webhookRow(key, data, event, false))
-    .onConflict((oc) => oc.columns([...ENTITY_KEY]).doNothing())
-    .modifyEnd(PREPARED)
-    .executeTakeFirst();
-  return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+  const refused = await applyEntityWrites(db, [{ ...key, change: 'created', data, event }]);
+  return refused.length === 0;
 }
 
 /** Marks an entity deleted (creating the tombstone if the entity was never seen). */
@@ -82,19 +142,7 @@ export async function tombstoneEntity(
   data: Record<string, unknown>,
   event: string,
 ): Promise<void> {
-  await db
-    .insertInto('workspace_entities')
-    .values(webhookRow(key, data, event, true))
-    .onConflict((oc) =>
-      oc.columns([...ENTITY_KEY]).doUpdateSet({
-        deleted: true,
-        source: 'webhook',
-        last_event: event,
-        updated_at: sql`now()`,
-      }),
-    )
-    .modifyEnd(PREPARED)
-    .execute();
+  await applyEntityWrites(db, [{ ...key, change: 'deleted', data, event }]);
 }
 
 export interface BootstrapEntity {
