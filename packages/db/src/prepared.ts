@@ -7,8 +7,8 @@ import { sql, type RawBuilder } from 'kysely';
  * once per delivery: in `npm run bench:worker` this cut Postgres CPU per webhook by about a
  * third (see bench/worker/README.md).
  *
- * Opt-in, so the cache stays small and safe: a query is prepared only if its text carries
- * PREPARED_MARK (a SQL comment; `sql\`${PREPARED} …\`` or `.modifyEnd(PREPARED)`). Marked queries
+ * Opt-in, so the cache stays small and safe: a query is prepared only if it has parameters and its
+ * text carries PREPARED_MARK (a SQL comment; `sql\`${PREPARED} …\`` or `.modifyEnd(PREPARED)`). Marked queries
  * must not return `*` (a prepared statement whose result columns change after a migration would
  * fail until its connection closes); the marked ones return nothing or fixed columns.
  */
@@ -34,7 +34,7 @@ export function prepareMarkedQueries(client: QueryableClient): void {
   const names = new Map<string, string>();
   client.query = (...args: unknown[]) => {
     const [text, values] = args;
-    if (typeof text === 'string' && Array.isArray(values) && text.includes(PREPARED_MARK)) {
+    if (typeof text === 'string' && Array.isArray(values) && values.length > 0 && text.includes(PREPARED_MARK)) {
       let name = names.get(text);
       if (name === undefined && names.size < MAX_PREPARED_PER_CONNECTION) {
         name = `prep_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;

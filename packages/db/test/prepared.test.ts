@@ -30,6 +30,8 @@ describe('prepareMarkedQueries (unit)', () => {
     client.query('SELECT $1::int', [3]);
     client.query(`${PREPARED_MARK} SELECT 1`);
     client.query('BEGIN');
+    // Without parameters (as Kysely sends plain SQL): the mark may be inside a literal; not prepared.
+    client.query(`SELECT '${PREPARED_MARK}'`, []);
     const [a, b] = calls as [[{ name: string; text: string; values: unknown[] }], [{ name: string }]];
     expect(a[0]).toMatchObject({ text: marked, values: [1] });
     expect(a[0].name).toMatch(/^prep_[0-9a-f]{24}$/);
@@ -37,6 +39,7 @@ describe('prepareMarkedQueries (unit)', () => {
     expect(calls[2]).toEqual(['SELECT $1::int', [3]]);
     expect(calls[3]).toEqual([`${PREPARED_MARK} SELECT 1`]);
     expect(calls[4]).toEqual(['BEGIN']);
+    expect(calls[5]).toEqual([`SELECT '${PREPARED_MARK}'`, []]);
   });
 
   it('prepares at most MAX_PREPARED_PER_CONNECTION texts per connection; more run unprepared', () => {
