@@ -146,6 +146,43 @@ describe('DeliveryGroups (group commit of webhook deliveries)', () => {
     expect(g.pending).toBe(0);
   });
 
+  it('never lets two groups in flight write the same entity, and commits its changes in order', async () => {
+    const g = groups({ maxSize: 4, maxParallel: 2 });
+    const order: number[] = [];
+    let inFlight = 0;
+    let maxInFlight = 0;
+    let sameEntityInFlight = 0;
+    let maxSameEntityInFlight = 0;
+    const slow = async (sameEntity: boolean, n: number) => {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      if (sameEntity) {
+        sameEntityInFlight++;
+        maxSameEntityInFlight = Math.max(maxSameEntityInFlight, sameEntityInFlight);
+        order.push(n);
+      }
+      // A slow handler, so that groups overlap.
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      if (sameEntity) sameEntityInFlight--;
+      inFlight--;
+    };
+    const outcomes = await Promise.all(
+      Array.from({ length: 24 }, (_, n) => {
+        // Every third delivery is about tag "shared"; the others each about a tag of their own.
+        const sameEntity = n % 3 === 0;
+        const claim = claimOf(n);
+        return g.commit({
+          claim: { ...claim, ref: { ...claim.ref, entityId: sameEntity ? 'shared' : `tag-${n}` } },
+          run: () => slow(sameEntity, n),
+        });
+      }),
+    );
+    expect(outcomes).toEqual(Array<GroupOutcome>(24).fill('done'));
+    expect(maxInFlight).toBeGreaterThanOrEqual(2); // groups did overlap
+    expect(maxSameEntityInFlight).toBe(1);
+    expect(order).toEqual([0, 3, 6, 9, 12, 15, 18, 21]);
+  });
+
   it('a failing handler fails only its delivery; the others run again in the next group and commit once', async () => {
     const g = groups({ maxSize: 16, maxParallel: 1 });
     const runs = new Map<number, number>();

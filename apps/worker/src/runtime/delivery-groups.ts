@@ -7,7 +7,7 @@ import {
   type Transaction,
 } from '@cap/db';
 import type { Logger, Metrics } from '@cap/observability';
-import { PendingMirrorWrites } from './mirror-writes.js';
+import { PendingMirrorWrites, refusedMirrorWrites } from './mirror-writes.js';
 
 /** One delivery that wants to commit with others: its claim, and its handler. */
 export interface GroupedDelivery {
@@ -39,6 +39,8 @@ export interface DeliveryGroupsOptions {
 interface Entry {
   readonly delivery: GroupedDelivery;
   readonly key: string;
+  /** The entity the delivery is about (workspace and id), when its body names one. */
+  readonly entity: string | undefined;
   readonly resolve: (outcome: GroupOutcome) => void;
   readonly reject: (err: unknown) => void;
 }
@@ -75,8 +77,11 @@ class HandlerFailed extends Error {
 export class DeliveryGroups {
   private readonly waiting: Entry[] = [];
   private inFlight = 0;
+  /** Entities of the deliveries in groups in flight, with how many deliveries each. */
+  private readonly busy = new Map<string, number>();
   private readonly sizes;
   private readonly rollbacks;
+  private readonly refused;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -88,6 +93,7 @@ export class DeliveryGroups {
       [],
       [1, 2, 4, 8, 16, 32, 64],
     );
+    this.refused = refusedMirrorWrites(opts.metrics);
     this.rollbacks = opts.metrics.counter(
       'webhook_commit_group_rollbacks_total',
       'Groups of webhook deliveries rolled back: a handler failed, or the group as a whole',
@@ -98,7 +104,9 @@ export class DeliveryGroups {
   /** Waits for the delivery's group to commit (`done`) or to hand it back (`alone`). */
   commit(delivery: GroupedDelivery): Promise<GroupOutcome> {
     return new Promise<GroupOutcome>((resolve, reject) => {
-      this.waiting.push({ delivery, key: deliveryRowKey(delivery.claim.ref), resolve, reject });
+      const { workspaceId, entityId } = delivery.claim.ref;
+      const entity = entityId === null ? undefined : `${workspaceId}/${entityId}`;
+      this.waiting.push({ delivery, key: deliveryRowKey(delivery.claim.ref), entity, resolve, reject });
       this.pump();
     });
   }
@@ -110,13 +118,41 @@ export class DeliveryGroups {
 
   private pump(): void {
     while (this.inFlight < this.opts.maxParallel && this.waiting.length > 0) {
-      const group = this.waiting.splice(0, this.opts.maxSize);
+      const group = this.take();
+      if (group.length === 0) return; // every waiting delivery is about an entity in flight
       this.inFlight++;
+      for (const entry of group)
+        if (entry.entity !== undefined) this.busy.set(entry.entity, (this.busy.get(entry.entity) ?? 0) + 1);
       void this.run(group).finally(() => {
         this.inFlight--;
+        for (const entry of group) {
+          if (entry.entity === undefined) continue;
+          const left = (this.busy.get(entry.entity) ?? 1) - 1;
+          if (left > 0) this.busy.set(entry.entity, left);
+          else this.busy.delete(entry.entity);
+        }
         this.pump();
       });
     }
+  }
+
+  /**
+   * The next group: up to `maxSize` waiting deliveries in order, leaving for later the ones about
+   * an entity that a group in flight is writing. Two groups writing the same rows in different
+   * orders would deadlock (and wait for Postgres' deadlock_timeout before one fails); and two
+   * changes of one entity commit in the order they were taken.
+   */
+  private take(): Entry[] {
+    if (this.busy.size === 0) return this.waiting.splice(0, this.opts.maxSize);
+    const group: Entry[] = [];
+    const later: Entry[] = [];
+    for (const entry of this.waiting) {
+      if (group.length < this.opts.maxSize && (entry.entity === undefined || !this.busy.has(entry.entity)))
+        group.push(entry);
+      else later.push(entry);
+    }
+    this.waiting.splice(0, this.waiting.length, ...later);
+    return group;
   }
 
   private async run(group: Entry[]): Promise<void> {
@@ -140,7 +176,7 @@ export class DeliveryGroups {
           members.map((m) => m.delivery.claim),
         );
         handled = new Set(members.filter((m) => claimed.has(m.key)));
-        const pending = new PendingMirrorWrites();
+        const pending = new PendingMirrorWrites(this.refused);
         for (const entry of handled) {
           try {
             await entry.delivery.run(tx, pending);

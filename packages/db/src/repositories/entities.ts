@@ -73,6 +73,21 @@ interface EntityRowKey {
   entity_id: string;
 }
 
+const byKey = (a: EntityKey, b: EntityKey): number =>
+  a.workspaceId < b.workspaceId
+    ? -1
+    : a.workspaceId > b.workspaceId
+      ? 1
+      : a.entityType < b.entityType
+        ? -1
+        : a.entityType > b.entityType
+          ? 1
+          : a.entityId < b.entityId
+            ? -1
+            : a.entityId > b.entityId
+              ? 1
+              : 0;
+
 const keyOf = (k: EntityKey): string => JSON.stringify([k.workspaceId, k.entityType, k.entityId]);
 
 /**
@@ -87,7 +102,8 @@ export async function applyEntityWrites(db: Db, writes: readonly EntityWrite[]):
   let keys = new Set<string>();
   const flush = async () => {
     if (run.length === 0) return;
-    const rows = run.map((w) => ({
+    // In key order: concurrent transactions then lock the rows they share in the same order.
+    const rows = [...run].sort(byKey).map((w) => ({
       workspace_id: w.workspaceId,
       entity_type: w.entityType,
       entity_id: w.entityId,
