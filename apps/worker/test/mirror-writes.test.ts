@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getEntity, migrateToLatest, openDatabase, type DatabaseHandle } from '@cap/db';
-import type { Logger } from '@cap/observability';
+import { Metrics, type Logger } from '@cap/observability';
 import { createTestDatabase, type TestDatabase } from '@cap/testing';
-import { PendingMirrorWrites } from '../src/runtime/mirror-writes.js';
+import { PendingMirrorWrites, refusedMirrorWrites } from '../src/runtime/mirror-writes.js';
 
 let testDb: TestDatabase;
 let handle: DatabaseHandle;
@@ -53,8 +53,9 @@ describe('PendingMirrorWrites (ctx.mirror)', () => {
     ).toMatchObject({ last_event: 'CLIENT_DELETED', deleted: true });
   });
 
-  it('logs a refused write with the logger of the delivery that made it', async () => {
-    const pending = new PendingMirrorWrites();
+  it('counts a refused write and logs it with the logger of the delivery that made it', async () => {
+    const metrics = new Metrics({ app: 'test', defaultMetrics: false });
+    const pending = new PendingMirrorWrites(refusedMirrorWrites(metrics));
     const first = recordingLogger();
     const second = recordingLogger();
     const a = pending.writer({ workspaceId: 'ws-pending-3', event: 'TAG_DELETED', log: () => first.logger });
@@ -67,7 +68,7 @@ describe('PendingMirrorWrites (ctx.mirror)', () => {
     expect(first.lines).toEqual([]);
     expect(second.lines).toEqual([
       {
-        level: 'info',
+        level: 'debug',
         fields: { event: 'TAG_UPDATED', entityType: 'tag', entityId: 't9' },
         message: 'entity was deleted earlier; late update ignored',
       },
@@ -76,6 +77,11 @@ describe('PendingMirrorWrites (ctx.mirror)', () => {
         fields: { event: 'NEW_TAG', entityType: 'tag', entityId: 't9' },
         message: 'a later change arrived first; creation ignored',
       },
+    ]);
+    const counted = (await metrics.registry.getSingleMetric('mirror_writes_refused_total')!.get()).values;
+    expect(counted.map((v) => [v.labels.change, v.value]).sort()).toEqual([
+      ['created', 1],
+      ['updated', 1],
     ]);
   });
 

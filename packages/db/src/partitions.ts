@@ -13,8 +13,17 @@ export function utcDay(date: Date): Date {
   return new Date(Math.floor(date.getTime() / DAY_MS) * DAY_MS);
 }
 
+// The last day asked for: every delivery asks, and nearly all of them for the same day.
+let lastDay = NaN;
+let lastName = '';
+
 export function partitionName(day: Date): string {
-  return `webhook_events_p${utcDay(day).toISOString().slice(0, 10).replace(/-/g, '')}`;
+  const dayNumber = Math.floor(day.getTime() / DAY_MS);
+  if (dayNumber !== lastDay) {
+    lastName = `webhook_events_p${new Date(dayNumber * DAY_MS).toISOString().slice(0, 10).replace(/-/g, '')}`;
+    lastDay = dayNumber;
+  }
+  return lastName;
 }
 
 const known = new WeakMap<object, Set<string>>();

@@ -19,7 +19,7 @@ import type { Logger } from '@cap/observability';
 import { JOBS, parsePayload } from '@cap/queue';
 import { createInstallationClient } from '../clockify.js';
 import type { WorkerDeps } from '../deps.js';
-import { PendingMirrorWrites } from '../runtime/mirror-writes.js';
+import { PendingMirrorWrites, refusedMirrorWrites } from '../runtime/mirror-writes.js';
 
 export type WebhookOutcome = 'done' | 'duplicate' | 'skipped' | 'ignored' | 'orphaned';
 
@@ -187,7 +187,7 @@ export async function processWebhook(deps: WorkerDeps, job: Job, token: string |
           const claimed = await claimDelivery(tx, ref);
           if (!claimed.claimed) return 'duplicate' as const;
         }
-        const pending = new PendingMirrorWrites();
+        const pending = new PendingMirrorWrites(refusedMirrorWrites(deps.metrics));
         await runHandler(tx, pending);
         await pending.apply(tx);
         if (first === 'exists') await completeDelivery(tx, ref, tokenCheck);

@@ -1,6 +1,6 @@
 import type { MirrorWrites } from '@cap/addon';
 import { applyEntityWrites, type Database, type EntityChange, type EntityWrite, type Transaction } from '@cap/db';
-import type { Logger } from '@cap/observability';
+import type { Counter, Logger, Metrics } from '@cap/observability';
 
 /** The delivery a handler's mirror writes belong to. */
 export interface MirrorWriter {
@@ -8,6 +8,15 @@ export interface MirrorWriter {
   readonly event: string;
   /** The delivery's logger, for writes that are refused. */
   readonly log: () => Logger;
+}
+
+/** The counter of refused mirror writes, created on first use. */
+export function refusedMirrorWrites(metrics: Metrics): Counter<'change'> {
+  return metrics.counter(
+    'mirror_writes_refused_total',
+    'ctx.mirror writes refused by their rule: a creation that found a copy, an update that found a tombstone',
+    ['change'],
+  );
 }
 
 /**
@@ -18,6 +27,9 @@ export interface MirrorWriter {
 export class PendingMirrorWrites {
   private writes: EntityWrite[] = [];
   private readonly owners = new Map<EntityWrite, MirrorWriter>();
+
+  /** `refused` counts the writes their rule refused, by change (`mirror_writes_refused_total`). */
+  constructor(private readonly refused?: Counter<'change'>) {}
 
   /**
    * The `ctx.mirror` of one handler run. Call the returned `close` when the handler returned: a
@@ -65,11 +77,13 @@ export class PendingMirrorWrites {
     const writes = this.writes;
     this.writes = [];
     const refused = await applyEntityWrites(tx, writes);
+    // Routine when Clockify delivers out of order, and frequent under load: counted, logged at debug.
     for (const write of refused) {
+      this.refused?.inc({ change: write.change });
       const log = this.owners.get(write)?.log();
       const fields = { event: write.event, entityType: write.entityType, entityId: write.entityId };
       if (write.change === 'created') log?.debug(fields, 'a later change arrived first; creation ignored');
-      else log?.info(fields, 'entity was deleted earlier; late update ignored');
+      else log?.debug(fields, 'entity was deleted earlier; late update ignored');
     }
     this.owners.clear();
   }
