@@ -34,7 +34,7 @@ const args = parseArgs(process.argv.slice(2));
 const COUNT = Math.floor(numberArg(args, 'count', 10_000));
 const ROUNDS = Math.max(1, Math.floor(numberArg(args, 'rounds', 3)));
 // The worker's default WORKER_CONCURRENCY_WEBHOOKS.
-const CONCURRENCY = Math.max(1, Math.floor(numberArg(args, 'concurrency', 64)));
+const CONCURRENCY = Math.max(1, Math.floor(numberArg(args, 'concurrency', 128)));
 const TARGET_RATIO = 0.3;
 // Extra environment of the measured worker (`--worker-env=DATABASE_POOL_MAX=16,LOG_LEVEL=warn`).
 const WORKER_ENV: Record<string, string> = Object.fromEntries(

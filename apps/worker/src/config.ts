@@ -43,7 +43,7 @@ export const workerVars = {
     description: 'Concurrent lifecycle jobs per process.',
   }),
   WORKER_CONCURRENCY_WEBHOOKS: int({
-    default: 64,
+    default: 128,
     min: 1,
     max: 1000,
     description:
@@ -148,7 +148,7 @@ export const workerVars = {
     description: 'Delay between checks when a webhook arrives before its INSTALLED has been applied.',
   }),
   WEBHOOK_COMMIT_GROUP_MAX: int({
-    default: 16,
+    default: 32,
     min: 1,
     max: 256,
     description:
