@@ -91,7 +91,8 @@ export interface HandlerContext<E extends WebhookEventName = WebhookEventName> {
  * What a webhook says happened to an entity of the handler's workspace, for its copy in
  * `workspace_entities` (recorded with the delivery's event). Clockify does not order webhooks,
  * so each change is applied by a rule that holds whatever order deliveries arrive in. A change
- * that is refused by its rule is logged, not an error.
+ * its rule refuses is not an error: it is counted (`mirror_writes_refused_total`) and logged at
+ * debug.
  */
 export interface MirrorWrites {
   /** A creation (NEW_*): written only if no copy exists (a later change overtook it). */

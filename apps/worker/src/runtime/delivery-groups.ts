@@ -59,8 +59,10 @@ class HandlerFailed extends Error {
  * Group commit for webhook deliveries. Every delivery still commits its `webhook_events` row
  * and its handler's effects in one transaction, but the deliveries that wait at the same moment
  * share that transaction: one `BEGIN`, one claim statement for all of them, their handlers one
- * after another, one statement for all their `ctx.mirror` writes, one `COMMIT`. Round trips to Postgres (and their system calls) are most of a
- * delivery's cost, so this is what lets one worker keep up with a burst (bench/worker).
+ * after another, one statement for all their `ctx.mirror` writes, one `COMMIT`. Round trips to
+ * Postgres (and their system calls) are most of a delivery's cost, so this is what lets one worker
+ * keep up with a burst (bench/worker). Two groups in flight never hold deliveries about the same
+ * entity (see `take`).
  *
  * Groups form on their own: a delivery that arrives while `maxParallel` groups are in flight
  * waits for the next group, which takes up to `maxSize` waiting deliveries. Under light load
