@@ -73,21 +73,6 @@ interface EntityRowKey {
   entity_id: string;
 }
 
-const byKey = (a: EntityKey, b: EntityKey): number =>
-  a.workspaceId < b.workspaceId
-    ? -1
-    : a.workspaceId > b.workspaceId
-      ? 1
-      : a.entityType < b.entityType
-        ? -1
-        : a.entityType > b.entityType
-          ? 1
-          : a.entityId < b.entityId
-            ? -1
-            : a.entityId > b.entityId
-              ? 1
-              : 0;
-
 const keyOf = (k: EntityKey): string => JSON.stringify([k.workspaceId, k.entityType, k.entityId]);
 
 /**
@@ -98,32 +83,32 @@ const keyOf = (k: EntityKey): string => JSON.stringify([k.workspaceId, k.entityT
  */
 export async function applyEntityWrites(db: Db, writes: readonly EntityWrite[]): Promise<EntityWrite[]> {
   const refused: EntityWrite[] = [];
-  let run: EntityWrite[] = [];
-  let keys = new Set<string>();
+  // The current run: each write by its entity's key.
+  let run = new Map<string, EntityWrite>();
   const flush = async () => {
-    if (run.length === 0) return;
-    // In key order: concurrent transactions then lock the rows they share in the same order.
-    const rows = [...run].sort(byKey).map((w) => ({
-      workspace_id: w.workspaceId,
-      entity_type: w.entityType,
-      entity_id: w.entityId,
-      change: w.change,
-      event: w.event,
-      data: w.data,
-    }));
+    if (run.size === 0) return;
+    // In key order (any fixed order does): concurrent transactions then lock shared rows alike.
+    const rows = [...run]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([, w]) => ({
+        workspace_id: w.workspaceId,
+        entity_type: w.entityType,
+        entity_id: w.entityId,
+        change: w.change,
+        event: w.event,
+        data: w.data,
+      }));
     const { rows: written } = await applyRun(db, JSON.stringify(rows));
     const writtenKeys = new Set(
       written.map((r) => keyOf({ workspaceId: r.workspace_id, entityType: r.entity_type, entityId: r.entity_id })),
     );
-    for (const w of run) if (w.change !== 'deleted' && !writtenKeys.has(keyOf(w))) refused.push(w);
-    run = [];
-    keys = new Set();
+    for (const [key, w] of run) if (w.change !== 'deleted' && !writtenKeys.has(key)) refused.push(w);
+    run = new Map();
   };
   for (const write of writes) {
     const key = keyOf(write);
-    if (keys.has(key) || run.length >= MAX_ENTITY_WRITES_PER_STATEMENT) await flush();
-    keys.add(key);
-    run.push(write);
+    if (run.has(key) || run.size >= MAX_ENTITY_WRITES_PER_STATEMENT) await flush();
+    run.set(key, write);
   }
   await flush();
   return refused;
