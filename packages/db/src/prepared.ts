@@ -7,10 +7,11 @@ import { sql, type RawBuilder } from 'kysely';
  * once per delivery: in `npm run bench:worker` this cut Postgres CPU per webhook by about a
  * third (see bench/worker/README.md).
  *
- * Opt-in, so the cache stays small and safe: a query is prepared only if it has parameters and its
- * text carries PREPARED_MARK (a SQL comment; `sql\`${PREPARED} …\`` or `.modifyEnd(PREPARED)`). Marked queries
- * must not return `*` (a prepared statement whose result columns change after a migration would
- * fail until its connection closes); the marked ones return nothing or fixed columns.
+ * Opt-in, so the cache stays small and safe: a query is prepared only if it has parameters and
+ * its text carries PREPARED_MARK (a SQL comment; `sql\`${PREPARED} …\`` or
+ * `.modifyEnd(PREPARED)`). Marked queries must not return `*` (a prepared statement whose result
+ * columns change after a migration would fail until its connection closes); the marked ones
+ * return nothing or fixed columns.
  */
 export const PREPARED_MARK = '/* prepared */';
 
