@@ -39,7 +39,7 @@ describe('GET /ui/sidebar', () => {
     const forged = await t.userToken('ws-ui', ADDON_ID);
     await expectError(await sidebar(`${forged.slice(0, -6)}AAAAAA`), 401, 'bad_signature');
     // A webhook token is no user token: it never expires, so it must not open the UI.
-    await expectError(await sidebar(await t.webhookToken('ws-ui', ADDON_ID)), 401, 'missing_claim');
+    await expectError(await sidebar(await t.webhookToken('ws-ui', ADDON_ID)), 401, 'wrong_kind');
   });
 
   it('shows the installation, bootstrap progress and recent events of the token’s workspace', async () => {

@@ -71,21 +71,59 @@ export function checkTimeClaims(claims: ClockifyClaims, nowMs: number, tolerance
   }
 }
 
+/**
+ * Claims only a user token (the iframe `auth_token`) carries (REFERENCE.md §2.3). Clockify signs
+ * every kind with the same key and the same `iss`/`type`/`sub`, so these claims are what tells a
+ * user's 30-minute token apart from the tokens that may change the installation.
+ */
+export const USER_TOKEN_CLAIMS = ['workspaceRole', 'language', 'theme'] as const;
+
+/** Claims every installation token carries and webhook tokens do not. */
+export const INSTALLATION_TOKEN_CLAIMS = ['backendUrl', 'user'] as const;
+
+const present = (claims: ClockifyClaims, name: string): boolean => claims[name] !== undefined && claims[name] !== null;
+
+/** True when the claims say "user token": any of the user-only claims is present. */
+export function hasUserTokenClaims(claims: ClockifyClaims): boolean {
+  return USER_TOKEN_CLAIMS.some((name) => present(claims, name));
+}
+
+/**
+ * The claim profile of each kind: a valid token of the wrong kind is refused with `wrong_kind`.
+ * - user: carries a user-only claim and `exp` (a user token must expire);
+ * - installation: carries `backendUrl` and `user`, and no user-only claim;
+ * - webhook and lifecycle: no user-only claim. Lifecycle claims are undocumented, so nothing new
+ *   is required of them; what tells a lifecycle token from a webhook or installation token of the
+ *   same installation is the stored token hashes, checked where they are known (see SECURITY.md).
+ */
+export function checkKindProfile(claims: ClockifyClaims, kind: TokenKind): void {
+  const userClaims = hasUserTokenClaims(claims);
+  if (kind === 'user') {
+    if (!userClaims) throw new TokenVerificationError('wrong_kind', 'token is not a user token');
+    if (claims.exp === undefined) {
+      throw new TokenVerificationError('missing_claim', 'user token has no "exp" claim; user tokens must expire');
+    }
+    return;
+  }
+  if (userClaims) throw new TokenVerificationError('wrong_kind', `a user token is not accepted as a ${kind} token`);
+  if (kind === 'installation' && !INSTALLATION_TOKEN_CLAIMS.every((name) => present(claims, name))) {
+    throw new TokenVerificationError('wrong_kind', 'token is not an installation token');
+  }
+}
+
 /** Checks that depend on where the token was presented: its kind and the expected installation. */
 export function checkUsageClaims(
   claims: ClockifyClaims,
   kind: TokenKind,
   expect: ExpectedInstallation | undefined,
 ): void {
+  checkKindProfile(claims, kind);
   if (kind === 'webhook' || kind === 'installation') {
     for (const name of STRING_CLAIMS) {
       if (claims[name] === undefined || claims[name] === '') {
         throw new TokenVerificationError('missing_claim', `${kind} token has no "${name}" claim`);
       }
     }
-  }
-  if (kind === 'user' && claims.exp === undefined) {
-    throw new TokenVerificationError('missing_claim', 'user token has no "exp" claim; user tokens must expire');
   }
   if (
     expect?.workspaceId !== undefined &&

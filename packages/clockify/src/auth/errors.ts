@@ -8,6 +8,7 @@ export type VerificationReason =
   | 'wrong_subject'
   | 'wrong_type'
   | 'missing_claim'
+  | 'wrong_kind'
   | 'workspace_mismatch'
   | 'addon_mismatch';
 

@@ -323,6 +323,10 @@ export async function hostileTokenCorpus(input: HostileTokenCorpusInput): Promis
       reason: 'missing_claim',
     },
 
+    // Valid tokens of the wrong kind: genuine, unexpired, for this installation, but presented
+    // where their kind does not belong (a workspace user's iframe token on a lifecycle route…).
+    ...wrongKindCases({ webhook, installation, user, lifecycle: base }, (claims) => jws(rs256Header, claims)),
+
     // Genuine tokens of another installation (cross-workspace replay).
     {
       name: 'webhook token of another workspace',
@@ -431,6 +435,33 @@ export async function hostileTokenCorpus(input: HostileTokenCorpusInput): Promis
     { name: 'trailing newline', token: `${good}\n`, kind: 'webhook', reason: 'malformed' },
   ];
   return cases;
+}
+
+/**
+ * Each valid token kind presented as each other kind it must not pass for. Webhook and lifecycle
+ * tokens carry the same claims, so "webhook token as lifecycle token" (and back) is told apart by
+ * the stored token hashes, not by claims: those pairs are not here but in the ingress's HTTP tests.
+ */
+function wrongKindCases(
+  claims: Record<'webhook' | 'installation' | 'user' | 'lifecycle', Record<string, unknown>>,
+  sign: (claims: Record<string, unknown>) => string,
+): HostileTokenCase[] {
+  const pairs: ReadonlyArray<readonly [keyof typeof claims, TokenKind]> = [
+    ['user', 'lifecycle'],
+    ['user', 'webhook'],
+    ['user', 'installation'],
+    ['webhook', 'user'],
+    ['webhook', 'installation'],
+    ['installation', 'user'],
+    ['lifecycle', 'user'],
+    ['lifecycle', 'installation'],
+  ];
+  return pairs.map(([from, as]) => ({
+    name: `valid ${from} token presented as a ${as} token`,
+    token: sign(claims[from]),
+    kind: as,
+    reason: 'wrong_kind' as const,
+  }));
 }
 
 function toKeyObject(key: KeyObject | CryptoKey): KeyObject {

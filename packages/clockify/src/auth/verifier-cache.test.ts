@@ -78,7 +78,7 @@ describe('verified-token cache', () => {
     await v.verify(token, 'webhook');
     expect(await reasonOf(v.verify(token, 'webhook', { workspaceId: 'ws-2' }))).toBe('workspace_mismatch');
     expect(await reasonOf(v.verify(token, 'webhook', { addonId: 'addon-2' }))).toBe('addon_mismatch');
-    expect(await reasonOf(v.verify(token, 'user'))).toBe('missing_claim'); // a webhook token has no exp
+    expect(await reasonOf(v.verify(token, 'user'))).toBe('wrong_kind'); // a webhook token is no user token
     await expect(v.verify(token, 'lifecycle', { workspaceId: WORKSPACE_ID })).resolves.toMatchObject({
       verified: true,
     });

@@ -125,7 +125,7 @@ describe('TokenVerifier: genuine tokens', () => {
     const token = await sign('webhook');
     const other = await v.verify(token, 'webhook', { workspaceId: 'other' }).catch((e: unknown) => e);
     expect(other).toMatchObject({ reason: 'workspace_mismatch', status: 403 });
-    const otherAddon = await v.verify(token, 'installation', { addonId: 'other' }).catch((e: unknown) => e);
+    const otherAddon = await v.verify(token, 'webhook', { addonId: 'other' }).catch((e: unknown) => e);
     expect(otherAddon).toMatchObject({ reason: 'addon_mismatch', status: 403 });
     const forged = await v.verify(await sign('webhook', { key: strangerKey }), 'webhook').catch((e: unknown) => e);
     expect(forged).toMatchObject({ reason: 'bad_signature', status: 401 });
