@@ -142,9 +142,17 @@ export function sha256(value: string | Buffer): string {
   return createHash('sha256').update(value).digest('hex');
 }
 
-/** The delivery key the design defines: SHA-256 over (workspaceId, event, raw body). */
-export function deliveryKeyOf(workspaceId: string, event: string, raw: string | Buffer): string {
-  return createHash('sha256').update(workspaceId).update('\0').update(event).update('\0').update(raw).digest('hex');
+/** The delivery key the design defines: SHA-256 over (workspaceId, event, token hash, raw body). */
+export function deliveryKeyOf(workspaceId: string, event: string, token: string, raw: string | Buffer): string {
+  return createHash('sha256')
+    .update(workspaceId)
+    .update('\0')
+    .update(event)
+    .update('\0')
+    .update(sha256(token))
+    .update('\0')
+    .update(raw)
+    .digest('hex');
 }
 
 export interface WebhookRequest {

@@ -51,7 +51,7 @@ describe('POST /webhooks/<event>: accepted deliveries', () => {
     expect(data.workspaceId).toBe('ws-accept');
     expect(data.addonId).toBe('addon-7');
     expect(data.tokenHash).toBe(sha256(token));
-    expect(data.deliveryKey).toBe(deliveryKeyOf('ws-accept', 'NEW_TIME_ENTRY', Buffer.from(raw)));
+    expect(data.deliveryKey).toBe(deliveryKeyOf('ws-accept', 'NEW_TIME_ENTRY', token, Buffer.from(raw)));
     expect(data.verified).toBe(true);
     expect(data.windowSeconds).toBe(300);
     expect(data.requestId).toBe(res.headers.get('x-request-id'));

@@ -87,11 +87,15 @@ export async function handleWebhook(
   }
 
   // Clockify sends no delivery id and the body's id is the entity's: identical content for the
-  // same workspace and event is the only safe notion of "the same delivery".
+  // same workspace and event, signed by the same token, is the only safe notion of "the same
+  // delivery". The token's hash is part of it, so a delivery signed with a token the worker will
+  // refuse never takes the gate or the row of the genuine delivery with the same bytes.
   const deliveryKey = createHash('sha256')
     .update(workspaceId)
     .update('\0')
     .update(event)
+    .update('\0')
+    .update(verified.tokenHash)
     .update('\0')
     .update(raw)
     .digest('hex');

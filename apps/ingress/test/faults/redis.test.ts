@@ -84,12 +84,15 @@ async function waitRecovered(): Promise<void> {
 async function expectNothingLost(deliveries: readonly Delivery[]): Promise<void> {
   const keys = await queuedKeys();
   for (const d of deliveries.filter((x) => x.status === 200)) {
-    expect(keys.has(deliveryKeyOf(WS, 'NEW_TAG', d.raw)), 'a 2xx for an event that is not queued').toBe(true);
+    expect(keys.has(deliveryKeyOf(WS, 'NEW_TAG', token, d.raw)), 'a 2xx for an event that is not queued').toBe(true);
   }
   for (const d of deliveries.filter((x) => x.status === 503)) {
     const again = await deliver(d.raw);
     expect(again.status).toBe(200);
-    expect((await queuedKeys()).has(deliveryKeyOf(WS, 'NEW_TAG', d.raw)), 'a resent 503 must end up queued').toBe(true);
+    expect(
+      (await queuedKeys()).has(deliveryKeyOf(WS, 'NEW_TAG', token, d.raw)),
+      'a resent 503 must end up queued',
+    ).toBe(true);
   }
   expect((await allJobs(t.queues.webhooks)).length).toBeLessThanOrEqual(deliveries.length * 2 + 100);
 }
