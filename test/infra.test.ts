@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CONTAINER_IMAGE_MARKER } from '@cap/config';
 import { QUEUE_NAMES } from '@cap/queue';
 import { describe, expect, it, type TestContext } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
@@ -297,6 +298,11 @@ describe('Dockerfiles', () => {
         expect(users.at(-1)?.args).toBe(eff.user);
         expect(final.instructions.some((i) => i.keyword === 'USER')).toBe(true);
         expect(eff.env.get('NODE_ENV')).toBe('production');
+        // Production stays the default even where an orchestrator sets NODE_ENV to nothing.
+        const chain = lineage(file, final).flatMap((s) => s.instructions);
+        expect(chain.some((i) => i.keyword === 'RUN' && i.args.includes(`touch /app/${CONTAINER_IMAGE_MARKER}`))).toBe(
+          true,
+        );
       });
 
       it(`starts node directly on ${spec.cmd[1]} (exec form, so SIGTERM reaches node)`, () => {

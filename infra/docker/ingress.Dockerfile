@@ -59,12 +59,14 @@ RUN --mount=type=cache,target=/root/.npm,sharing=locked \
     npm ci --omit=dev --ignore-scripts
 
 FROM ${NODE_IMAGE} AS runtime
+# .container-image (below) keeps production the default even where NODE_ENV is set to nothing.
 ENV NODE_ENV=production
 WORKDIR /app
 # npm and corepack are not used at run time; without them the image has less to patch.
 RUN rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack \
       /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack \
  && mkdir -p /app/.data \
+ && touch /app/.container-image \
  && chown 1000:1000 /app/.data
 # Code and dependencies stay owned by root: the process (uid 1000) can read them, not change them.
 COPY --from=prod-deps /app/ ./

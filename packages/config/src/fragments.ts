@@ -1,7 +1,11 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConfigIssue } from './define.js';
 import { repoRoot } from './paths.js';
 import { bool, derived, int, list, oneOf, optionalUrl, str, url } from './vars.js';
+
+/** A file at the repository root that only the container images have (see infra/docker). */
+export const CONTAINER_IMAGE_MARKER = '.container-image';
 
 /**
  * Shared groups of variables. Each app composes its schema from these fragments plus its own
@@ -10,7 +14,9 @@ import { bool, derived, int, list, oneOf, optionalUrl, str, url } from './vars.j
 
 export const runtimeVars = {
   NODE_ENV: oneOf(['development', 'production', 'test'] as const, {
-    default: 'development',
+    // An image whose orchestrator sets NODE_ENV to nothing must not fall back to the lax mode.
+    default: () => (existsSync(join(repoRoot(), CONTAINER_IMAGE_MARKER)) ? 'production' : 'development'),
+    defaultDoc: `\`development\`; \`production\` in the container images (marked by a \`${CONTAINER_IMAGE_MARKER}\` file at the root)`,
     description: 'Runtime mode. `production` makes `TOKEN_ENCRYPTION_KEY` mandatory and refuses unverified tokens.',
   }),
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, {
@@ -170,7 +176,7 @@ export const clockifyAuthVars = {
   REQUIRE_SIGNATURE_VERIFICATION: bool({
     default: true,
     description:
-      '`false` skips signature checks for local experiments (claims marked unverified); refused in production.',
+      '`false` is for local experiments only: the ingress skips signature checks (jobs marked unverified) and workers process such jobs; workers left at `true` refuse them. Refused in production.',
   }),
 };
 

@@ -98,16 +98,17 @@ export function bool(opts: Common & { default: boolean }): EnvVar<boolean> {
   );
 }
 
+/** `default` may be computed at parse time; `defaultDoc` then says what it depends on. */
 export function oneOf<const T extends readonly [string, ...string[]]>(
   values: T,
-  opts: Common & { default: T[number] },
+  opts: Common & ({ default: T[number] } | { default: () => T[number]; defaultDoc: string }),
 ): EnvVar<T[number]> {
   return build(
     z.enum(values),
     {
       description: opts.description,
       expected: `one of ${values.map((v) => `\`${v}\``).join(', ')}`,
-      default: opts.default,
+      default: 'defaultDoc' in opts ? opts.defaultDoc : opts.default,
     },
     opts.default,
     false,
