@@ -181,11 +181,11 @@ describe('POST /lifecycle/installed', () => {
     expect(mismatch.error.message).toMatch(/^webhooks\[3\]\.authToken/);
     webhooks[3] = { ...webhooks[3], authToken: `${body.authToken.slice(0, -4)}AAAA` };
     await expectError(await post('installed', { ...body, webhooks }, await lifecycleHeader()), 401, 'bad_signature');
-    // A token without workspace and installation claims cannot be an installation token.
+    // A token without the installation token's claims (backendUrl, user) is of another kind.
     await expectError(
       await post('installed', { ...body, authToken: await t.lifecycleToken() }, await lifecycleHeader()),
       401,
-      'missing_claim',
+      'wrong_kind',
     );
     expect(await jobCounts(t.queues)).toEqual(NO_JOBS);
   });

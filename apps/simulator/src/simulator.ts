@@ -76,6 +76,9 @@ export interface LifecycleResult extends DeliveryResult {
   readonly type: LifecycleType;
   /** The JSON body sent (it holds tokens signed by the local simulator key). */
   readonly payload: Record<string, unknown>;
+  /** The exact bytes and the X-Addon-Lifecycle-Token sent, so a test can replay the call. */
+  readonly sentBody: string;
+  readonly lifecycleToken: string;
   readonly installation: Installation;
 }
 
@@ -556,14 +559,15 @@ export class Simulator {
       addonId: inst.addonId,
       withWorkspace: inst.lifecycleClaims === 'with-workspace',
     });
+    const sentBody = JSON.stringify(payload);
     const result = await postJson(
       joinUrl(inst.deliveryBaseUrl, entry.path),
-      JSON.stringify(payload),
+      sentBody,
       { 'X-Addon-Lifecycle-Token': token },
       { timeoutMs: this.options.deliveryTimeoutMs },
     );
     this.options.logger.info({ type, workspaceId: inst.workspaceId, status: result.status }, 'lifecycle call sent');
-    return { ...result, type, payload, installation: inst };
+    return { ...result, type, payload, sentBody, lifecycleToken: token, installation: inst };
   }
 
   private async fetchManifest(ingressUrl: string | undefined): Promise<unknown> {

@@ -1,6 +1,7 @@
 import {
   bool,
   clockifyApiVars,
+  clockifyAuthVars,
   databaseVars,
   defineEnv,
   int,
@@ -30,6 +31,7 @@ export const workerVars = {
   ...databaseVars,
   ...secretVars,
   ...clockifyApiVars,
+  REQUIRE_SIGNATURE_VERIFICATION: clockifyAuthVars.REQUIRE_SIGNATURE_VERIFICATION,
   WORKER_QUEUES: list({
     default: [...QUEUE_NAMES],
     item: new RegExp(`^(${QUEUE_NAMES.join('|')})$`),
@@ -134,6 +136,13 @@ export const workerVars = {
     min: 1,
     max: 3650,
     description: 'Days finished bootstrap runs (progress records) are kept.',
+  }),
+  LIFECYCLE_RECEIPT_RETENTION_DAYS: int({
+    default: 90,
+    min: 30,
+    max: 3650,
+    description:
+      'Days a decided lifecycle call is remembered (a hash of its token and body), so the same call replayed later is ignored.',
   }),
   DATA_RETENTION_DAYS_AFTER_UNINSTALL: int({
     default: 30,

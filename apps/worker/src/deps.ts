@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import type { RegisteredAddon } from '@cap/addon';
 import type { RateLimiter } from '@cap/clockify';
 import type { Database, Kysely } from '@cap/db';
@@ -13,6 +14,8 @@ export interface WorkerDeps {
   readonly config: WorkerConfig;
   readonly db: Kysely<Database>;
   readonly queues: Queues;
+  /** The producer connection (queues share it): small writes such as the stored-token registry. */
+  readonly redis: Redis;
   readonly keyring: Keyring;
   readonly limiter: RateLimiter;
   /** Installations and their webhook token hashes, re-checked by every claim (see its docs). */

@@ -93,6 +93,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     config,
     db: database.db,
     queues,
+    redis: producer,
     keyring,
     limiter,
     installations: new InstallationCache(),

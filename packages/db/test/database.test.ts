@@ -15,6 +15,7 @@ import {
   partitionName,
   type DatabaseHandle,
 } from '../src/index.js';
+import { migrations } from '../src/migrations/index.js';
 
 let testDb: TestDatabase;
 let handle: DatabaseHandle;
@@ -36,7 +37,7 @@ describe('migrations', () => {
     );
     const results = await Promise.all([handle, ...others].map((h) => migrateToLatest(h.db)));
     await Promise.all(others.map((h) => h.close()));
-    expect(results.flatMap((r) => r.applied)).toEqual(['20261128T090000_initial']);
+    expect(results.flatMap((r) => r.applied)).toEqual(Object.keys(migrations));
     const tables = await sql<{ table_name: string }>`
       SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name NOT LIKE 'kysely_%'
       AND table_name NOT LIKE 'webhook_events_p%' ORDER BY table_name`.execute(handle.db);
@@ -46,6 +47,7 @@ describe('migrations', () => {
       'dead_letters',
       'installation_webhooks',
       'installations',
+      'lifecycle_receipts',
       'webhook_events',
       'workspace_entities',
     ]);
@@ -154,7 +156,7 @@ describe('embedded PGlite', () => {
     const h = await openDatabase({ dataDir: dir });
     try {
       expect(h.kind).toBe('pglite');
-      expect((await migrateToLatest(h.db)).applied).toHaveLength(1);
+      expect((await migrateToLatest(h.db)).applied).toEqual(Object.keys(migrations));
       await ensureWebhookEventPartitions(h.db, new Date(), 2);
       // Concurrent transactions must not interleave on the one connection.
       await Promise.all(

@@ -20,7 +20,10 @@ import {
   openDatabase,
   processedInPreviousWindow,
   purgeInstallation,
+  recordLifecycleReceipt,
+  recordDeadLetter,
   recordDeliveryFailure,
+  storedTokenHashes,
   recordDeliveryOutcome,
   removeEntitiesNotSeen,
   tombstoneEntity,
@@ -59,6 +62,7 @@ function installed(k: { workspaceId: string; addonId: string }, seq: number, tok
     addonUserId: 'u1',
     installedBy: 'u0',
     authTokenEnc: token,
+    authTokenHash: `installation-hash-${k.workspaceId}-${k.addonId}`,
     webhooks: [{ event: 'NEW_TAG', path: '/webhooks/new-tag', tokenEnc: 'enc:v1:k:w:x:y', tokenHash: 'h1' }],
   };
 }
@@ -146,6 +150,90 @@ describe('installations: compare-and-set on the lifecycle sequence', () => {
       purge_after: null,
       last_seq: 2,
     });
+  });
+});
+
+describe('installations: two add-on ids in one workspace', () => {
+  it('the purge of an old installation keeps the mirror of a live one and its own rows', async () => {
+    const ws = `ws-shared-${++n}`;
+    const old = { workspaceId: ws, addonId: 'addon-old' };
+    const live = { workspaceId: ws, addonId: 'addon-new' };
+    await h.db.transaction().execute((tx) => applyInstalled(tx, installed(old, 1)));
+    await upsertEntityFromWebhook(
+      h.db,
+      { workspaceId: ws, entityType: 'tag', entityId: 't1' },
+      { id: 't1' },
+      'NEW_TAG',
+    );
+    const due = new Date(Date.now() + 1000);
+    await h.db.transaction().execute((tx) => applyDeleted(tx, { ...old, seq: 2, purgeAfter: due }));
+    // Reinstalled under a new add-on id: it writes its own mirror rows and deliveries.
+    await h.db.transaction().execute((tx) => applyInstalled(tx, installed(live, 3)));
+    await upsertEntityFromWebhook(
+      h.db,
+      { workspaceId: ws, entityType: 'tag', entityId: 't2' },
+      { id: 't2' },
+      'NEW_TAG',
+    );
+    const windowStart = new Date('2026-11-28T10:00:00Z');
+    await ensureWebhookEventPartition(h.db, windowStart);
+    for (const [i, addonId] of [old.addonId, live.addonId].entries()) {
+      await recordDeliveryOutcome(
+        h.db,
+        {
+          deliveryKey: `${ws}-${i}`.padEnd(64, '0'),
+          windowStart,
+          workspaceId: ws,
+          addonId,
+          event: 'NEW_TAG',
+          receivedAt: windowStart,
+          entityId: null,
+          jobId: null,
+        },
+        'ignored',
+        { reason: 'test' },
+      );
+      await recordDeadLetter(h.db, {
+        queue: 'webhooks',
+        jobName: 'webhook.process',
+        jobId: `${ws}-job-${i}`,
+        workspaceId: ws,
+        payload: { workspaceId: ws, addonId },
+        error: 'boom',
+        attempts: 8,
+      });
+    }
+
+    const counts = await h.db.transaction().execute((tx) => purgeInstallation(tx, old, new Date(Date.now() + 5000)));
+    expect(counts).toMatchObject({ entities: 0, webhookEvents: 1, deadLetters: 1, workspaceShared: true });
+    expect((await listEntities(h.db, ws)).map((e) => e.entity_id).sort()).toEqual(['t1', 't2']);
+    const events = await h.db.selectFrom('webhook_events').select('addon_id').where('workspace_id', '=', ws).execute();
+    expect(events).toEqual([{ addon_id: live.addonId }]);
+    const letters = await h.db.selectFrom('dead_letters').select('payload').where('workspace_id', '=', ws).execute();
+    expect(letters.map((l) => (l.payload as { addonId: string }).addonId)).toEqual([live.addonId]);
+    expect(await getInstallation(h.db, live)).toMatchObject({ status: 'ACTIVE' });
+  });
+
+  it('stored token hashes follow install and uninstall', async () => {
+    const k = key();
+    await h.db.transaction().execute((tx) => applyInstalled(tx, installed(k, 1)));
+    expect(await storedTokenHashes(h.db, k)).toEqual({
+      installation: `installation-hash-${k.workspaceId}-${k.addonId}`,
+      webhooks: ['h1'],
+    });
+    await h.db.transaction().execute((tx) => applyDeleted(tx, { ...k, seq: 2, purgeAfter: new Date() }));
+    expect(await storedTokenHashes(h.db, k)).toEqual({ installation: null, webhooks: [] });
+  });
+
+  it('a lifecycle receipt is recorded once; the same call again returns the first', async () => {
+    const k = key();
+    const receipt = `r-${k.workspaceId}`.padEnd(64, '0');
+    const record = (seq: number) =>
+      h.db
+        .transaction()
+        .execute((tx) => recordLifecycleReceipt(tx, { ...k, receipt, type: 'DELETED', seq, outcome: 'applied' }));
+    expect(await record(5)).toBeUndefined();
+    expect(await record(9)).toMatchObject({ receipt, seq: 5, outcome: 'applied', type: 'DELETED' });
   });
 });
 

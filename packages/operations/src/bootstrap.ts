@@ -64,7 +64,7 @@ export async function requestBootstrap(
 }
 
 export interface WorkspaceStatus {
-  readonly installation: Omit<Installation, 'auth_token_enc'> & { hasToken: boolean };
+  readonly installation: Omit<Installation, 'auth_token_enc' | 'auth_token_hash'> & { hasToken: boolean };
   readonly latestRun: BootstrapProgress | undefined;
   readonly recentRuns: { id: string; status: string; trigger: string; createdAt: Date; finishedAt: Date | null }[];
   readonly entities: Record<string, number>;
@@ -86,7 +86,7 @@ export async function workspaceStatus(
   const key = { workspaceId, addonId: installation.addon_id };
   const runs = await listBootstrapRuns(db, key, 5);
   const latestRun = runs[0] ? await bootstrapProgress(db, runs[0].id) : undefined;
-  const { auth_token_enc, ...rest } = installation;
+  const { auth_token_enc, auth_token_hash: _hash, ...rest } = installation;
   const events = await recentWebhookEvents(db, workspaceId, 15);
   return {
     installation: { ...rest, hasToken: auth_token_enc !== null },

@@ -3,3 +3,4 @@ export * from './payloads.js';
 export * from './options.js';
 export * from './connections.js';
 export * from './queues.js';
+export * from './stored-tokens.js';

@@ -29,6 +29,10 @@ const lifecycleBase = {
   /** False only when signature verification was disabled (development). */
   verified: z.boolean(),
   requestId: z.string().max(128).optional(),
+  /** SHA-256 of the lifecycle token: the worker refuses a stored webhook or installation token. */
+  tokenHash: sha256Hex.optional(),
+  /** SHA-256 over (token, type, raw body): a call whose receipt was already applied is a replay. */
+  receipt: sha256Hex.optional(),
 };
 
 /**
@@ -64,6 +68,8 @@ export const installedPayload = z
         apiUrl: z.string().url().optional(),
         addonUserId: z.string().max(128).optional(),
         authTokenEnc: ciphertext,
+        /** SHA-256 of the installation token, stored so it is never accepted as another kind. */
+        authTokenHash: sha256Hex.optional(),
         webhooks: z
           .array(
             z.object({

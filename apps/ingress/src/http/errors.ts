@@ -47,3 +47,8 @@ export function sendError(res: ServerResponse, err: HttpError, requestId: string
   }
   sendJson(res, err.status, { error: { code: err.code, message: err.message, requestId } }, err.headers);
 }
+
+/** A genuine token presented where its kind does not belong (told apart by its stored hash). */
+export function wrongKind(message: string): HttpError {
+  return new HttpError(401, 'wrong_kind', message);
+}

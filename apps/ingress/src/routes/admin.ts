@@ -103,7 +103,7 @@ function adminApi(ctx: IngressContext): Router {
   const deps = { db: ctx.database.db, queues: ctx.queues };
   const installationView = (i: Awaited<ReturnType<typeof getInstallation>>) => {
     if (!i) return undefined;
-    const { auth_token_enc, ...rest } = i;
+    const { auth_token_enc, auth_token_hash: _hash, ...rest } = i;
     return { ...rest, hasToken: auth_token_enc !== null };
   };
 

@@ -1,12 +1,11 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
 import { LIFECYCLE_PATHS, type LifecycleType, type VerifiedToken, type WebhookEventName } from '@cap/clockify';
-import { LIFECYCLE_JOB, parsePayload, type LifecyclePayload } from '@cap/queue';
-import { tokenHash } from '@cap/secrets';
+import { LIFECYCLE_JOB, parsePayload, storedTokenKind, type LifecyclePayload } from '@cap/queue';
 import type { IngressContext } from '../context.js';
 import { parseJsonObject, readBody, requireJsonContentType } from '../http/body.js';
-import { HttpError, unavailable } from '../http/errors.js';
+import { HttpError, unavailable, wrongKind } from '../http/errors.js';
 import { nextLifecycleSeq, withDeadline } from '../redis.js';
 import { verificationFailure } from './webhooks.js';
 
@@ -128,6 +127,21 @@ export async function handleLifecycle(
     throw verificationFailure(err);
   }
 
+  const timeoutMs = ctx.config.REDIS_COMMAND_TIMEOUT_MS + 500;
+  // A lifecycle token has no claim that sets it apart from a webhook token, so a stored webhook or
+  // installation token is recognised by its hash (the worker checks the same against Postgres).
+  let stored: Awaited<ReturnType<typeof storedTokenKind>>;
+  try {
+    stored = await withDeadline(
+      storedTokenKind(ctx.redis, ctx.config.BULLMQ_PREFIX, claims.tokenHash),
+      timeoutMs,
+      'Redis',
+    );
+  } catch {
+    throw unavailable('the lifecycle event could not be queued; retry shortly');
+  }
+  if (stored !== undefined) throw wrongKind(`a ${stored} token is not accepted as a lifecycle token`);
+
   const base = {
     v: 1 as const,
     workspaceId: body.workspaceId,
@@ -135,6 +149,15 @@ export async function handleLifecycle(
     receivedAt: Date.now(),
     verified: claims.verified,
     requestId,
+    tokenHash: claims.tokenHash,
+    // The same token and the same bytes again: a replay, ignored by the worker once applied.
+    receipt: createHash('sha256')
+      .update(claims.tokenHash)
+      .update('\0')
+      .update(type)
+      .update('\0')
+      .update(raw)
+      .digest('hex'),
   };
   let payload: Omit<LifecyclePayload, 'seq'>;
   if (type === 'INSTALLED') {
@@ -147,10 +170,17 @@ export async function handleLifecycle(
       const failure = verificationFailure(err);
       throw new HttpError(failure.status, failure.code, `authToken: ${failure.message}`, failure.headers);
     }
+    // No token may serve as two kinds: the header's lifecycle token, the installation token and
+    // each webhook token must all differ.
+    const installationHash = installation.tokenHash;
+    if (installationHash === claims.tokenHash) {
+      throw wrongKind('authToken: the lifecycle token is not accepted as the installation token');
+    }
     const webhooks = [];
     for (const [i, w] of installed.webhooks.entries()) {
+      let webhookToken: VerifiedToken;
       try {
-        await ctx.verifier.verify(w.authToken, 'webhook', expect);
+        webhookToken = await ctx.verifier.verify(w.authToken, 'webhook', expect);
       } catch (err) {
         const failure = verificationFailure(err);
         throw new HttpError(
@@ -158,6 +188,11 @@ export async function handleLifecycle(
           failure.code,
           `webhooks[${i}].authToken: ${failure.message}`,
           failure.headers,
+        );
+      }
+      if (webhookToken.tokenHash === claims.tokenHash || webhookToken.tokenHash === installationHash) {
+        throw wrongKind(
+          `webhooks[${i}].authToken: a lifecycle or installation token is not accepted as a webhook token`,
         );
       }
       const event = eventForWebhookPath(w.path, ctx.config.BASE_URL, ctx.routes);
@@ -171,7 +206,7 @@ export async function handleLifecycle(
         ...(w.webhookType ? { webhookType: w.webhookType } : {}),
         ...(event ? { event } : {}),
         authTokenEnc: ctx.keyring.encrypt(w.authToken),
-        tokenHash: tokenHash(w.authToken),
+        tokenHash: webhookToken.tokenHash,
       });
     }
     payload = {
@@ -184,6 +219,7 @@ export async function handleLifecycle(
         apiUrl: installed.apiUrl,
         ...(installed.addonUserId ? { addonUserId: installed.addonUserId } : {}),
         authTokenEnc: ctx.keyring.encrypt(installed.authToken),
+        authTokenHash: installationHash,
         webhooks,
         ...(installation.claims.backendUrl ? { backendUrl: installation.claims.backendUrl } : {}),
         ...(installation.claims.reportsUrl ? { reportsUrl: installation.claims.reportsUrl } : {}),
@@ -204,7 +240,6 @@ export async function handleLifecycle(
     payload = { ...base, type, body: { addonId: b.addonId, workspaceId: b.workspaceId, status: b.status } };
   }
 
-  const timeoutMs = ctx.config.REDIS_COMMAND_TIMEOUT_MS + 500;
   let seq: number;
   try {
     seq = await withDeadline(

@@ -2,6 +2,7 @@ import type { Job } from 'bullmq';
 import {
   deleteDeadLettersBefore,
   deleteFinishedBootstrapRunsBefore,
+  deleteLifecycleReceiptsBefore,
   dropWebhookEventPartitionsBefore,
   ensureWebhookEventPartitions,
   installationsDueForPurge,
@@ -22,6 +23,7 @@ export interface RetentionReport {
   readonly installationsPurged: { workspaceId: string; addonId: string; entities: number; webhookEvents: number }[];
   readonly deadLettersDeleted: number;
   readonly bootstrapRunsDeleted: number;
+  readonly lifecycleReceiptsDeleted: number;
   /** Active bootstrap runs ended because no job of theirs was left in the queue. */
   readonly strandedRunsEnded: string[];
 }
@@ -49,6 +51,10 @@ export async function runRetention(deps: WorkerDeps): Promise<RetentionReport> {
     deps.db,
     new Date(now.getTime() - deps.config.BOOTSTRAP_RUN_RETENTION_DAYS * DAY_MS),
   );
+  const lifecycleReceiptsDeleted = await deleteLifecycleReceiptsBefore(
+    deps.db,
+    new Date(now.getTime() - deps.config.LIFECYCLE_RECEIPT_RETENTION_DAYS * DAY_MS),
+  );
   const strandedRunsEnded = await failStrandedRuns(deps);
   const purged: RetentionReport['installationsPurged'] = [];
   for (;;) {
@@ -67,6 +73,7 @@ export async function runRetention(deps: WorkerDeps): Promise<RetentionReport> {
       installationsPurged: purged.length,
       deadLettersDeleted,
       bootstrapRunsDeleted,
+      lifecycleReceiptsDeleted,
       strandedRunsEnded: strandedRunsEnded.length,
       cutoff,
     },
@@ -78,6 +85,7 @@ export async function runRetention(deps: WorkerDeps): Promise<RetentionReport> {
     installationsPurged: purged,
     deadLettersDeleted,
     bootstrapRunsDeleted,
+    lifecycleReceiptsDeleted,
     strandedRunsEnded,
   };
 }

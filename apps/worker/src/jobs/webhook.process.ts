@@ -112,6 +112,24 @@ export async function processWebhook(deps: WorkerDeps, job: Job, token: string |
       return finish('skipped');
     }
 
+    if (!p.verified && deps.config.REQUIRE_SIGNATURE_VERIFICATION) {
+      // Queued by an ingress that skips signature checks; this worker accepts no token nobody checked.
+      await recordDeliveryOutcome(deps.db, ref, 'ignored', {
+        tokenCheck: 'unverified',
+        reason: 'the token was not verified and this worker requires verified tokens',
+      });
+      log().error('webhook job carries a token whose signature was not verified; refused');
+      return finish('ignored');
+    }
+    if (installation.auth_token_hash !== null && installation.auth_token_hash === p.tokenHash) {
+      // The installation token has the claims of a webhook token and more: only its hash tells.
+      await recordDeliveryOutcome(deps.db, ref, 'ignored', {
+        tokenCheck: 'mismatch',
+        reason: 'signed with the installation token, which is not a webhook token',
+      });
+      log().warn('webhook signed with the installation token; ignored');
+      return finish('ignored');
+    }
     const storedHash = found.tokenHashes.get(event);
     let tokenCheck: WebhookTokenCheck;
     if (storedHash === undefined) {

@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import * as initial from './20261128T090000_initial.js';
+import * as tokenKinds from './20261204T100000_token_kinds_and_receipts.js';
 
 /**
  * Every migration, by sortable timestamp name. Listed statically (not read from the file system)
@@ -7,4 +8,5 @@ import * as initial from './20261128T090000_initial.js';
  */
 export const migrations: Record<string, Migration> = {
   '20261128T090000_initial': initial,
+  '20261204T100000_token_kinds_and_receipts': tokenKinds,
 };

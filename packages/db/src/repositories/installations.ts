@@ -1,5 +1,11 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { Database, Installation, InstallationStatus, InstallationWebhook } from '../tables/index.js';
+import type {
+  Database,
+  Installation,
+  InstallationStatus,
+  InstallationWebhook,
+  LifecycleReceipt,
+} from '../tables/index.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -50,6 +56,8 @@ export interface InstalledInput extends InstallationKey {
   readonly addonUserId: string | null;
   readonly installedBy: string | null;
   readonly authTokenEnc: string;
+  /** SHA-256 of the installation token (absent in jobs queued before it was recorded). */
+  readonly authTokenHash: string | null;
   readonly webhooks: readonly { event: string; path: string; tokenEnc: string; tokenHash: string }[];
 }
 
@@ -72,6 +80,7 @@ export async function applyInstalled(tx: Transaction<Database>, input: Installed
       addon_user_id: input.addonUserId,
       installed_by: input.installedBy,
       auth_token_enc: input.authTokenEnc,
+      auth_token_hash: input.authTokenHash,
       settings: '[]',
       last_seq: input.seq,
     })
@@ -86,6 +95,7 @@ export async function applyInstalled(tx: Transaction<Database>, input: Installed
           addon_user_id: input.addonUserId,
           installed_by: input.installedBy,
           auth_token_enc: input.authTokenEnc,
+          auth_token_hash: input.authTokenHash,
           settings: sql`CASE WHEN installations.settings_seq > ${input.seq} THEN installations.settings ELSE '[]'::jsonb END`,
           last_seq: input.seq,
           installed_at: sql`now()`,
@@ -142,6 +152,7 @@ export async function applyDeleted(
       addon_user_id: null,
       installed_by: null,
       auth_token_enc: null,
+      auth_token_hash: null,
       settings: '[]',
       last_seq: input.seq,
       deleted_at: sql<Date>`now()`,
@@ -153,6 +164,7 @@ export async function applyDeleted(
         .doUpdateSet({
           status: 'DELETED',
           auth_token_enc: null,
+          auth_token_hash: null,
           last_seq: input.seq,
           updated_at: sql`now()`,
           deleted_at: sql`now()`,
@@ -248,11 +260,17 @@ export interface PurgeCounts {
   webhookEvents: number;
   bootstrapRuns: number;
   deadLetters: number;
+  /** True when another installation of the workspace is live, so its mirror was kept. */
+  workspaceShared: boolean;
 }
 
 /**
- * Erases everything kept about a workspace, but only if the installation is still deleted with
- * a purge date that passed (a reinstall cancels the purge). Returns undefined when not purged.
+ * Erases what is kept about an uninstalled installation, but only if it is still deleted with a
+ * purge date that passed (a reinstall cancels the purge). Rows that carry the add-on id (webhook
+ * deliveries, bootstrap runs, dead letters) go when they are this installation's. The mirror
+ * (`workspace_entities`) has no add-on id: it goes only when no other installation of the same
+ * workspace is live, so a reinstall under a new add-on id keeps its data when the old purge
+ * comes. Returns undefined when not purged.
  */
 export async function purgeInstallation(
   tx: Transaction<Database>,
@@ -267,19 +285,48 @@ export async function purgeInstallation(
     .forUpdate()
     .executeTakeFirst();
   if (!row || row.status !== 'DELETED' || !row.purge_after || row.purge_after > now) return undefined;
-  const entities = await tx
-    .deleteFrom('workspace_entities')
+  // Locked too, so an INSTALLED of another add-on id cannot commit between this check and the
+  // deletes below (it would then find its mirror rows gone).
+  const live = await tx
+    .selectFrom('installations')
+    .select('addon_id')
     .where('workspace_id', '=', key.workspaceId)
+    .where('addon_id', '<>', key.addonId)
+    .where('status', '<>', 'DELETED')
+    .forUpdate()
+    .execute();
+  const workspaceShared = live.length > 0;
+  const entities = workspaceShared
+    ? { numDeletedRows: 0n }
+    : await tx.deleteFrom('workspace_entities').where('workspace_id', '=', key.workspaceId).executeTakeFirst();
+  // Deliveries without an add-on id (none are written today) belong to the workspace as a whole.
+  const events = await tx
+    .deleteFrom('webhook_events')
+    .where('workspace_id', '=', key.workspaceId)
+    .where((eb) =>
+      workspaceShared
+        ? eb('addon_id', '=', key.addonId)
+        : eb.or([eb('addon_id', '=', key.addonId), eb('addon_id', 'is', null)]),
+    )
     .executeTakeFirst();
-  const events = await tx.deleteFrom('webhook_events').where('workspace_id', '=', key.workspaceId).executeTakeFirst();
   const runs = await tx
     .deleteFrom('bootstrap_runs')
     .where('workspace_id', '=', key.workspaceId)
     .where('addon_id', '=', key.addonId)
     .executeTakeFirst();
-  const letters = await tx.deleteFrom('dead_letters').where('workspace_id', '=', key.workspaceId).executeTakeFirst();
+  const letters = await tx
+    .deleteFrom('dead_letters')
+    .where('workspace_id', '=', key.workspaceId)
+    .where((eb) => {
+      const addonOf = sql<string | null>`payload->>'addonId'`;
+      return workspaceShared
+        ? eb(addonOf, '=', key.addonId)
+        : eb.or([eb(addonOf, '=', key.addonId), eb(addonOf, 'is', null)]);
+    })
+    .executeTakeFirst();
   // The row itself stays as a bare marker (ids and sequences only) so a very late, older
-  // INSTALLED cannot resurrect the installation; everything else about it is erased.
+  // INSTALLED cannot resurrect the installation; everything else about it is erased. Lifecycle
+  // receipts (hashes only) stay for the same reason, until their own retention.
   await tx
     .updateTable('installations')
     .set({
@@ -300,5 +347,72 @@ export async function purgeInstallation(
     webhookEvents: Number(events.numDeletedRows),
     bootstrapRuns: Number(runs.numDeletedRows),
     deadLetters: Number(letters.numDeletedRows),
+    workspaceShared,
   };
+}
+
+/** The token hashes an installation stores now: its installation token's and its webhook tokens'. */
+export interface StoredTokenHashes {
+  readonly installation: string | null;
+  readonly webhooks: readonly string[];
+}
+
+export async function storedTokenHashes(db: Db, key: InstallationKey): Promise<StoredTokenHashes> {
+  const [row, hooks] = await Promise.all([
+    db
+      .selectFrom('installations')
+      .select('auth_token_hash')
+      .where('workspace_id', '=', key.workspaceId)
+      .where('addon_id', '=', key.addonId)
+      .executeTakeFirst(),
+    db
+      .selectFrom('installation_webhooks')
+      .select('token_hash')
+      .where('workspace_id', '=', key.workspaceId)
+      .where('addon_id', '=', key.addonId)
+      .execute(),
+  ]);
+  return { installation: row?.auth_token_hash ?? null, webhooks: hooks.map((h) => h.token_hash) };
+}
+
+export type LifecycleReceiptType = LifecycleReceipt['type'];
+
+/**
+ * Records that a lifecycle call was decided. Returns the receipt already there when the same call
+ * (token, type, body) was decided before — a replay — and undefined when this one is new. A
+ * concurrent copy waits on the primary key until the first commits, then sees it.
+ */
+export async function recordLifecycleReceipt(
+  tx: Transaction<Database>,
+  input: InstallationKey & { receipt: string; type: LifecycleReceiptType; seq: number; outcome: string },
+): Promise<LifecycleReceipt | undefined> {
+  const inserted = await tx
+    .insertInto('lifecycle_receipts')
+    .values({
+      receipt: input.receipt,
+      workspace_id: input.workspaceId,
+      addon_id: input.addonId,
+      type: input.type,
+      seq: input.seq,
+      outcome: input.outcome,
+    })
+    .onConflict((oc) => oc.column('receipt').doNothing())
+    .returning('receipt')
+    .executeTakeFirst();
+  if (inserted) return undefined;
+  return tx.selectFrom('lifecycle_receipts').selectAll().where('receipt', '=', input.receipt).executeTakeFirstOrThrow();
+}
+
+export async function setLifecycleReceiptOutcome(
+  tx: Transaction<Database>,
+  receipt: string,
+  outcome: string,
+): Promise<void> {
+  await tx.updateTable('lifecycle_receipts').set({ outcome }).where('receipt', '=', receipt).execute();
+}
+
+/** Retention of receipts: older ones are deleted (a replay older than that is judged on its own). */
+export async function deleteLifecycleReceiptsBefore(db: Db, before: Date): Promise<number> {
+  const result = await db.deleteFrom('lifecycle_receipts').where('decided_at', '<', before).executeTakeFirst();
+  return Number(result.numDeletedRows);
 }

@@ -1,7 +1,7 @@
 import type { BootstrapResourcesTable, BootstrapRunsTable } from './bootstrap.js';
 import type { DeadLettersTable } from './dead-letters.js';
 import type { WorkspaceEntitiesTable } from './entities.js';
-import type { InstallationWebhooksTable, InstallationsTable } from './installations.js';
+import type { InstallationWebhooksTable, InstallationsTable, LifecycleReceiptsTable } from './installations.js';
 import type { WebhookEventsTable } from './webhook-events.js';
 
 export * from './bootstrap.js';
@@ -13,6 +13,7 @@ export * from './webhook-events.js';
 export interface Database {
   installations: InstallationsTable;
   installation_webhooks: InstallationWebhooksTable;
+  lifecycle_receipts: LifecycleReceiptsTable;
   webhook_events: WebhookEventsTable;
   bootstrap_runs: BootstrapRunsTable;
   bootstrap_resources: BootstrapResourcesTable;

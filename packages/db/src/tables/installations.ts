@@ -16,6 +16,8 @@ export interface InstallationsTable {
   installed_by: string | null;
   /** Installation token, AES-GCM ciphertext; NULL once uninstalled. */
   auth_token_enc: string | null;
+  /** SHA-256 of the installation token (never accepted as a lifecycle token); NULL once uninstalled. */
+  auth_token_hash: ColumnType<string | null, string | null | undefined, string | null>;
   /** Settings as Clockify sends them in SETTINGS_UPDATED: a list of {id, name, value}. */
   settings: ColumnType<unknown[], string, string>;
   /**
@@ -43,7 +45,19 @@ export interface InstallationWebhooksTable {
   created_at: Generated<Date>;
 }
 
+/** One lifecycle call already decided (applied or stale), by SHA-256 over (token, type, body). */
+export interface LifecycleReceiptsTable {
+  receipt: string;
+  workspace_id: string;
+  addon_id: string;
+  type: 'INSTALLED' | 'DELETED' | 'SETTINGS_UPDATED' | 'STATUS_CHANGED';
+  seq: number;
+  outcome: string;
+  decided_at: Generated<Date>;
+}
+
 export type Installation = Selectable<InstallationsTable>;
 export type NewInstallation = Insertable<InstallationsTable>;
 export type InstallationUpdate = Updateable<InstallationsTable>;
 export type InstallationWebhook = Selectable<InstallationWebhooksTable>;
+export type LifecycleReceipt = Selectable<LifecycleReceiptsTable>;
