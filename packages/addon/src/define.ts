@@ -1,4 +1,5 @@
 import type {
+  BodyKind,
   ClockifyClient,
   ComponentSpec,
   ManifestInput,
@@ -55,7 +56,12 @@ export interface HandlerContext<E extends WebhookEventName = WebhookEventName> {
   readonly workspaceId: string;
   readonly addonId: string;
   readonly event: E;
-  /** SHA-256 over (workspaceId, event, raw body): the durable dedupe key of this delivery. */
+  /**
+   * What the body says about its entity (`full`, `partial` or `reference`, see `bodyKindOf` in
+   * @cap/clockify): a `partial` body must be merged into what is stored, never replace it.
+   */
+  readonly bodyKind: BodyKind;
+  /** The durable dedupe key of this delivery (see the README: what a duplicate is). */
   readonly deliveryKey: string;
   /** 1 on the first run; higher when the job is retried or replayed. */
   readonly attempt: number;
@@ -99,6 +105,12 @@ export interface MirrorWrites {
   created(entityType: string, entityId: string, data: object): void;
   /** A change: written unless the entity was deleted, so a late update cannot resurrect it. */
   updated(entityType: string, entityId: string, data: object): void;
+  /**
+   * A change carried by a partial body (see `bodyKindOf`): like `updated`, but the stored copy
+   * keeps the top-level fields the body lacks (a renamed user keeps the status and roles the
+   * bootstrap stored).
+   */
+  merged(entityType: string, entityId: string, data: object): void;
   /** A deletion: leaves a tombstone (the last live data stays), created if the entity was never seen. */
   deleted(entityType: string, entityId: string, data: object): void;
 }

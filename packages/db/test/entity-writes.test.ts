@@ -52,6 +52,26 @@ describe('applyEntityWrites (the mirror writes of a transaction, in one statemen
     ]);
   });
 
+  it('merges a partial body into the stored copy, keeps what it lacks, and never revives a tombstone', async () => {
+    const { workspaceId, write } = workspace();
+    const full = { id: 'u', name: 'Ann', email: 'a@x', status: 'ACTIVE', memberships: [{ targetId: 'w' }] };
+    await applyEntityWrites(h.db, [write('updated', 'u', full)]);
+    const gone = write('merged', 'n', { id: 'n', name: 'new' });
+    const refused = await applyEntityWrites(h.db, [
+      write('merged', 'u', { id: 'u', name: 'Ann B', email: 'b@x' }),
+      gone,
+      write('deleted', 'd', { id: 'd' }, 'TAG_DELETED'),
+    ]);
+    expect(refused).toEqual([]);
+    const key = { workspaceId, entityType: 'tag' };
+    expect((await getEntity(h.db, { ...key, entityId: 'u' }))?.data).toEqual({ ...full, name: 'Ann B', email: 'b@x' });
+    // Nothing stored yet: the partial body is all there is.
+    expect((await getEntity(h.db, { ...key, entityId: 'n' }))?.data).toEqual({ id: 'n', name: 'new' });
+    const late = write('merged', 'd', { id: 'd', name: 'late' });
+    expect(await applyEntityWrites(h.db, [late])).toEqual([late]);
+    expect(await getEntity(h.db, { ...key, entityId: 'd' })).toMatchObject({ deleted: true, data: { id: 'd' } });
+  });
+
   it('applies the same entity several times in order, and returns the writes their rule refused', async () => {
     const { workspaceId, write } = workspace();
     const lateCreation = write('created', 'x', { id: 'x', name: 'late creation' }, 'NEW_TAG');

@@ -1,6 +1,6 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { handlerFor, settingsView, type HandlerContext } from '@cap/addon';
-import { entityIdOf, isWebhookEventName, type ClockifyClient, type WebhookEventName } from '@cap/clockify';
+import { bodyKindOf, entityIdOf, isWebhookEventName, type ClockifyClient, type WebhookEventName } from '@cap/clockify';
 import {
   claimDelivery,
   claimFirstDelivery,
@@ -163,6 +163,7 @@ export async function processWebhook(deps: WorkerDeps, job: Job, token: string |
         workspaceId: p.workspaceId,
         addonId: installation.addon_id,
         event,
+        bodyKind: bodyKindOf(event),
         deliveryKey: p.deliveryKey,
         attempt: job.attemptsMade + 1,
         receivedAt: ref.receivedAt,

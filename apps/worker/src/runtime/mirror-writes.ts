@@ -59,7 +59,7 @@ export class PendingMirrorWrites {
         this.owners.set(write, owner);
       };
     return {
-      mirror: { created: add('created'), updated: add('updated'), deleted: add('deleted') },
+      mirror: { created: add('created'), updated: add('updated'), merged: add('merged'), deleted: add('deleted') },
       close: () => {
         open = false;
       },

@@ -2,6 +2,8 @@ import { describe, expect, expectTypeOf, it } from 'vitest';
 import { readClockifyData } from '../data.js';
 import {
   ENTITY_EVENTS,
+  WEBHOOK_BODY_KINDS,
+  bodyKindOf,
   LIFECYCLE_PATHS,
   LIFECYCLE_TYPES,
   MANIFEST_SCHEMA_VERSIONS,
@@ -203,6 +205,20 @@ describe('payloads and entity events', () => {
     );
     for (const e of Object.keys(ENTITY_EVENTS)) expect(isWebhookEventName(e)).toBe(true);
     expect(Object.keys(ENTITY_EVENTS)).toHaveLength(25);
+  });
+
+  it('says for every event whether its body is full, partial or a reference', () => {
+    expect(Object.keys(WEBHOOK_BODY_KINDS).sort()).toEqual([...WEBHOOK_EVENT_NAMES]);
+    // Users arrive short (USER_UPDATED: id, email, name): never a full copy to replace with.
+    const userEvents = WEBHOOK_EVENT_NAMES.filter((n) => /^USERS?_/.test(n) && !n.startsWith('USER_GROUP'));
+    for (const e of userEvents.filter((n) => !n.includes('DELETED'))) {
+      expect(bodyKindOf(e), e).toBe('partial');
+    }
+    // A deletion names its entity; the mirror keeps the last live data as the tombstone.
+    for (const e of WEBHOOK_EVENT_NAMES.filter((n) => n.endsWith('_DELETED') || n === 'USER_DELETED_FROM_WORKSPACE')) {
+      expect(bodyKindOf(e), e).toBe('reference');
+    }
+    expect(bodyKindOf('TIME_ENTRY_UPDATED')).toBe('full');
   });
 
   it('reads the entity id from the body and nothing else', () => {

@@ -270,6 +270,80 @@ export function isEntityEvent(event: string): event is EntityEventName {
   return Object.hasOwn(entityEvents, event);
 }
 
+/**
+ * What a webhook body says about the entity it names, per event:
+ * - `full`: the whole entity as Clockify stores it (a copy can be replaced by it);
+ * - `partial`: some of its fields only (USER_UPDATED carries `id`, `email` and `name`;
+ *   USER_JOINED_WORKSPACE a user with settings but no `status` or `memberships`): merge it into the
+ *   stored copy, never replace the copy with it;
+ * - `reference`: enough to name the entity (its id), as for a deletion; its other fields, when
+ *   present, are not to be relied on.
+ * Clockify documents no schema per event (REFERENCE.md §4); where its examples are sparse, an
+ * event is `partial` rather than `full`, so nothing stored is erased by a short body.
+ */
+export type BodyKind = 'full' | 'partial' | 'reference';
+
+const BODY_KINDS = {
+  APPROVAL_REQUEST_STATUS_UPDATED: 'full',
+  ASSIGNMENT_CREATED: 'reference',
+  ASSIGNMENT_DELETED: 'reference',
+  ASSIGNMENT_PUBLISHED: 'reference',
+  ASSIGNMENT_UPDATED: 'reference',
+  BALANCE_UPDATED: 'partial',
+  BILLABLE_RATE_UPDATED: 'partial',
+  CLIENT_DELETED: 'reference',
+  CLIENT_UPDATED: 'full',
+  COST_RATE_UPDATED: 'partial',
+  EXPENSE_CREATED: 'full',
+  EXPENSE_DELETED: 'reference',
+  EXPENSE_RESTORED: 'full',
+  EXPENSE_UPDATED: 'full',
+  INVOICE_UPDATED: 'full',
+  LIMITED_USERS_ADDED_TO_WORKSPACE: 'partial',
+  NEW_APPROVAL_REQUEST: 'full',
+  NEW_CLIENT: 'full',
+  NEW_INVOICE: 'full',
+  NEW_PROJECT: 'full',
+  NEW_TAG: 'full',
+  NEW_TASK: 'full',
+  NEW_TIMER_STARTED: 'full',
+  NEW_TIME_ENTRY: 'full',
+  PROJECT_DELETED: 'reference',
+  PROJECT_UPDATED: 'full',
+  TAG_DELETED: 'reference',
+  TAG_UPDATED: 'full',
+  TASK_DELETED: 'reference',
+  TASK_UPDATED: 'full',
+  TIMER_STOPPED: 'full',
+  TIME_ENTRY_DELETED: 'reference',
+  TIME_ENTRY_RESTORED: 'full',
+  TIME_ENTRY_SPLIT: 'full',
+  TIME_ENTRY_UPDATED: 'full',
+  TIME_OFF_REQUESTED: 'full',
+  TIME_OFF_REQUEST_APPROVED: 'full',
+  TIME_OFF_REQUEST_REJECTED: 'full',
+  TIME_OFF_REQUEST_STARTED: 'full',
+  TIME_OFF_REQUEST_UPDATED: 'full',
+  TIME_OFF_REQUEST_WITHDRAWN: 'full',
+  USERS_INVITED_TO_WORKSPACE: 'partial',
+  USER_ACTIVATED_ON_WORKSPACE: 'partial',
+  USER_DEACTIVATED_ON_WORKSPACE: 'partial',
+  USER_DELETED_FROM_WORKSPACE: 'reference',
+  USER_EMAIL_CHANGED: 'partial',
+  USER_GROUP_CREATED: 'full',
+  USER_GROUP_DELETED: 'reference',
+  USER_GROUP_UPDATED: 'full',
+  USER_JOINED_WORKSPACE: 'partial',
+  USER_UPDATED: 'partial',
+} as const satisfies Record<WebhookEventName, BodyKind>;
+
+/** The body kind of every event (see BodyKind). */
+export const WEBHOOK_BODY_KINDS: Readonly<Record<WebhookEventName, BodyKind>> = Object.freeze(BODY_KINDS);
+
+export function bodyKindOf(event: WebhookEventName): BodyKind {
+  return BODY_KINDS[event];
+}
+
 /** Clockify ids are 24 hex characters; anything far longer is not an id worth storing. */
 const MAX_ENTITY_ID_LENGTH = 128;
 

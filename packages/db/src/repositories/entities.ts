@@ -13,7 +13,7 @@ export interface EntityKey {
 const ENTITY_KEY = ['workspace_id', 'entity_type', 'entity_id'] as const;
 
 /** What a webhook says happened to an entity, as the mirror applies it. */
-export type EntityChange = 'created' | 'updated' | 'deleted';
+export type EntityChange = 'created' | 'updated' | 'merged' | 'deleted';
 
 /** One webhook's write to the mirror. */
 export interface EntityWrite extends EntityKey {
@@ -21,7 +21,9 @@ export interface EntityWrite extends EntityKey {
    * - `created` (NEW_*): written only if no copy exists; an existing copy (or tombstone) came
    *   from a later delivery that overtook this one.
    * - `updated`: written unless the entity was deleted: once deleted, a late NEW/UPDATED delivery
-   *   (Clockify does not order webhooks) must not bring it back.
+   *   (Clockify does not order webhooks) must not bring it back. The data replaces the copy.
+   * - `merged`: as `updated`, but the data is a partial entity (USER_UPDATED carries only `id`,
+   *   `email` and `name`): its top-level fields replace the copy's, the fields it lacks are kept.
    * - `deleted`: marks the entity deleted, creating the tombstone if it was never seen.
    */
   readonly change: EntityChange;
@@ -37,7 +39,7 @@ export const MAX_ENTITY_WRITES_PER_STATEMENT = 500;
 /**
  * The three kinds of change in one statement (one round trip), their rows passed as one JSON
  * array. The rows are distinct entities (applyEntityWrites makes sure), so the order between the
- * three inserts does not matter. Returns the created and updated rows that were written; a
+ * inserts does not matter. Returns the created and updated rows that were written; a
  * tombstone is always written.
  */
 function applyRun(db: Db, rows: string) {
@@ -57,6 +59,14 @@ function applyRun(db: Db, rows: string) {
         SET data = excluded.data, source = 'webhook', last_event = excluded.last_event, updated_at = now()
         WHERE workspace_entities.deleted = false
       RETURNING workspace_id, entity_type, entity_id
+    ), merged AS (
+      INSERT INTO workspace_entities (workspace_id, entity_type, entity_id, data, deleted, source, last_event)
+      SELECT workspace_id, entity_type, entity_id, data, false, 'webhook', event FROM input WHERE change = 'merged'
+      ON CONFLICT (workspace_id, entity_type, entity_id) DO UPDATE
+        SET data = workspace_entities.data || excluded.data, source = 'webhook', last_event = excluded.last_event,
+            updated_at = now()
+        WHERE workspace_entities.deleted = false
+      RETURNING workspace_id, entity_type, entity_id
     ), deleted AS (
       INSERT INTO workspace_entities (workspace_id, entity_type, entity_id, data, deleted, source, last_event)
       SELECT workspace_id, entity_type, entity_id, data, true, 'webhook', event FROM input WHERE change = 'deleted'
@@ -64,7 +74,8 @@ function applyRun(db: Db, rows: string) {
         SET deleted = true, source = 'webhook', last_event = excluded.last_event, updated_at = now()
     )
     SELECT workspace_id, entity_type, entity_id FROM created
-    UNION ALL SELECT workspace_id, entity_type, entity_id FROM updated`.execute(db);
+    UNION ALL SELECT workspace_id, entity_type, entity_id FROM updated
+    UNION ALL SELECT workspace_id, entity_type, entity_id FROM merged`.execute(db);
 }
 
 interface EntityRowKey {
