@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Queue } from 'bullmq';
 import type { Logger } from '@cap/observability';
@@ -5,6 +6,63 @@ import type { Logger } from '@cap/observability';
 /** Redis keys the ingress writes besides BullMQ's, all under BULLMQ_PREFIX. */
 export function gateKey(prefix: string, deliveryKey: string): string {
   return `${prefix}:gate:${deliveryKey}`;
+}
+
+/** The gate of one entity (workspace, entity type, entity id): holds its last accepted content. */
+export function entityGateKey(prefix: string, workspaceId: string, entityType: string, entityId: string): string {
+  const id = createHash('sha256').update(workspaceId).update('\0').update(entityType).update('\0').update(entityId);
+  return `${prefix}:gate:entity:${id.digest('hex')}`;
+}
+
+/**
+ * The entity gate: a delivery is a duplicate only when its content repeats the content last
+ * accepted for the same entity, so A → B → A are three changes and A sent twice in a row is one.
+ * The value is `holder|content|previous content`: the holder (the job id) lets a failed delivery
+ * release only its own acceptance, and the previous content is what a release restores and what
+ * makes the delivery key of A after B differ from the key of the first A.
+ *
+ * ARGV: holder, content key, TTL in ms. Returns {outcome, value}: `new` (this delivery now holds
+ * the gate), `own` (the same holder already did: a command re-sent after a dropped connection)
+ * or `dup` (the last accepted content is this one; `value` is its holder's).
+ */
+const TAKE_ENTITY_GATE = `
+local current = redis.call('GET', KEYS[1])
+local previous = ''
+if current then
+  local holder, content = string.match(current, '^([^|]*)|([^|]*)|')
+  if holder == ARGV[1] then return {'own', current} end
+  if content == ARGV[2] then return {'dup', current} end
+  previous = content or ''
+end
+local value = ARGV[1] .. '|' .. ARGV[2] .. '|' .. previous
+redis.call('SET', KEYS[1], value, 'PX', ARGV[3])
+return {'new', value}
+`;
+
+export interface EntityGate {
+  readonly outcome: 'new' | 'own' | 'dup';
+  /** The gate's value now: `holder|content|previous content`. */
+  readonly value: string;
+}
+
+export async function takeEntityGate(
+  redis: Redis,
+  key: string,
+  holder: string,
+  contentKey: string,
+  ttlMs: number,
+): Promise<EntityGate> {
+  const [outcome, value] = (await redis.eval(TAKE_ENTITY_GATE, 1, key, holder, contentKey, ttlMs)) as [
+    EntityGate['outcome'],
+    string,
+  ];
+  return { outcome, value };
+}
+
+/** The parts of an entity gate's value. */
+export function entityGateParts(value: string): { holder: string; content: string; previous: string } {
+  const [holder = '', content = '', previous = ''] = value.split('|');
+  return { holder, content, previous };
 }
 
 export function lifecycleSeqKey(prefix: string, workspaceId: string): string {
@@ -84,7 +142,26 @@ end
 return 0
 `;
 
-/** Hands a gate from a failed holder to a new one, only while the failed holder still has it. */
+/**
+ * Releases an entity gate while ARGV[1] holds it: back to the content accepted before (a resend
+ * of that one stays a duplicate), or deleted when there was none.
+ */
+const RELEASE_ENTITY_GATE = `
+local current = redis.call('GET', KEYS[1])
+if not current then return 0 end
+local holder, content, previous = string.match(current, '^([^|]*)|([^|]*)|(.*)$')
+if holder ~= ARGV[1] then return 0 end
+if previous ~= '' then
+  redis.call('SET', KEYS[1], '-|' .. previous .. '|', 'KEEPTTL')
+else
+  redis.call('DEL', KEYS[1])
+end
+return 1
+`;
+
+export type GateKind = 'content' | 'entity';
+
+/** Hands a gate from a failed holder to a new one, only while it still holds the same value. */
 const TAKE_OVER_GATE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
@@ -102,7 +179,7 @@ return 0
  * runs the SET later, and the release, sent after it on the same connection, runs after it.
  */
 export class GateReleaser {
-  private readonly pending = new Map<string, { holder: string; expiresAt: number }>();
+  private readonly pending = new Map<string, { holder: string; expiresAt: number; kind: GateKind }>();
   private timer: NodeJS.Timeout | undefined;
   private retrying = false;
 
@@ -123,14 +200,14 @@ export class GateReleaser {
   }
 
   /**
-   * A delivery found the gate held by `holder`. If that holder is one of ours that failed and
-   * whose release has not reached Redis yet, the gate is no proof of a queued event: hand it to
-   * `newHolder` (true) so the delivery is queued. False means a genuine duplicate.
+   * A delivery found the gate holding `current` (held by `holder`). If that holder is one of ours
+   * that failed and whose release has not reached Redis yet, the gate is no proof of a queued
+   * event: set it to `next` (true) so the delivery is queued. False means a genuine duplicate.
    */
-  async takeOver(key: string, holder: string, newHolder: string, ttlMs: number): Promise<boolean> {
+  async takeOver(key: string, current: string, holder: string, next: string, ttlMs: number): Promise<boolean> {
     if (this.pending.get(key)?.holder !== holder) return false;
     const moved = await withDeadline(
-      this.redis.eval(TAKE_OVER_GATE, 1, key, holder, newHolder, ttlMs),
+      this.redis.eval(TAKE_OVER_GATE, 1, key, current, next, ttlMs),
       this.timeoutMs,
       'Redis',
     );
@@ -138,9 +215,10 @@ export class GateReleaser {
     return moved === 1;
   }
 
-  release(key: string, holder: string, expiresAt: number): void {
-    void this.attempt(key, holder).then((released) => {
-      if (!released) this.keep(key, holder, expiresAt);
+  /** Gives the gate up while `holder` (a job id) still holds it; retried until Redis answers. */
+  release(key: string, holder: string, expiresAt: number, kind: GateKind = 'content'): void {
+    void this.attempt(key, holder, kind).then((released) => {
+      if (!released) this.keep(key, holder, expiresAt, kind);
     });
   }
 
@@ -155,16 +233,17 @@ export class GateReleaser {
     }
   }
 
-  private async attempt(key: string, holder: string): Promise<boolean> {
+  private async attempt(key: string, holder: string, kind: GateKind): Promise<boolean> {
     try {
-      await withDeadline(this.redis.eval(RELEASE_GATE, 1, key, holder), this.timeoutMs, 'Redis');
+      const script = kind === 'entity' ? RELEASE_ENTITY_GATE : RELEASE_GATE;
+      await withDeadline(this.redis.eval(script, 1, key, holder), this.timeoutMs, 'Redis');
       return true;
     } catch {
       return false;
     }
   }
 
-  private keep(key: string, holder: string, expiresAt: number): void {
+  private keep(key: string, holder: string, expiresAt: number, kind: GateKind): void {
     if (!this.pending.has(key) && this.pending.size >= this.maxPending) {
       const oldest = this.pending.keys().next().value;
       if (oldest !== undefined) this.pending.delete(oldest);
@@ -173,7 +252,7 @@ export class GateReleaser {
         'too many dedupe gates waiting for release; the oldest is left to expire',
       );
     }
-    this.pending.set(key, { holder, expiresAt });
+    this.pending.set(key, { holder, expiresAt, kind });
     this.timer ??= setInterval(() => void this.retry(), this.retryIntervalMs).unref();
   }
 
@@ -181,8 +260,8 @@ export class GateReleaser {
     if (this.retrying || this.redis.status !== 'ready') return;
     this.retrying = true;
     try {
-      for (const [key, { holder, expiresAt }] of this.pending) {
-        if (Date.now() >= expiresAt || (await this.attempt(key, holder))) this.pending.delete(key);
+      for (const [key, { holder, expiresAt, kind }] of this.pending) {
+        if (Date.now() >= expiresAt || (await this.attempt(key, holder, kind))) this.pending.delete(key);
         else break;
       }
     } finally {

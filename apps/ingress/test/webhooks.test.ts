@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { webhookPayload } from '@cap/queue';
 import { waitFor } from '@cap/testing';
+import { entityGateKey } from '../src/redis.js';
 import {
   NO_JOBS,
   REMOVE,
@@ -88,6 +89,49 @@ describe('POST /webhooks/<event>: accepted deliveries', () => {
       (j) => JSON.parse((j.data as { body: string }).body) as { name: string },
     );
     expect(bodies.map((x) => x.name).sort()).toEqual(['A', 'B']);
+  });
+
+  it('A → B → A are three changes at any spacing; A sent again at once is one', async () => {
+    await drain();
+    const token = await t.webhookToken('ws-revert');
+    const a = { id: 'tag-revert', name: 'A', workspaceId: 'ws-revert' };
+    const b = { id: 'tag-revert', name: 'B', workspaceId: 'ws-revert' };
+    const answers = [];
+    for (const body of [a, a, b, a, a]) answers.push(await (await sendWebhook(t, { token, body })).json());
+    expect(answers).toEqual([
+      { received: true },
+      { received: true, duplicate: true },
+      { received: true },
+      { received: true },
+      { received: true, duplicate: true },
+    ]);
+    const jobs = await allJobs(t.queues.webhooks);
+    const data = jobs.map((j) => j.data as { body: string; deliveryKey: string; receivedAt: number });
+    data.sort((x, y) => x.receivedAt - y.receivedAt);
+    expect(data.map((d) => (JSON.parse(d.body) as { name: string }).name)).toEqual(['A', 'B', 'A']);
+    // Each acceptance has its own durable key: the worker must not take the last A for the first.
+    expect(new Set(data.map((d) => d.deliveryKey)).size).toBe(3);
+  });
+
+  it('an entity gate given up after a failed enqueue falls back to the content accepted before', async () => {
+    await drain();
+    const token = await t.webhookToken('ws-release');
+    const a = { id: 'tag-release', name: 'A', workspaceId: 'ws-release' };
+    const b = { id: 'tag-release', name: 'B', workspaceId: 'ws-release' };
+    expect(await (await sendWebhook(t, { token, body: a })).json()).toEqual({ received: true });
+    // B takes the gate, then its job cannot be queued: the gate must say "A" again, not "B".
+    const add = t.queues.webhooks.add.bind(t.queues.webhooks);
+    t.queues.webhooks.add = (() => Promise.reject(new Error('Redis went away'))) as typeof add;
+    try {
+      expect((await sendWebhook(t, { token, body: b })).status).toBe(503);
+    } finally {
+      t.queues.webhooks.add = add;
+    }
+    const gate = entityGateKey(t.prefix, 'ws-release', 'tag', 'tag-release');
+    await waitFor(async () => (await t.ingress.context.redis.get(gate))?.startsWith('-|'), { message: 'the release' });
+    expect(await (await sendWebhook(t, { token, body: a })).json()).toEqual({ received: true, duplicate: true });
+    expect(await (await sendWebhook(t, { token, body: b })).json()).toEqual({ received: true });
+    expect(await allJobs(t.queues.webhooks)).toHaveLength(2);
   });
 
   it('the same body for another event or another workspace is not a duplicate', async () => {

@@ -1,11 +1,17 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { KeySourceUnavailableError, TokenVerificationError, type VerifiedToken } from '@cap/clockify';
+import {
+  ENTITY_EVENTS,
+  KeySourceUnavailableError,
+  TokenVerificationError,
+  entityIdOf,
+  type VerifiedToken,
+} from '@cap/clockify';
 import { JOBS, type WebhookPayload } from '@cap/queue';
 import type { IngressContext } from '../context.js';
 import { parseJsonObject, readBody, requireJsonContentType } from '../http/body.js';
 import { HttpError, sendJson, unavailable } from '../http/errors.js';
-import { gateKey, withDeadline } from '../redis.js';
+import { entityGateKey, entityGateParts, gateKey, takeEntityGate, withDeadline } from '../redis.js';
 
 const ACCEPTED = JSON.stringify({ received: true });
 const DUPLICATE = JSON.stringify({ received: true, duplicate: true });
@@ -86,11 +92,11 @@ export async function handleWebhook(
     throw unavailable('the webhook queue is full; retry later', 'overloaded');
   }
 
-  // Clockify sends no delivery id and the body's id is the entity's: identical content for the
-  // same workspace and event, signed by the same token, is the only safe notion of "the same
-  // delivery". The token's hash is part of it, so a delivery signed with a token the worker will
-  // refuse never takes the gate or the row of the genuine delivery with the same bytes.
-  const deliveryKey = createHash('sha256')
+  // Clockify sends no delivery id and the body's id is the entity's. The content key is the
+  // identical content for the same workspace and event, signed by the same token; the token's
+  // hash is part of it, so a delivery signed with a token the worker will refuse never takes the
+  // gate or the row of the genuine delivery with the same bytes.
+  const contentKey = createHash('sha256')
     .update(workspaceId)
     .update('\0')
     .update(event)
@@ -101,38 +107,21 @@ export async function handleWebhook(
     .digest('hex');
   const windowMs = ctx.config.WEBHOOK_DEDUPE_WINDOW_SECONDS * 1000;
   const now = Date.now();
-  const gate = gateKey(ctx.config.BULLMQ_PREFIX, deliveryKey);
   const timeoutMs = ctx.config.REDIS_COMMAND_TIMEOUT_MS + 500;
-
-  // The job id doubles as the gate's value: a release deletes the gate only while it is ours.
+  // The job id doubles as the gate's holder: a release gives the gate up only while it is ours.
   const jobId = randomUUID();
-  const release = () => ctx.gates.release(gate, jobId, now + windowMs);
 
-  // NX with GET (Redis ≥ 7) returns the previous holder. Our own id means this SET already ran
-  // once: ioredis re-sends commands unanswered when a connection drops, and the first copy may
-  // have taken the gate before the drop. That is not a duplicate; the job still has to be added.
-  let previous: string | null;
-  try {
-    previous = await withDeadline(ctx.redis.set(gate, jobId, 'PX', windowMs, 'NX', 'GET'), timeoutMs, 'Redis');
-  } catch {
-    // The SET may still have run (or run later, on a stalled Redis): undo it, or the retry of this
-    // delivery would be answered as a duplicate of an event that was never queued.
-    release();
-    throw unavailable('the queue is unavailable; retry shortly');
+  const entityType = ENTITY_EVENTS[event]?.entityType;
+  const entityId = entityType ? entityIdOf(event, body) : undefined;
+  const taken =
+    entityType && entityId
+      ? await takeEntityDeliveryGate(ctx, gateTarget(ctx, workspaceId, entityType, entityId), contentKey, jobId, now)
+      : await takeContentGate(ctx, contentKey, jobId, now);
+  if (taken === 'duplicate') {
+    ok(res, DUPLICATE);
+    return { event, outcome: 'duplicate' };
   }
-  if (previous !== null && previous !== jobId) {
-    let takenOver: boolean;
-    try {
-      takenOver = await ctx.gates.takeOver(gate, previous, jobId, windowMs);
-    } catch {
-      release();
-      throw unavailable('the queue is unavailable; retry shortly');
-    }
-    if (!takenOver) {
-      ok(res, DUPLICATE);
-      return { event, outcome: 'duplicate' };
-    }
-  }
+  const { deliveryKey, release } = taken;
 
   const payload: WebhookPayload = {
     v: 1,
@@ -159,6 +148,105 @@ export async function handleWebhook(
   ctx.m.enqueue.observe({ queue: 'webhooks' }, Number(process.hrtime.bigint() - started) / 1e9);
   ok(res, ACCEPTED);
   return { event, outcome: 'accepted' };
+}
+
+interface TakenGate {
+  readonly deliveryKey: string;
+  /** Gives the gate up again (the job could not be queued), so the sender's retry gets through. */
+  readonly release: () => void;
+}
+
+const gateTarget = (ctx: IngressContext, workspaceId: string, entityType: string, entityId: string): string =>
+  entityGateKey(ctx.config.BULLMQ_PREFIX, workspaceId, entityType, entityId);
+
+/**
+ * Events whose body names no entity: identical content inside the window is a duplicate
+ * (`SET NX PX`), and the delivery key is the content key.
+ */
+async function takeContentGate(
+  ctx: IngressContext,
+  contentKey: string,
+  jobId: string,
+  now: number,
+): Promise<TakenGate | 'duplicate'> {
+  const windowMs = ctx.config.WEBHOOK_DEDUPE_WINDOW_SECONDS * 1000;
+  const timeoutMs = ctx.config.REDIS_COMMAND_TIMEOUT_MS + 500;
+  const gate = gateKey(ctx.config.BULLMQ_PREFIX, contentKey);
+  const release = () => ctx.gates.release(gate, jobId, now + windowMs);
+  // NX with GET (Redis ≥ 7) returns the previous holder. Our own id means this SET already ran
+  // once: ioredis re-sends commands unanswered when a connection drops, and the first copy may
+  // have taken the gate before the drop. That is not a duplicate; the job still has to be added.
+  let previous: string | null;
+  try {
+    previous = await withDeadline(ctx.redis.set(gate, jobId, 'PX', windowMs, 'NX', 'GET'), timeoutMs, 'Redis');
+  } catch {
+    // The SET may still have run (or run later, on a stalled Redis): undo it, or the retry of this
+    // delivery would be answered as a duplicate of an event that was never queued.
+    release();
+    throw unavailable('the queue is unavailable; retry shortly');
+  }
+  if (previous !== null && previous !== jobId && !(await takeOver(ctx, gate, previous, previous, jobId, release))) {
+    return 'duplicate';
+  }
+  return { deliveryKey: contentKey, release };
+}
+
+/**
+ * Events about one entity: a duplicate is content that repeats the last accepted delivery for
+ * the same entity, at any spacing; A → B → A are three changes. The delivery key covers the
+ * content and the content accepted before it, so the third delivery (A again) gets a durable row
+ * of its own instead of being taken for the first.
+ */
+async function takeEntityDeliveryGate(
+  ctx: IngressContext,
+  gate: string,
+  contentKey: string,
+  jobId: string,
+  now: number,
+): Promise<TakenGate | 'duplicate'> {
+  const windowMs = ctx.config.WEBHOOK_DEDUPE_WINDOW_SECONDS * 1000;
+  const timeoutMs = ctx.config.REDIS_COMMAND_TIMEOUT_MS + 500;
+  const release = () => ctx.gates.release(gate, jobId, now + windowMs, 'entity');
+  const taken = (value: string): TakenGate => {
+    const { previous } = entityGateParts(value);
+    const deliveryKey =
+      previous === ''
+        ? contentKey
+        : createHash('sha256').update(contentKey).update('\0').update(previous).digest('hex');
+    return { deliveryKey, release };
+  };
+  let result: Awaited<ReturnType<typeof takeEntityGate>>;
+  try {
+    result = await withDeadline(takeEntityGate(ctx.redis, gate, jobId, contentKey, windowMs), timeoutMs, 'Redis');
+  } catch {
+    // Unknown whether the script ran (or will, on a stalled Redis): undo it if it did.
+    release();
+    throw unavailable('the queue is unavailable; retry shortly');
+  }
+  if (result.outcome !== 'dup') return taken(result.value);
+  // The same content holds the gate; if its holder is one of ours that failed to queue, take over.
+  const held = entityGateParts(result.value);
+  const mine = `${jobId}|${held.content}|${held.previous}`;
+  if (await takeOver(ctx, gate, result.value, held.holder, mine, release)) return taken(mine);
+  return 'duplicate';
+}
+
+/** Takes a gate held by one of our failed deliveries (release pending); false: a genuine duplicate. */
+async function takeOver(
+  ctx: IngressContext,
+  gate: string,
+  current: string,
+  holder: string,
+  next: string,
+  onFailure: () => void,
+): Promise<boolean> {
+  const windowMs = ctx.config.WEBHOOK_DEDUPE_WINDOW_SECONDS * 1000;
+  try {
+    return await ctx.gates.takeOver(gate, current, holder, next, windowMs);
+  } catch {
+    onFailure();
+    throw unavailable('the queue is unavailable; retry shortly');
+  }
 }
 
 export function sendUnexpected(res: ServerResponse, requestId: string): void {
