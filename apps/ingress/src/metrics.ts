@@ -19,6 +19,11 @@ export function ingressMetrics(metrics: Metrics, queues: Queues) {
     'event',
     'outcome',
   ]);
+  const webhookSkipped = metrics.counter(
+    'installed_webhooks_skipped_total',
+    'INSTALLED webhooks[] entries not stored (bad token, path matching no route, malformed), by reason',
+    ['reason'],
+  );
   const enqueue = metrics.histogram('queue_enqueue_duration_seconds', 'Time to add a job to a queue', ['queue']);
   metrics.gauge(
     'queue_jobs',
@@ -51,6 +56,7 @@ export function ingressMetrics(metrics: Metrics, queues: Queues) {
       webhooks.inc({ event, outcome });
     },
     enqueue,
+    webhookSkipped,
   };
 }
 

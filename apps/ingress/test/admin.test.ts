@@ -52,7 +52,9 @@ describe('admin surface with credentials', () => {
   beforeAll(async () => {
     t = await startTestIngress(CREDENTIALS);
     seed = new Seeder(t.config.DATABASE_URL!);
-    await seed.installation('ws-active', 'addon-a');
+    await seed.installation('ws-active', 'addon-a', 'ACTIVE', [
+      { index: 1, path: '/webhooks/new-tag', reason: 'wrong_kind' },
+    ]);
     await seed.installation('ws-inactive', 'addon-a', 'INACTIVE');
     await seed.runningBootstrap('ws-active', 'addon-a');
   });
@@ -138,7 +140,12 @@ describe('admin surface with credentials', () => {
       installation: { status: string; hasToken: boolean };
       latestRun: { run: { status: string }; totals: { resources: number } };
     };
-    expect(status.installation).toMatchObject({ status: 'ACTIVE', hasToken: true });
+    expect(status.installation).toMatchObject({
+      status: 'ACTIVE',
+      hasToken: true,
+      skipped_webhooks: [{ index: 1, path: '/webhooks/new-tag', reason: 'wrong_kind' }],
+    });
+    expect(status.installation).not.toHaveProperty('auth_token_hash');
     expect(status.latestRun.run.status).toBe('RUNNING');
     expect(status.latestRun.totals.resources).toBe(2);
 

@@ -113,7 +113,7 @@ describe('POST /lifecycle/installed', () => {
     expect(t.ingress.context.keyring.decrypt(payload.body.authTokenEnc)).toBe(authToken);
     expect(payload.body.authTokenEnc).toMatch(/^enc:v1:/);
 
-    expect(payload.body.webhooks).toHaveLength(21);
+    expect(payload.body.webhooks).toHaveLength(20);
     for (const event of addon.events) {
       const entry = payload.body.webhooks.find((w) => w.event === event);
       expect(entry, event).toBeDefined();
@@ -122,10 +122,11 @@ describe('POST /lifecycle/installed', () => {
       expect(t.ingress.context.keyring.decrypt(entry!.authTokenEnc)).toBe(webhookTokens.get(event));
       expect(entry!.tokenHash).toBe(sha256(webhookTokens.get(event)!));
     }
-    const stray = payload.body.webhooks.at(-1)!;
-    expect(stray.event).toBeUndefined();
-    expect(stray.tokenHash).toBe(sha256(strayToken));
-    expect(t.logs.join('\n')).toContain('matches no subscribed event');
+    // The stray path is not stored (its deliveries could never be matched) but reported.
+    expect(payload.body.skippedWebhooks).toEqual([
+      { index: 20, path: `${BASE_URL}/webhooks/approval-request-status-updated`, reason: 'unknown_path' },
+    ]);
+    expect(t.logs.join('\n')).toContain('webhooks that were skipped');
 
     // The raw job hash in Redis, and everything else under the prefix, holds no plaintext token.
     const redis = new Redis(t.config.REDIS_URL);
@@ -171,16 +172,6 @@ describe('POST /lifecycle/installed', () => {
       403,
       'addon_mismatch',
     );
-    const webhooks = [...body.webhooks];
-    webhooks[3] = { ...webhooks[3]!, authToken: await t.webhookToken('ws-elsewhere', ADDON_ID) };
-    const mismatch = await expectError(
-      await post('installed', { ...body, webhooks }, await lifecycleHeader()),
-      403,
-      'workspace_mismatch',
-    );
-    expect(mismatch.error.message).toMatch(/^webhooks\[3\]\.authToken/);
-    webhooks[3] = { ...webhooks[3], authToken: `${body.authToken.slice(0, -4)}AAAA` };
-    await expectError(await post('installed', { ...body, webhooks }, await lifecycleHeader()), 401, 'bad_signature');
     // A token without the installation token's claims (backendUrl, user) is of another kind.
     await expectError(
       await post('installed', { ...body, authToken: await t.lifecycleToken() }, await lifecycleHeader()),
@@ -188,6 +179,55 @@ describe('POST /lifecycle/installed', () => {
       'wrong_kind',
     );
     expect(await jobCounts(t.queues)).toEqual(NO_JOBS);
+  });
+
+  it('skips a webhook whose token fails and records why; the rest of the install proceeds', async () => {
+    const { body, webhookTokens } = await installedBody('ws-skip', (route) => `/webhooks/${route}`);
+    const webhooks: unknown[] = [...body.webhooks];
+    webhooks[3] = { ...body.webhooks[3]!, authToken: await t.webhookToken('ws-elsewhere', ADDON_ID) };
+    webhooks[4] = { ...body.webhooks[4]!, authToken: `${body.authToken.slice(0, -4)}AAAA` };
+    webhooks[5] = { ...body.webhooks[5]!, authToken: body.authToken };
+    webhooks[6] = { path: null, authToken: 42 };
+    expect((await post('installed', { ...body, webhooks }, await lifecycleHeader())).status).toBe(200);
+    const [job] = await allJobs(t.queues.lifecycle);
+    const payload = parsePayload(JOBS.lifecycleInstalled, job!.data);
+    expect(payload.body.skippedWebhooks).toEqual([
+      { index: 3, path: body.webhooks[3]!.path, reason: 'workspace_mismatch' },
+      { index: 4, path: body.webhooks[4]!.path, reason: 'bad_signature' },
+      { index: 5, path: body.webhooks[5]!.path, reason: 'wrong_kind' },
+      { index: 6, reason: 'malformed_entry' },
+    ]);
+    expect(payload.body.webhooks).toHaveLength(body.webhooks.length - 4);
+    expect(payload.body.webhooks.map((w) => w.tokenHash)).toEqual(
+      body.webhooks.filter((_, i) => i < 3 || i > 6).map((w) => sha256(w.authToken)),
+    );
+    expect(webhookTokens.size).toBe(body.webhooks.length);
+    await t.queues.lifecycle.obliterate({ force: true });
+  });
+
+  it('accepts null in the optional fields and unknown fields (Clockify sends INSTALLED once)', async () => {
+    const { body } = await installedBody('ws-nulls', (route) => `/webhooks/${route}`);
+    const withNulls = {
+      ...body,
+      asUser: null,
+      addonUserId: null,
+      apiUrl: null,
+      somethingNew: { nested: true },
+      webhooks: body.webhooks.map((w) => ({ ...w, webhookType: null })),
+    };
+    expect((await post('installed', withNulls, await lifecycleHeader())).status).toBe(200);
+    const [job] = await allJobs(t.queues.lifecycle);
+    const payload = parsePayload(JOBS.lifecycleInstalled, job!.data);
+    expect(payload.body).not.toHaveProperty('asUser');
+    expect(payload.body).not.toHaveProperty('apiUrl');
+    // With no apiUrl the API is located by the installation token's backendUrl claim.
+    expect(payload.body.backendUrl).toBe('https://api.clockify.me/api');
+    expect(payload.body.webhooks).toHaveLength(body.webhooks.length);
+    expect(payload.body.skippedWebhooks).toBeUndefined();
+    await t.queues.lifecycle.obliterate({ force: true });
+    const deleted = { addonId: ADDON_ID, workspaceId: 'ws-nulls', asUser: null };
+    expect((await post('deleted', deleted, await lifecycleHeader())).status).toBe(200);
+    await t.queues.lifecycle.obliterate({ force: true });
   });
 
   it.each([

@@ -19,6 +19,7 @@ export class Seeder {
     workspaceId: string,
     addonId: string,
     status: 'ACTIVE' | 'INACTIVE' | 'DELETED' = 'ACTIVE',
+    skippedWebhooks: readonly { index: number; path?: string; reason: string }[] = [],
   ): Promise<void> {
     await this.db
       .insertInto('installations')
@@ -32,6 +33,7 @@ export class Seeder {
         addon_user_id: 'u-addon',
         installed_by: 'u-owner',
         auth_token_enc: 'enc:v1:k:seeded-ciphertext',
+        skipped_webhooks: JSON.stringify(skippedWebhooks),
         settings: '[]',
         installed_at: new Date('2026-11-01T10:00:00Z'),
       })

@@ -10,7 +10,10 @@ let seed: Seeder;
 beforeAll(async () => {
   t = await startTestIngress({ UI_FRAME_ANCESTORS: EXTRA_ANCESTORS.join(',') });
   seed = new Seeder(t.config.DATABASE_URL!);
-  await seed.installation('ws-ui', ADDON_ID);
+  await seed.installation('ws-ui', ADDON_ID, 'ACTIVE', [
+    { index: 2, path: '/webhooks/new-tag', reason: 'bad_signature' },
+    { index: 5, path: '<script>x</script>', reason: 'unknown_path' },
+  ]);
   await seed.runningBootstrap('ws-ui', ADDON_ID);
   await seed.webhookEvent('ws-ui', 'NEW_TIME_ENTRY', 'done', new Date(Date.now() - 60_000));
   await seed.webhookEvent('ws-ui', 'TAG_DELETED', 'failed');
@@ -40,6 +43,13 @@ describe('GET /ui/sidebar', () => {
     await expectError(await sidebar(`${forged.slice(0, -6)}AAAAAA`), 401, 'bad_signature');
     // A webhook token is no user token: it never expires, so it must not open the UI.
     await expectError(await sidebar(await t.webhookToken('ws-ui', ADDON_ID)), 401, 'wrong_kind');
+  });
+
+  it('lists the webhooks that were skipped at install, and why', async () => {
+    const html = await (await sidebar(await t.userToken('ws-ui', ADDON_ID))).text();
+    expect(html).toContain('2 webhooks were not accepted at install');
+    expect(html).toContain('<code>/webhooks/new-tag</code>: bad signature');
+    expect(html).toContain('<code>&lt;script&gt;x&lt;/script&gt;</code>: unknown path');
   });
 
   it('shows the installation, bootstrap progress and recent events of the token’s workspace', async () => {

@@ -153,19 +153,38 @@ describe('each valid token kind on each path', () => {
     }
   });
 
-  it('INSTALLED webhooks[].authToken takes only a webhook token', async () => {
-    const lifecycle = await lifecycleToken();
-    const hooks = installedBody.webhooks as Array<Record<string, unknown>>;
-    const cases: Record<Exclude<Kind, 'webhook'>, string> = {
-      user: tokens.user,
-      installation: installedBody.authToken as string,
-      lifecycle,
+  it('INSTALLED webhooks[].authToken takes only a webhook token: another kind skips that webhook, recorded', async () => {
+    const hooks = installedBody.webhooks as Array<{ path: string; authToken: string }>;
+    const index = hooks.findIndex((h) => !h.path.endsWith('/new-tag'));
+    const cases: Record<Exclude<Kind, 'webhook'>, () => Promise<string>> = {
+      user: async () => tokens.user,
+      installation: async () => installedBody.authToken as string,
+      lifecycle: async () => '',
     };
-    for (const [kind, token] of Object.entries(cases)) {
-      const webhooks = hooks.map((h, i) => (i === 0 ? { ...h, authToken: token } : h));
+    for (const [kind, tokenFor] of Object.entries(cases)) {
+      const lifecycle = await lifecycleToken();
+      const token = kind === 'lifecycle' ? lifecycle : await tokenFor();
+      const webhooks = hooks.map((h, i) => (i === index ? { ...h, authToken: token } : h));
       const res = await postLifecycle('installed', lifecycle, { ...installedBody, webhooks });
-      await expectWrongKind(res, `${kind} token as webhooks[0].authToken`);
+      expect(res.status, kind).toBe(200);
+      await s.settle();
+      const row = await getInstallation(db(), key());
+      expect(row?.skipped_webhooks, kind).toEqual([{ index, path: hooks[index]!.path, reason: 'wrong_kind' }]);
+      const stored = await db()
+        .selectFrom('installation_webhooks')
+        .select('token_hash')
+        .where('workspace_id', '=', s.workspaceId)
+        .execute();
+      expect(stored, kind).toHaveLength(hooks.length - 1);
+      expect(
+        stored.map((r) => r.token_hash),
+        kind,
+      ).not.toContain(sha256(token));
     }
+    // Reinstalled as Clockify sent it: every webhook stored again, nothing skipped.
+    expect((await postLifecycle('installed', await lifecycleToken(), installedBody)).status).toBe(200);
+    await s.settle();
+    expect((await getInstallation(db(), key()))?.skipped_webhooks).toEqual([]);
   });
 
   it('/webhooks/<event> takes only the webhook token stored for the event', async () => {

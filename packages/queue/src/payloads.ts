@@ -85,6 +85,17 @@ export const installedPayload = z
             }),
           )
           .max(100),
+        /** Entries of `webhooks[]` not stored, and why (a bad token, a path matching no route). */
+        skippedWebhooks: z
+          .array(
+            z.object({
+              index: z.number().int().min(0),
+              path: z.string().max(256).optional(),
+              reason: z.string().regex(/^[a-z_]{1,32}$/),
+            }),
+          )
+          .max(100)
+          .optional(),
         /** Claims of the installation token that locate the API (`backendUrl`, `reportsUrl`). */
         backendUrl: z.string().url().optional(),
         reportsUrl: z.string().url().optional(),
@@ -140,6 +151,7 @@ export const lifecyclePayload = z.discriminatedUnion('type', [
   statusChangedPayload,
 ]);
 export type LifecyclePayload = z.infer<typeof lifecyclePayload>;
+export type InstalledPayload = z.infer<typeof installedPayload>;
 
 export const webhookPayload = z.object({
   v: z.literal(1),

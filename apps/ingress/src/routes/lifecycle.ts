@@ -1,8 +1,17 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
-import { LIFECYCLE_PATHS, type LifecycleType, type VerifiedToken, type WebhookEventName } from '@cap/clockify';
-import { LIFECYCLE_JOB, parsePayload, storedTokenKind, type LifecyclePayload } from '@cap/queue';
+import {
+  LIFECYCLE_PATHS,
+  TokenVerificationError,
+  type LifecycleType,
+  type VerificationReason,
+  type VerifiedToken,
+  type WebhookEventName,
+} from '@cap/clockify';
+import { LIFECYCLE_JOB, parsePayload, storedTokenKind, type InstalledPayload, type LifecyclePayload } from '@cap/queue';
+
+type InstalledWebhook = InstalledPayload['body']['webhooks'][number];
 import type { IngressContext } from '../context.js';
 import { parseJsonObject, readBody, requireJsonContentType } from '../http/body.js';
 import { HttpError, unavailable, wrongKind } from '../http/errors.js';
@@ -22,24 +31,16 @@ export const lifecycleBodies = {
       addonId: id,
       authToken: jwt,
       workspaceId: id,
-      asUser: id.optional(),
-      apiUrl: z.url({ protocol: /^https?$/ }),
-      addonUserId: id.optional(),
-      webhooks: z
-        .array(
-          z
-            .object({
-              path: z.string().min(1).max(2048),
-              webhookType: z.string().max(64).optional(),
-              authToken: jwt,
-            })
-            .loose(),
-        )
-        .max(100)
-        .default([]),
+      // Optional fields may come as null: Clockify sends INSTALLED once, so nothing it may
+      // leave empty refuses the install.
+      asUser: id.nullish(),
+      apiUrl: z.url({ protocol: /^https?$/ }).nullish(),
+      addonUserId: id.nullish(),
+      // Each entry is judged on its own (webhookEntry): one bad webhook skips that webhook only.
+      webhooks: z.array(z.unknown()).max(100).nullish(),
     })
     .loose(),
-  DELETED: z.object({ addonId: id, workspaceId: id, asUser: id.optional() }).loose(),
+  DELETED: z.object({ addonId: id, workspaceId: id, asUser: id.nullish() }).loose(),
   SETTINGS_UPDATED: z
     .object({
       addonId: id,
@@ -66,6 +67,24 @@ function lifecycleToken(req: IncomingMessage): string {
     throw new HttpError(401, 'missing_token', 'the X-Addon-Lifecycle-Token header is missing');
   }
   return token;
+}
+
+const webhookEntry = z
+  .object({
+    path: z.string().min(1).max(2048),
+    webhookType: z.string().max(64).nullish(),
+    authToken: jwt,
+  })
+  .loose();
+
+/** Why an INSTALLED `webhooks[]` entry was not stored: a verifier reason, or one of these. */
+export type SkippedWebhookReason = VerificationReason | 'malformed_entry' | 'unknown_path';
+
+export interface SkippedWebhook {
+  readonly index: number;
+  /** The entry's path (truncated), when it had one. */
+  readonly path?: string;
+  readonly reason: SkippedWebhookReason;
 }
 
 /**
@@ -176,38 +195,23 @@ export async function handleLifecycle(
     if (installationHash === claims.tokenHash) {
       throw wrongKind('authToken: the lifecycle token is not accepted as the installation token');
     }
-    const webhooks = [];
-    for (const [i, w] of installed.webhooks.entries()) {
-      let webhookToken: VerifiedToken;
-      try {
-        webhookToken = await ctx.verifier.verify(w.authToken, 'webhook', expect);
-      } catch (err) {
-        const failure = verificationFailure(err);
-        throw new HttpError(
-          failure.status,
-          failure.code,
-          `webhooks[${i}].authToken: ${failure.message}`,
-          failure.headers,
-        );
-      }
-      if (webhookToken.tokenHash === claims.tokenHash || webhookToken.tokenHash === installationHash) {
-        throw wrongKind(
-          `webhooks[${i}].authToken: a lifecycle or installation token is not accepted as a webhook token`,
-        );
-      }
-      const event = eventForWebhookPath(w.path, ctx.config.BASE_URL, ctx.routes);
-      if (!event)
-        ctx.logger.warn(
-          { workspaceId: installed.workspaceId, path: w.path },
-          'INSTALLED lists a webhook path that matches no subscribed event',
-        );
-      webhooks.push({
-        path: w.path,
-        ...(w.webhookType ? { webhookType: w.webhookType } : {}),
-        ...(event ? { event } : {}),
-        authTokenEnc: ctx.keyring.encrypt(w.authToken),
-        tokenHash: webhookToken.tokenHash,
-      });
+    const { webhooks, skipped } = await acceptWebhookEntries(ctx, installed.webhooks ?? [], expect, [
+      claims.tokenHash,
+      installationHash,
+    ]);
+    if (skipped.length > 0) {
+      for (const w of skipped) ctx.m.webhookSkipped.inc({ reason: w.reason });
+      ctx.logger.warn(
+        { workspaceId: installed.workspaceId, addonId: installed.addonId, skipped },
+        'INSTALLED lists webhooks that were skipped; the rest of the install proceeds',
+      );
+    }
+    if (!installed.apiUrl && !installation.claims.backendUrl) {
+      throw new HttpError(
+        400,
+        'invalid_body',
+        'invalid INSTALLED body: apiUrl is missing and the token has no backendUrl',
+      );
     }
     payload = {
       ...base,
@@ -216,11 +220,12 @@ export async function handleLifecycle(
         addonId: installed.addonId,
         workspaceId: installed.workspaceId,
         ...(installed.asUser ? { asUser: installed.asUser } : {}),
-        apiUrl: installed.apiUrl,
+        ...(installed.apiUrl ? { apiUrl: installed.apiUrl } : {}),
         ...(installed.addonUserId ? { addonUserId: installed.addonUserId } : {}),
         authTokenEnc: ctx.keyring.encrypt(installed.authToken),
         authTokenHash: installationHash,
         webhooks,
+        ...(skipped.length > 0 ? { skippedWebhooks: skipped } : {}),
         ...(installation.claims.backendUrl ? { backendUrl: installation.claims.backendUrl } : {}),
         ...(installation.claims.reportsUrl ? { reportsUrl: installation.claims.reportsUrl } : {}),
       },
@@ -262,4 +267,56 @@ export async function handleLifecycle(
     'lifecycle event queued',
   );
   return { workspaceId: body.workspaceId, seq };
+}
+
+/**
+ * The INSTALLED `webhooks[]` entries to store: each with a token that verifies as a webhook token
+ * of this installation (and is neither the lifecycle nor the installation token) and a path that
+ * points at a subscribed event's route. Any other entry is skipped and reported, and the rest of
+ * the install proceeds: Clockify sends INSTALLED once, so refusing it would lose the installation.
+ * Only an outage of the key source (JWKS) fails the whole call, so Clockify can retry it.
+ */
+async function acceptWebhookEntries(
+  ctx: IngressContext,
+  entries: readonly unknown[],
+  expect: { workspaceId: string; addonId: string },
+  otherKinds: readonly string[],
+): Promise<{ webhooks: InstalledWebhook[]; skipped: SkippedWebhook[] }> {
+  const webhooks: InstalledWebhook[] = [];
+  const skipped: SkippedWebhook[] = [];
+  for (const [index, raw] of entries.entries()) {
+    const parsed = webhookEntry.safeParse(raw);
+    const rawPath = (raw as { path?: unknown } | null)?.path;
+    const path = typeof rawPath === 'string' && rawPath !== '' ? { path: rawPath.slice(0, 256) } : {};
+    if (!parsed.success) {
+      skipped.push({ index, ...path, reason: 'malformed_entry' });
+      continue;
+    }
+    const w = parsed.data;
+    let token: VerifiedToken;
+    try {
+      token = await ctx.verifier.verify(w.authToken, 'webhook', expect);
+    } catch (err) {
+      if (!(err instanceof TokenVerificationError)) throw verificationFailure(err);
+      skipped.push({ index, ...path, reason: err.reason });
+      continue;
+    }
+    if (otherKinds.includes(token.tokenHash)) {
+      skipped.push({ index, ...path, reason: 'wrong_kind' });
+      continue;
+    }
+    const event = eventForWebhookPath(w.path, ctx.config.BASE_URL, ctx.routes);
+    if (!event) {
+      skipped.push({ index, ...path, reason: 'unknown_path' });
+      continue;
+    }
+    webhooks.push({
+      path: w.path,
+      ...(w.webhookType ? { webhookType: w.webhookType } : {}),
+      event,
+      authTokenEnc: ctx.keyring.encrypt(w.authToken),
+      tokenHash: token.tokenHash,
+    });
+  }
+  return { webhooks, skipped };
 }

@@ -51,6 +51,15 @@ export async function sidebar(ctx: IngressContext, req: Request, res: Response):
   res.type('html').send(renderSidebar(ctx.addon.name, workspaceId, status, nonce));
 }
 
+/** INSTALLED webhooks that were not stored: their deliveries will be ignored until a reinstall. */
+function skippedWebhooksNotice(skipped: readonly { path?: string; reason: string }[] | undefined): string {
+  if (!skipped || skipped.length === 0) return '';
+  const items = skipped
+    .map((w) => `<li><code>${escape(w.path ?? '(no path)')}</code>: ${escape(w.reason.replaceAll('_', ' '))}</li>`)
+    .join('');
+  return `<p class="warning">${skipped.length} webhook${skipped.length === 1 ? ' was' : 's were'} not accepted at install; their events are not received until the add-on is reinstalled:</p><ul class="skipped">${items}</ul>`;
+}
+
 export function renderSidebar(
   addonName: string,
   workspaceId: string,
@@ -68,6 +77,7 @@ export function renderSidebar(
       <h2>Installation</h2>
       <p><span class="badge ${escape(status.installation.status.toLowerCase())}">${escape(status.installation.status)}</span>
       since ${escape(when(status.installation.installed_at))}</p>
+      ${skippedWebhooksNotice(status.installation.skipped_webhooks)}
     </section>
     <section>
       <h2>Bootstrap</h2>
@@ -114,7 +124,7 @@ h1{font-size:16px;margin:0 0 8px}h2{font-size:13px;text-transform:uppercase;colo
 .badge{display:inline-block;padding:1px 6px;border-radius:8px;background:#eef;font-size:12px}
 .badge.active{background:#e3f6e8}.badge.inactive{background:#fff4d6}.badge.deleted{background:#fde2e2}
 .bar{height:8px;background:#eee;border-radius:4px;overflow:hidden}.bar div{height:8px;background:#03a9f4}
-.muted{color:#888}ul{padding-left:18px;margin:4px 0}table{border-collapse:collapse;width:100%;font-size:12px}
+.muted{color:#888}.warning{color:#8a4b00}ul{padding-left:18px;margin:4px 0}table{border-collapse:collapse;width:100%;font-size:12px}
 td,th{text-align:left;padding:2px 4px;border-bottom:1px solid #eee}
 </style></head>
 <body data-workspace="${escape(workspaceId)}"><h1>${escape(addonName)}</h1>${body}</body></html>`;

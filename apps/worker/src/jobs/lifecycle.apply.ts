@@ -119,6 +119,7 @@ export async function processLifecycle(deps: WorkerDeps, job: Job, token: string
             authTokenEnc: body.authTokenEnc,
             authTokenHash: body.authTokenHash ?? null,
             webhooks,
+            skippedWebhooks: body.skippedWebhooks ?? [],
           }),
         (applied) => (applied ? 'applied' : 'stale'),
       );
@@ -136,7 +137,10 @@ export async function processLifecycle(deps: WorkerDeps, job: Job, token: string
       });
       // A reinstall cancels the purge scheduled by the previous uninstall.
       await deps.queues.maintenance.remove(purgeJobId(workspaceId, addonId)).catch(() => 0);
-      log.info({ webhooks: webhooks.length }, 'installation stored');
+      log.info(
+        { webhooks: webhooks.length, skippedWebhooks: body.skippedWebhooks?.length ?? 0 },
+        'installation stored',
+      );
       if (deps.config.AUTO_BOOTSTRAP) {
         await enqueue(deps.queues, JOBS.bootstrapStart, { v: 1, workspaceId, addonId, trigger: 'install' });
       }

@@ -5,6 +5,7 @@ import type {
   InstallationStatus,
   InstallationWebhook,
   LifecycleReceipt,
+  SkippedWebhookRecord,
 } from '../tables/index.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -59,6 +60,8 @@ export interface InstalledInput extends InstallationKey {
   /** SHA-256 of the installation token (absent in jobs queued before it was recorded). */
   readonly authTokenHash: string | null;
   readonly webhooks: readonly { event: string; path: string; tokenEnc: string; tokenHash: string }[];
+  /** INSTALLED webhooks[] entries the ingress did not accept (default none). */
+  readonly skippedWebhooks?: readonly SkippedWebhookRecord[];
 }
 
 /**
@@ -81,6 +84,7 @@ export async function applyInstalled(tx: Transaction<Database>, input: Installed
       installed_by: input.installedBy,
       auth_token_enc: input.authTokenEnc,
       auth_token_hash: input.authTokenHash,
+      skipped_webhooks: JSON.stringify(input.skippedWebhooks ?? []),
       settings: '[]',
       last_seq: input.seq,
     })
@@ -96,6 +100,7 @@ export async function applyInstalled(tx: Transaction<Database>, input: Installed
           installed_by: input.installedBy,
           auth_token_enc: input.authTokenEnc,
           auth_token_hash: input.authTokenHash,
+          skipped_webhooks: JSON.stringify(input.skippedWebhooks ?? []),
           settings: sql`CASE WHEN installations.settings_seq > ${input.seq} THEN installations.settings ELSE '[]'::jsonb END`,
           last_seq: input.seq,
           installed_at: sql`now()`,

@@ -2,6 +2,12 @@ import type { ColumnType, Generated, Insertable, Selectable, Updateable } from '
 
 export type InstallationStatus = 'ACTIVE' | 'INACTIVE' | 'DELETED';
 
+export interface SkippedWebhookRecord {
+  readonly index: number;
+  readonly path?: string;
+  readonly reason: string;
+}
+
 /** One installation of the add-on in one workspace, keyed by (workspace_id, addon_id). */
 export interface InstallationsTable {
   workspace_id: string;
@@ -18,6 +24,8 @@ export interface InstallationsTable {
   auth_token_enc: string | null;
   /** SHA-256 of the installation token (never accepted as a lifecycle token); NULL once uninstalled. */
   auth_token_hash: ColumnType<string | null, string | null | undefined, string | null>;
+  /** INSTALLED webhooks[] entries not stored, and why: `{index, path?, reason}`. */
+  skipped_webhooks: ColumnType<SkippedWebhookRecord[], string | undefined, string>;
   /** Settings as Clockify sends them in SETTINGS_UPDATED: a list of {id, name, value}. */
   settings: ColumnType<unknown[], string, string>;
   /**
