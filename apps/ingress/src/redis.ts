@@ -17,9 +17,12 @@ export function entityGateKey(prefix: string, workspaceId: string, entityType: s
 /**
  * The entity gate: a delivery is a duplicate only when its content repeats the content last
  * accepted for the same entity, so A → B → A are three changes and A sent twice in a row is one.
- * The value is `holder|content|previous content`: the holder (the job id) lets a failed delivery
- * release only its own acceptance, and the previous content is what a release restores and what
- * makes the delivery key of A after B differ from the key of the first A.
+ * The value is `holder|content|previous content|sequence`: the holder (the job id) lets a failed
+ * delivery release only its own acceptance; the previous content is what a release restores and
+ * what makes the delivery key of A after B differ from the key of the first A; the sequence
+ * orders the entity's accepted deliveries (greater than the last one, and than Redis's clock in
+ * µs, so it keeps growing if the gate expired or Redis lost it): the worker applies an entity's
+ * changes by it, whatever order its jobs finish in.
  *
  * ARGV: holder, content key, TTL in ms. Returns {outcome, value}: `new` (this delivery now holds
  * the gate), `own` (the same holder already did: a command re-sent after a dropped connection)
@@ -28,20 +31,24 @@ export function entityGateKey(prefix: string, workspaceId: string, entityType: s
 const TAKE_ENTITY_GATE = `
 local current = redis.call('GET', KEYS[1])
 local previous = ''
+local last = 0
 if current then
-  local holder, content = string.match(current, '^([^|]*)|([^|]*)|')
+  local holder, content, _, seq = string.match(current, '^([^|]*)|([^|]*)|([^|]*)|?(%d*)')
   if holder == ARGV[1] then return {'own', current} end
   if content == ARGV[2] then return {'dup', current} end
   previous = content or ''
+  last = tonumber(seq) or 0
 end
-local value = ARGV[1] .. '|' .. ARGV[2] .. '|' .. previous
+local t = redis.call('TIME')
+local seq = math.max(last + 1, tonumber(t[1]) * 1000000 + tonumber(t[2]))
+local value = ARGV[1] .. '|' .. ARGV[2] .. '|' .. previous .. '|' .. string.format('%d', seq)
 redis.call('SET', KEYS[1], value, 'PX', ARGV[3])
 return {'new', value}
 `;
 
 export interface EntityGate {
   readonly outcome: 'new' | 'own' | 'dup';
-  /** The gate's value now: `holder|content|previous content`. */
+  /** The gate's value now: `holder|content|previous content|sequence`. */
   readonly value: string;
 }
 
@@ -59,10 +66,10 @@ export async function takeEntityGate(
   return { outcome, value };
 }
 
-/** The parts of an entity gate's value. */
-export function entityGateParts(value: string): { holder: string; content: string; previous: string } {
-  const [holder = '', content = '', previous = ''] = value.split('|');
-  return { holder, content, previous };
+/** The parts of an entity gate's value (a value written before sequences existed has seq 0). */
+export function entityGateParts(value: string): { holder: string; content: string; previous: string; seq: number } {
+  const [holder = '', content = '', previous = '', seq = ''] = value.split('|');
+  return { holder, content, previous, seq: /^\d+$/.test(seq) ? Number(seq) : 0 };
 }
 
 export function lifecycleSeqKey(prefix: string, workspaceId: string): string {
@@ -149,10 +156,11 @@ return 0
 const RELEASE_ENTITY_GATE = `
 local current = redis.call('GET', KEYS[1])
 if not current then return 0 end
-local holder, content, previous = string.match(current, '^([^|]*)|([^|]*)|(.*)$')
+local holder, content, previous, seq = string.match(current, '^([^|]*)|([^|]*)|([^|]*)|?(%d*)')
 if holder ~= ARGV[1] then return 0 end
 if previous ~= '' then
-  redis.call('SET', KEYS[1], '-|' .. previous .. '|', 'KEEPTTL')
+  -- The sequence stays: the next acceptance must still come after this one.
+  redis.call('SET', KEYS[1], '-|' .. previous .. '||' .. seq, 'KEEPTTL')
 else
   redis.call('DEL', KEYS[1])
 end

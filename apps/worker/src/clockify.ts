@@ -1,4 +1,5 @@
-import { ClockifyClient } from '@cap/clockify';
+import type { Job } from 'bullmq';
+import { ClockifyClient, ClockifyPermissionError } from '@cap/clockify';
 import type { Installation } from '@cap/db';
 import type { WorkerDeps } from './deps.js';
 
@@ -37,4 +38,25 @@ export function createInstallationClient(
     logger: deps.logger,
     metrics: deps.metrics,
   });
+}
+
+/**
+ * Right after an install, Clockify may answer 401 for a token it has only just issued (seen as a
+ * delay between the INSTALLED call and the token being usable). Within
+ * CLOCKIFY_EARLY_401_WINDOW_MS of the install, a 401 is retried with backoff up to
+ * CLOCKIFY_EARLY_401_RETRIES times (counted in the job's data as `early401`) instead of failing
+ * for good. Returns the delay, or undefined when the 401 (or error) is to be treated as usual.
+ */
+export function earlyUnauthorizedDelayMs(
+  deps: WorkerDeps,
+  installation: Installation,
+  err: unknown,
+  job: Job,
+): { delayMs: number; retries: number } | undefined {
+  if (!(err instanceof ClockifyPermissionError) || err.status !== 401) return undefined;
+  const sinceInstall = deps.now().getTime() - new Date(installation.installed_at).getTime();
+  if (sinceInstall > deps.config.CLOCKIFY_EARLY_401_WINDOW_MS) return undefined;
+  const done = Number((job.data as { early401?: unknown }).early401 ?? 0);
+  if (!Number.isInteger(done) || done >= deps.config.CLOCKIFY_EARLY_401_RETRIES) return undefined;
+  return { delayMs: deps.config.CLOCKIFY_EARLY_401_BACKOFF_MS * 2 ** done, retries: done + 1 };
 }

@@ -81,6 +81,25 @@ export const workerVars = {
     max: 100,
     description: 'Times a job may stall (its worker died) before it fails for good.',
   }),
+  CLOCKIFY_EARLY_401_WINDOW_MS: int({
+    default: 600_000,
+    min: 0,
+    max: 86_400_000,
+    description:
+      'How long after an install a 401 from Clockify is taken for a token not usable yet and retried (CLOCKIFY_EARLY_401_RETRIES) instead of failing the bootstrap resource or settings read.',
+  }),
+  CLOCKIFY_EARLY_401_RETRIES: int({
+    default: 5,
+    min: 0,
+    max: 20,
+    description: 'Retries of an early 401 (see CLOCKIFY_EARLY_401_WINDOW_MS), each after twice the previous delay.',
+  }),
+  CLOCKIFY_EARLY_401_BACKOFF_MS: int({
+    default: 2000,
+    min: 10,
+    max: 600_000,
+    description: 'First delay before an early 401 is retried; doubles each time.',
+  }),
   AUTO_BOOTSTRAP: bool({ default: true, description: 'Start a bootstrap of the workspace data after INSTALLED.' }),
   BOOTSTRAP_TIME_ENTRY_DAYS: int({
     default: 30,

@@ -20,6 +20,7 @@ import type { WorkerDeps } from './deps.js';
 import { failResourceOfExhaustedJob, processBootstrapResource } from './jobs/bootstrap.resource.js';
 import { failRunOfExhaustedStart, processBootstrapStart } from './jobs/bootstrap.start.js';
 import { processLifecycle } from './jobs/lifecycle.apply.js';
+import { processLoadSettings } from './jobs/lifecycle.load-settings.js';
 import { processMaintenance } from './jobs/maintenance.js';
 import { processWebhook } from './jobs/webhook.process.js';
 import { DeliveryGroups } from './runtime/delivery-groups.js';
@@ -145,7 +146,10 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
   const processors: Record<QueueName, { concurrency: number; process: Processor }> = {
     lifecycle: {
       concurrency: config.WORKER_CONCURRENCY_LIFECYCLE,
-      process: (job, token) => processLifecycle(deps, job, token),
+      process: (job, token) =>
+        job.name === JOBS.lifecycleLoadSettings
+          ? processLoadSettings(deps, job, token)
+          : processLifecycle(deps, job, token),
     },
     webhooks: {
       concurrency: config.WORKER_CONCURRENCY_WEBHOOKS,

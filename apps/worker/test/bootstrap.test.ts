@@ -50,16 +50,18 @@ describe('bootstrap', () => {
     const stats = s.sim.api!.stats.snapshot();
     expect(stats.rateLimited).toBe(0);
     expect(stats.byStatus['400'] ?? 0).toBe(0);
-    // The requests counted by the run are the requests the mock answered.
+    // The requests counted by the run are the requests the mock answered, besides the one read
+    // of the installation's settings that follows INSTALLED.
     const counted = Object.values(rows).reduce((n, r) => n + r.requests, 0);
-    expect(stats.byWorkspace[s.workspaceId]!.total).toBe(counted);
+    expect(stats.byOperation.addonGetSettings).toBe(1);
+    expect(stats.byWorkspace[s.workspaceId]!.total).toBe(counted + 1);
     // The operations a bootstrap calls are exactly those OPERATIONS_USED declares (and a test
     // checks against the official spec): nothing called that is not checked, nothing declared unused.
     const spec = OperationIndex.official().operations;
     const declared = OPERATIONS_USED.map(
       (u) => spec.find((o) => o.method === u.method && o.path === u.path)?.operationId ?? `${u.method} ${u.path}`,
     );
-    expect(Object.keys(stats.byOperation).sort()).toEqual([...declared].sort());
+    expect(Object.keys(stats.byOperation).sort()).toEqual([...declared, 'addonGetSettings'].sort());
   });
 
   it('fails a listing Clockify refuses with the scope named, finishes the others: PARTIAL', async () => {

@@ -82,7 +82,9 @@ describe('npm run cli', () => {
     });
     // A lifecycle letter has its tokens removed; its payload comes back from the original job,
     // which BullMQ still holds (here it ran and completed; exhausted ones stay in the failed set).
-    const lifecycleJob = (await queues.lifecycle.getJobs(['completed']))[0]!;
+    const lifecycleJob = (await queues.lifecycle.getJobs(['completed'])).find(
+      (j) => j.name === JOBS.lifecycleInstalled,
+    )!;
     await queues.lifecycle.add(JOBS.lifecycleInstalled, lifecycleJob.data, { jobId: 'failed-installed', attempts: 1 });
     await recordDeadLetter(db, {
       queue: 'lifecycle',

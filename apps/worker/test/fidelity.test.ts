@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getEntity, listEntities } from '@cap/db';
+import { MIRROR_TIME_ENTRIES_SETTING } from '@cap/addon';
+import { getEntity, getInstallation, listEntities } from '@cap/db';
 import { waitFor } from '@cap/testing';
 import { countingAddon } from './counting-addon.js';
 import { startStack, type Stack } from './stack.js';
@@ -18,9 +19,13 @@ beforeAll(async () => {
   s = await startStack({
     sizes: { users: 3, projects: 1, tasksPerProject: 1, tags: 2, clients: 1, entries: 2 },
     addon: counting.addon,
+    workerEnv: { CLOCKIFY_EARLY_401_BACKOFF_MS: '50' },
   });
+  // A token Clockify issued a moment ago is refused for a little while.
+  s.sim.api!.faults.set('getTags', { failNext: 2, failStatus: 401 });
+  s.sim.api!.faults.set('addonGetSettings', { failNext: 1, failStatus: 401 });
   await s.installAndWait();
-  await s.waitForRun(['COMPLETED']);
+  await s.waitForRun(['COMPLETED', 'PARTIAL', 'FAILED']);
   await s.settle();
 });
 afterAll(async () => {
@@ -45,6 +50,41 @@ describe('body kinds', () => {
     });
     expect(after?.data).toEqual({ ...before, name: 'Renamed By Webhook' });
     expect(after?.last_event).toBe('USER_UPDATED');
+  });
+});
+
+describe('right after install', () => {
+  it('an early 401 is retried with backoff: the copy completes', async () => {
+    const run = await s.latestRun();
+    expect(run?.status).toBe('COMPLETED');
+    const tags = await listEntities(db(), s.workspaceId, 'tag');
+    expect(tags.length).toBeGreaterThan(0);
+    expect(s.worker!.logs.join('')).toContain('Clockify answered 401 right after install');
+  });
+
+  it('the settings Clockify stored at install are loaded, typed by the manifest', async () => {
+    const key = { workspaceId: s.workspaceId, addonId: s.sim.installation().addonId };
+    await waitFor(async () => ((await getInstallation(db(), key))?.settings ?? []).length > 0, {
+      message: 'the settings read from Clockify',
+    });
+    expect((await getInstallation(db(), key))?.settings).toEqual([
+      { id: MIRROR_TIME_ENTRIES_SETTING, name: 'Mirror time entries', value: true },
+    ]);
+  });
+
+  it('a CHECKBOX saved as the string "false" is false: time entries are no longer mirrored', async () => {
+    const key = { workspaceId: s.workspaceId, addonId: s.sim.installation().addonId };
+    await s.sim.updateSettings({ [MIRROR_TIME_ENTRIES_SETTING]: 'false' });
+    await waitFor(async () => (await getInstallation(db(), key))?.settings_seq !== 0, { message: 'settings applied' });
+    const entry = { ...s.sim.buildWebhook('NEW_TIME_ENTRY'), id: 'c'.repeat(24) };
+    expect((await s.sim.sendWebhook('NEW_TIME_ENTRY', entry)).status).toBe(200);
+    await waitFor(() => counting.count('NEW_TIME_ENTRY', entry.id) === 1, { message: 'the handler ran' });
+    await s.settle();
+    expect(await getEntity(db(), { workspaceId: s.workspaceId, entityType: 'time_entry', entityId: entry.id })).toBe(
+      undefined,
+    );
+    await s.sim.updateSettings({ [MIRROR_TIME_ENTRIES_SETTING]: true });
+    await s.settle();
   });
 });
 

@@ -70,7 +70,7 @@ describe('PendingMirrorWrites (ctx.mirror)', () => {
       {
         level: 'debug',
         fields: { event: 'TAG_UPDATED', entityType: 'tag', entityId: 't9' },
-        message: 'entity was deleted earlier; late update ignored',
+        message: 'entity was deleted earlier or changed by a later delivery; late update ignored',
       },
       {
         level: 'debug',

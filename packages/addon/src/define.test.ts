@@ -1,7 +1,14 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import type { TagPayload, TimeEntryPayload, WebhookEventName } from '@cap/clockify';
+import { flattenSettingsDocument, type TagPayload, type TimeEntryPayload, type WebhookEventName } from '@cap/clockify';
 import { addon } from './addon.js';
-import { defineAddon, handlerFor, manifestInputOf, type HandlerContext, type RegisteredAddon } from './define.js';
+import {
+  defineAddon,
+  handlerFor,
+  manifestInputOf,
+  settingsView,
+  type HandlerContext,
+  type RegisteredAddon,
+} from './define.js';
 
 // These checks run twice: `npm run typecheck` compiles this file (a `@ts-expect-error` that no
 // longer finds an error fails it), and vitest runs the assertions below.
@@ -78,5 +85,73 @@ describe('the example add-on', () => {
     expect(input.settings).toEqual(addon.settings);
     expect(input).not.toHaveProperty('handlers');
     expect(input).not.toHaveProperty('bootstrap');
+  });
+});
+
+describe('settingsView (ctx.settings, ctx.setting)', () => {
+  const declared = {
+    tabs: [
+      {
+        id: 't',
+        name: 'T',
+        settings: [
+          { id: 'on', name: 'On', type: 'CHECKBOX', value: true, accessLevel: 'ADMINS' },
+          { id: 'n', name: 'N', type: 'NUMBER', value: 5, accessLevel: 'ADMINS' },
+        ],
+        groups: [
+          {
+            id: 'g',
+            title: 'G',
+            settings: [
+              { id: 'who', name: 'Who', type: 'USER_DROPDOWN_MULTIPLE', value: ['u0'], accessLevel: 'ADMINS' },
+            ],
+          },
+        ],
+      },
+    ],
+  } as const;
+
+  it('reads each declared setting by its type: "false" is false, "12" is 12', () => {
+    const view = settingsView(
+      [
+        { id: 'on', value: 'false' },
+        { id: 'n', value: '12' },
+        { id: 'who', value: 'u1' },
+        { id: 'extra', name: 'Extra', value: 'x' },
+      ],
+      declared,
+    );
+    expect(view.setting('on')).toBe(false);
+    expect(view.setting('n')).toBe(12);
+    expect(view.setting('who')).toEqual(['u1']);
+    expect(view.setting('extra')).toBe('x');
+    expect(view.settings.map((s) => s.id)).toEqual(['on', 'n', 'who', 'extra']);
+  });
+
+  it('falls back to the manifest default for a setting not stored yet or unreadable', () => {
+    const view = settingsView([{ id: 'n', value: 'twelve' }], declared);
+    expect(view.setting('on')).toBe(true);
+    expect(view.setting('n')).toBe(5);
+    expect(view.setting('who')).toEqual(['u0']);
+    expect(settingsView('not a list', declared).setting('on')).toBe(true);
+    expect(settingsView([{ id: 'on', value: 'TRUE' }]).setting('on')).toBe('TRUE');
+  });
+
+  it('flattens the settings document Clockify serves', () => {
+    expect(
+      flattenSettingsDocument({
+        tabs: [
+          {
+            settings: [{ id: 'a', name: 'A', value: 1 }, { name: 'no id' }],
+            groups: [{ settings: [{ id: 'b', value: null }] }],
+          },
+          'junk',
+        ],
+      }),
+    ).toEqual([
+      { id: 'a', name: 'A', value: 1 },
+      { id: 'b', value: null },
+    ]);
+    expect(flattenSettingsDocument(null)).toEqual([]);
   });
 });

@@ -1,3 +1,4 @@
+import { declaredSettings, parseSettingValue } from '@cap/clockify';
 import type {
   BodyKind,
   ClockifyClient,
@@ -40,10 +41,28 @@ export interface SettingsView {
   setting<T = unknown>(id: string): T | undefined;
 }
 
-/** A SettingsView over an installation's stored settings (anything but a list counts as none). */
-export function settingsView(stored: unknown): SettingsView {
-  const settings = (Array.isArray(stored) ? stored : []) as InstallationSetting[];
-  return { settings, setting: <T>(id: string) => settings.find((s) => s.id === id)?.value as T | undefined };
+/**
+ * A SettingsView over an installation's stored settings (anything but a list counts as none),
+ * typed by the add-on's declared settings: each declared setting's value is read by its type
+ * (a CHECKBOX stored as "false" is `false`), and one not stored yet has the manifest's default —
+ * the value Clockify itself stores at install. Settings the add-on does not declare pass as stored.
+ */
+export function settingsView(stored: unknown, declared?: StructuredSettings | string): SettingsView {
+  const list = (Array.isArray(stored) ? stored : []).filter(
+    (s): s is InstallationSetting =>
+      s !== null && typeof s === 'object' && typeof (s as { id?: unknown }).id === 'string',
+  );
+  const byId = new Map(list.map((s) => [s.id, s]));
+  const settings: InstallationSetting[] = [];
+  for (const [id, d] of declaredSettings(declared)) {
+    const storedValue = byId.get(id);
+    const parsed = storedValue === undefined ? undefined : parseSettingValue(d.type, storedValue.value);
+    settings.push({ id, name: storedValue?.name ?? d.name, value: parsed ?? d.value });
+    byId.delete(id);
+  }
+  settings.push(...byId.values());
+  const values = new Map(settings.map((s) => [s.id, s.value]));
+  return { settings, setting: <T>(id: string) => values.get(id) as T | undefined };
 }
 
 /** An installation as the add-on's bootstrap choice sees it. */

@@ -72,6 +72,27 @@ describe('applyEntityWrites (the mirror writes of a transaction, in one statemen
     expect(await getEntity(h.db, { ...key, entityId: 'd' })).toMatchObject({ deleted: true, data: { id: 'd' } });
   });
 
+  it('orders an entity’s sequenced changes by their sequence, whatever order they are applied in', async () => {
+    const { workspaceId, write } = workspace();
+    const at = (change: EntityChange, name: string, seq?: number) => ({
+      ...write(change, 's', { id: 's', name }),
+      ...(seq !== undefined ? { seq } : {}),
+    });
+    // B (seq 2) committed first; A (seq 1) finishing later is refused, A again (seq 3) applies.
+    expect(await applyEntityWrites(h.db, [at('updated', 'B', 2)])).toEqual([]);
+    const stale = at('updated', 'A', 1);
+    expect(await applyEntityWrites(h.db, [stale])).toEqual([stale]);
+    const staleMerge = at('merged', 'A', 1);
+    expect(await applyEntityWrites(h.db, [staleMerge])).toEqual([staleMerge]);
+    expect(await applyEntityWrites(h.db, [at('updated', 'A', 3)])).toEqual([]);
+    // A write without a sequence (about another entity than its delivery's) is not ordered.
+    expect(await applyEntityWrites(h.db, [at('merged', 'C')])).toEqual([]);
+    expect(await getEntity(h.db, { workspaceId, entityType: 'tag', entityId: 's' })).toMatchObject({
+      data: { id: 's', name: 'C' },
+      webhook_seq: 3,
+    });
+  });
+
   it('applies the same entity several times in order, and returns the writes their rule refused', async () => {
     const { workspaceId, write } = workspace();
     const lateCreation = write('created', 'x', { id: 'x', name: 'late creation' }, 'NEW_TAG');

@@ -19,6 +19,8 @@ export const JOBS = {
   lifecycleDeleted: 'lifecycle.deleted',
   lifecycleSettingsUpdated: 'lifecycle.settings-updated',
   lifecycleStatusChanged: 'lifecycle.status-changed',
+  /** After INSTALLED: read the installation's settings from Clockify (its stored defaults). */
+  lifecycleLoadSettings: 'lifecycle.load-settings',
   webhookProcess: 'webhook.process',
   bootstrapStart: 'bootstrap.start',
   bootstrapResource: 'bootstrap.resource',
@@ -35,6 +37,7 @@ export const JOB_QUEUE: Readonly<Record<JobName, QueueName>> = {
   'lifecycle.deleted': 'lifecycle',
   'lifecycle.settings-updated': 'lifecycle',
   'lifecycle.status-changed': 'lifecycle',
+  'lifecycle.load-settings': 'lifecycle',
   'webhook.process': 'webhooks',
   'bootstrap.start': 'bootstrap',
   'bootstrap.resource': 'bootstrap',

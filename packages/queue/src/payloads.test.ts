@@ -73,6 +73,7 @@ const VALID: { [N in JobName]: JobPayload<N> } = {
     type: 'STATUS_CHANGED',
     body: { addonId: 'addon-1', workspaceId: 'ws-1', status: 'INACTIVE' },
   },
+  'lifecycle.load-settings': { v: 1, workspaceId: 'ws-1', addonId: 'addon-1', seq: 7 },
   'webhook.process': {
     v: 1,
     event: 'NEW_TIME_ENTRY',

@@ -159,8 +159,13 @@ export const webhookPayload = z.object({
   event: z.string().regex(/^[A-Z_]{3,64}$/),
   workspaceId: id,
   addonId: id.optional(),
-  /** SHA-256 over (workspaceId, event, raw body). */
+  /** SHA-256 over the content (workspace, event, token hash, raw body) and, for entity events, the content accepted before it. */
   deliveryKey: sha256Hex,
+  /**
+   * The order of this delivery among the accepted deliveries of the entity its body names (entity
+   * events): the worker applies an entity's changes by it, whatever order the jobs finish in.
+   */
+  entitySeq: z.number().int().positive().optional(),
   /** Start of the dedupe window (epoch ms) the delivery falls in. */
   windowStart: z.number().int().nonnegative(),
   windowSeconds: z.number().int().positive(),
@@ -193,6 +198,15 @@ export const bootstrapResourcePayload = z.object({
 });
 export type BootstrapResourcePayload = z.infer<typeof bootstrapResourcePayload>;
 
+export const loadSettingsPayload = z.object({
+  v: z.literal(1),
+  workspaceId: id,
+  addonId: id,
+  /** Sequence of the INSTALLED that asked for it: a later reinstall makes this job stale. */
+  seq: z.number().int().positive(),
+});
+export type LoadSettingsPayload = z.infer<typeof loadSettingsPayload>;
+
 export const retentionPayload = z.object({ v: z.literal(1) }).loose();
 export const reconcilePayload = z.object({ v: z.literal(1) }).loose();
 export const purgeInstallationPayload = z.object({
@@ -209,6 +223,7 @@ export const JOB_PAYLOADS = {
   [JOBS.lifecycleDeleted]: deletedPayload,
   [JOBS.lifecycleSettingsUpdated]: settingsUpdatedPayload,
   [JOBS.lifecycleStatusChanged]: statusChangedPayload,
+  [JOBS.lifecycleLoadSettings]: loadSettingsPayload,
   [JOBS.webhookProcess]: webhookPayload,
   [JOBS.bootstrapStart]: bootstrapStartPayload,
   [JOBS.bootstrapResource]: bootstrapResourcePayload,

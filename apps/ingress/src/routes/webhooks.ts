@@ -121,7 +121,7 @@ export async function handleWebhook(
     ok(res, DUPLICATE);
     return { event, outcome: 'duplicate' };
   }
-  const { deliveryKey, release } = taken;
+  const { deliveryKey, release, entitySeq } = taken;
 
   const payload: WebhookPayload = {
     v: 1,
@@ -129,6 +129,7 @@ export async function handleWebhook(
     workspaceId,
     ...(verified.claims.addonId ? { addonId: verified.claims.addonId } : {}),
     deliveryKey,
+    ...(entitySeq !== undefined ? { entitySeq } : {}),
     windowStart: Math.floor(now / windowMs) * windowMs,
     windowSeconds: ctx.config.WEBHOOK_DEDUPE_WINDOW_SECONDS,
     receivedAt: now,
@@ -152,6 +153,8 @@ export async function handleWebhook(
 
 interface TakenGate {
   readonly deliveryKey: string;
+  /** The order of this delivery among its entity's accepted deliveries (entity events only). */
+  readonly entitySeq?: number;
   /** Gives the gate up again (the job could not be queued), so the sender's retry gets through. */
   readonly release: () => void;
 }
@@ -208,12 +211,12 @@ async function takeEntityDeliveryGate(
   const timeoutMs = ctx.config.REDIS_COMMAND_TIMEOUT_MS + 500;
   const release = () => ctx.gates.release(gate, jobId, now + windowMs, 'entity');
   const taken = (value: string): TakenGate => {
-    const { previous } = entityGateParts(value);
+    const { previous, seq } = entityGateParts(value);
     const deliveryKey =
       previous === ''
         ? contentKey
         : createHash('sha256').update(contentKey).update('\0').update(previous).digest('hex');
-    return { deliveryKey, release };
+    return { deliveryKey, release, ...(seq > 0 ? { entitySeq: seq } : {}) };
   };
   let result: Awaited<ReturnType<typeof takeEntityGate>>;
   try {
@@ -226,7 +229,7 @@ async function takeEntityDeliveryGate(
   if (result.outcome !== 'dup') return taken(result.value);
   // The same content holds the gate; if its holder is one of ours that failed to queue, take over.
   const held = entityGateParts(result.value);
-  const mine = `${jobId}|${held.content}|${held.previous}`;
+  const mine = `${jobId}|${held.content}|${held.previous}|${held.seq}`;
   if (await takeOver(ctx, gate, result.value, held.holder, mine, release)) return taken(mine);
   return 'duplicate';
 }

@@ -31,7 +31,7 @@ import {
   type ResourceSpec,
   type TimeWindow,
 } from '../bootstrap/resources.js';
-import { InstallationUnusableError, createInstallationClient } from '../clockify.js';
+import { InstallationUnusableError, createInstallationClient, earlyUnauthorizedDelayMs } from '../clockify.js';
 import type { WorkerDeps } from '../deps.js';
 import { countRun, enqueueResourceJobs } from './bootstrap.start.js';
 
@@ -116,6 +116,14 @@ export async function processBootstrapResource(deps: WorkerDeps, job: Job, token
         log.warn({ until }, 'rate limit quota exhausted; bootstrap paused');
       }
       await job.moveToDelayed(until.getTime(), token);
+      throw new DelayedError();
+    }
+    const early = earlyUnauthorizedDelayMs(deps, installation, err, job);
+    if (early !== undefined) {
+      // A token Clockify issued moments ago may not be usable yet: not a missing scope (yet).
+      log.info({ delayMs: early.delayMs }, 'Clockify answered 401 right after install; trying again shortly');
+      await job.updateData({ ...job.data, early401: early.retries });
+      await job.moveToDelayed(Date.now() + early.delayMs, token);
       throw new DelayedError();
     }
     if (err instanceof ClockifyPermissionError) {

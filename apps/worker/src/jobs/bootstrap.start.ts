@@ -70,7 +70,7 @@ export async function processBootstrapStart(deps: WorkerDeps, job: Job): Promise
     return { status: 'skipped', reason: `installation is ${installation?.status ?? 'missing'}` };
   }
   const include = deps.addon.bootstrap?.include;
-  const context = { workspaceId: p.workspaceId, ...settingsView(installation.settings) };
+  const context = { workspaceId: p.workspaceId, ...settingsView(installation.settings, deps.addon.settings) };
   const resources = resourcesFor(deps.addon.scopes, include ? (name) => include(name, context) : undefined);
   const created = await deps.db
     .transaction()

@@ -141,6 +141,13 @@ export async function processLifecycle(deps: WorkerDeps, job: Job, token: string
         { webhooks: webhooks.length, skippedWebhooks: body.skippedWebhooks?.length ?? 0 },
         'installation stored',
       );
+      // Clockify stored the manifest's setting defaults at install: read them (see load-settings).
+      await enqueue(
+        deps.queues,
+        JOBS.lifecycleLoadSettings,
+        { v: 1, workspaceId, addonId, seq },
+        { jobId: `settings-${workspaceId}-${addonId}-${seq}` },
+      );
       if (deps.config.AUTO_BOOTSTRAP) {
         await enqueue(deps.queues, JOBS.bootstrapStart, { v: 1, workspaceId, addonId, trigger: 'install' });
       }

@@ -1,6 +1,13 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { handlerFor, settingsView, type HandlerContext } from '@cap/addon';
-import { bodyKindOf, entityIdOf, isWebhookEventName, type ClockifyClient, type WebhookEventName } from '@cap/clockify';
+import {
+  ENTITY_EVENTS,
+  bodyKindOf,
+  entityIdOf,
+  isWebhookEventName,
+  type ClockifyClient,
+  type WebhookEventName,
+} from '@cap/clockify';
 import {
   claimDelivery,
   claimFirstDelivery,
@@ -155,10 +162,18 @@ export async function processWebhook(deps: WorkerDeps, job: Job, token: string |
       return finish('ignored');
     }
 
-    const { settings, setting } = settingsView(installation.settings);
+    const { settings, setting } = settingsView(installation.settings, deps.addon.settings);
     let api: ClockifyClient | undefined;
     const runHandler = async (tx: Transaction<Database>, pending: PendingMirrorWrites): Promise<void> => {
-      const { mirror, close } = pending.writer({ workspaceId: p.workspaceId, event, log });
+      const entityType = ENTITY_EVENTS[event]?.entityType;
+      const { mirror, close } = pending.writer({
+        workspaceId: p.workspaceId,
+        event,
+        log,
+        ...(entityType && ref.entityId && p.entitySeq !== undefined
+          ? { entity: { entityType, entityId: ref.entityId, seq: p.entitySeq } }
+          : {}),
+      });
       const ctx: HandlerContext = {
         workspaceId: p.workspaceId,
         addonId: installation.addon_id,

@@ -8,6 +8,12 @@ export interface MirrorWriter {
   readonly event: string;
   /** The delivery's logger, for writes that are refused. */
   readonly log: () => Logger;
+  /**
+   * The entity the delivery's body names and the delivery's place among that entity's accepted
+   * deliveries (the ingress's sequence): writes to that entity carry it, so an older change that
+   * finishes last does not overwrite a newer one.
+   */
+  readonly entity?: { readonly entityType: string; readonly entityId: string; readonly seq: number };
 }
 
 /** The counter of refused mirror writes, created on first use. */
@@ -47,6 +53,7 @@ export class PendingMirrorWrites {
           throw new TypeError(`ctx.mirror.${change}(): entityId must be a non-empty string`);
         if (data === null || typeof data !== 'object' || Array.isArray(data))
           throw new TypeError(`ctx.mirror.${change}(): data must be an object`);
+        const own = owner.entity?.entityType === entityType && owner.entity.entityId === entityId;
         const write: EntityWrite = {
           workspaceId: owner.workspaceId,
           entityType,
@@ -54,6 +61,7 @@ export class PendingMirrorWrites {
           change,
           data: data as Record<string, unknown>,
           event: owner.event,
+          ...(own ? { seq: owner.entity!.seq } : {}),
         };
         this.writes.push(write);
         this.owners.set(write, owner);
@@ -83,7 +91,7 @@ export class PendingMirrorWrites {
       const log = this.owners.get(write)?.log();
       const fields = { event: write.event, entityType: write.entityType, entityId: write.entityId };
       if (write.change === 'created') log?.debug(fields, 'a later change arrived first; creation ignored');
-      else log?.debug(fields, 'entity was deleted earlier; late update ignored');
+      else log?.debug(fields, 'entity was deleted earlier or changed by a later delivery; late update ignored');
     }
     this.owners.clear();
   }

@@ -16,6 +16,7 @@ import {
   RateLimitedError,
   type FailureKind,
 } from './errors.js';
+import { ADDON_ENDPOINTS, type AddonEndpoint, type AddonEndpoints } from './addon-endpoints.js';
 import { assertHostAllowed } from './hosts.js';
 import { backoffDelayMs, parseRetryAfter } from './retry.js';
 import { isReportsPath, pagedOperation } from './spec-index.js';
@@ -192,6 +193,22 @@ export class ClockifyClient {
   ): Promise<ApiResponse<ResponseData<OperationOf<M, P>>>> {
     const init = (args[0] ?? {}) as RawInit;
     return (await this.#send(method, path, init)) as ApiResponse<ResponseData<OperationOf<M, P>>>;
+  }
+
+  /**
+   * One of Clockify's add-on endpoints outside the public spec (see addon-endpoints.ts), e.g.
+   * `client.addonRequest('GET /addon/workspaces/{workspaceId}/settings')`. Anything not in that
+   * table is refused before a request is made.
+   */
+  async addonRequest<E extends AddonEndpoint>(
+    endpoint: E,
+    init: { path?: AddonEndpoints[E]['path']; body?: AddonEndpoints[E]['body']; signal?: AbortSignal } = {},
+  ): Promise<ApiResponse<AddonEndpoints[E]['response']>> {
+    if (!ADDON_ENDPOINTS.includes(endpoint)) throw new TypeError(`${String(endpoint)} is not a known add-on endpoint`);
+    const space = endpoint.indexOf(' ');
+    const method = endpoint.slice(0, space) as HttpMethod;
+    const template = endpoint.slice(space + 1);
+    return (await this.#send(method, template, init as RawInit)) as ApiResponse<AddonEndpoints[E]['response']>;
   }
 
   /**

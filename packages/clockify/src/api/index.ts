@@ -1,3 +1,4 @@
+export * from './addon-endpoints.js';
 export * from './client.js';
 export * from './errors.js';
 export * from './hosts.js';

@@ -3,3 +3,4 @@ export * from './build.js';
 export * from './validate.js';
 export * from './lint.js';
 export { manifestSchema, type ManifestSchemaDocument } from './schemas.js';
+export * from './settings.js';

@@ -2,6 +2,7 @@ import type { Migration } from 'kysely';
 import * as initial from './20261128T090000_initial.js';
 import * as tokenKinds from './20261204T100000_token_kinds_and_receipts.js';
 import * as skippedWebhooks from './20261204T110000_skipped_webhooks.js';
+import * as entityWebhookSeq from './20261204T120000_entity_webhook_seq.js';
 
 /**
  * Every migration, by sortable timestamp name. Listed statically (not read from the file system)
@@ -11,4 +12,5 @@ export const migrations: Record<string, Migration> = {
   '20261128T090000_initial': initial,
   '20261204T100000_token_kinds_and_receipts': tokenKinds,
   '20261204T110000_skipped_webhooks': skippedWebhooks,
+  '20261204T120000_entity_webhook_seq': entityWebhookSeq,
 };

@@ -31,6 +31,12 @@ export interface EntityWrite extends EntityKey {
   readonly data: Record<string, unknown>;
   /** The webhook event, kept as `last_event`. */
   readonly event: string;
+  /**
+   * The delivery's place among the entity's accepted deliveries (the ingress's sequence), when
+   * the write is about the entity the delivery names: an update or merge older than the one the
+   * row holds is refused, so the last change received wins whatever order jobs finish in.
+   */
+  readonly seq?: number;
 }
 
 /** Writes applied by one statement at most: bounds the statement's parameter. */
@@ -46,32 +52,38 @@ function applyRun(db: Db, rows: string) {
   return sql<EntityRowKey>`${PREPARED}
     WITH input AS (
       SELECT * FROM jsonb_to_recordset(${rows}::jsonb)
-        AS i(workspace_id text, entity_type text, entity_id text, change text, event text, data jsonb)
+        AS i(workspace_id text, entity_type text, entity_id text, change text, event text, data jsonb, seq bigint)
     ), created AS (
-      INSERT INTO workspace_entities (workspace_id, entity_type, entity_id, data, deleted, source, last_event)
-      SELECT workspace_id, entity_type, entity_id, data, false, 'webhook', event FROM input WHERE change = 'created'
+      INSERT INTO workspace_entities (workspace_id, entity_type, entity_id, data, deleted, source, last_event, webhook_seq)
+      SELECT workspace_id, entity_type, entity_id, data, false, 'webhook', event, seq FROM input WHERE change = 'created'
       ON CONFLICT (workspace_id, entity_type, entity_id) DO NOTHING
       RETURNING workspace_id, entity_type, entity_id
     ), updated AS (
-      INSERT INTO workspace_entities (workspace_id, entity_type, entity_id, data, deleted, source, last_event)
-      SELECT workspace_id, entity_type, entity_id, data, false, 'webhook', event FROM input WHERE change = 'updated'
+      INSERT INTO workspace_entities (workspace_id, entity_type, entity_id, data, deleted, source, last_event, webhook_seq)
+      SELECT workspace_id, entity_type, entity_id, data, false, 'webhook', event, seq FROM input WHERE change = 'updated'
       ON CONFLICT (workspace_id, entity_type, entity_id) DO UPDATE
-        SET data = excluded.data, source = 'webhook', last_event = excluded.last_event, updated_at = now()
+        SET data = excluded.data, source = 'webhook', last_event = excluded.last_event, updated_at = now(),
+            webhook_seq = GREATEST(workspace_entities.webhook_seq, excluded.webhook_seq)
         WHERE workspace_entities.deleted = false
+          AND (workspace_entities.webhook_seq IS NULL OR excluded.webhook_seq IS NULL
+               OR workspace_entities.webhook_seq < excluded.webhook_seq)
       RETURNING workspace_id, entity_type, entity_id
     ), merged AS (
-      INSERT INTO workspace_entities (workspace_id, entity_type, entity_id, data, deleted, source, last_event)
-      SELECT workspace_id, entity_type, entity_id, data, false, 'webhook', event FROM input WHERE change = 'merged'
+      INSERT INTO workspace_entities (workspace_id, entity_type, entity_id, data, deleted, source, last_event, webhook_seq)
+      SELECT workspace_id, entity_type, entity_id, data, false, 'webhook', event, seq FROM input WHERE change = 'merged'
       ON CONFLICT (workspace_id, entity_type, entity_id) DO UPDATE
         SET data = workspace_entities.data || excluded.data, source = 'webhook', last_event = excluded.last_event,
-            updated_at = now()
+            updated_at = now(), webhook_seq = GREATEST(workspace_entities.webhook_seq, excluded.webhook_seq)
         WHERE workspace_entities.deleted = false
+          AND (workspace_entities.webhook_seq IS NULL OR excluded.webhook_seq IS NULL
+               OR workspace_entities.webhook_seq < excluded.webhook_seq)
       RETURNING workspace_id, entity_type, entity_id
     ), deleted AS (
-      INSERT INTO workspace_entities (workspace_id, entity_type, entity_id, data, deleted, source, last_event)
-      SELECT workspace_id, entity_type, entity_id, data, true, 'webhook', event FROM input WHERE change = 'deleted'
+      INSERT INTO workspace_entities (workspace_id, entity_type, entity_id, data, deleted, source, last_event, webhook_seq)
+      SELECT workspace_id, entity_type, entity_id, data, true, 'webhook', event, seq FROM input WHERE change = 'deleted'
       ON CONFLICT (workspace_id, entity_type, entity_id) DO UPDATE
-        SET deleted = true, source = 'webhook', last_event = excluded.last_event, updated_at = now()
+        SET deleted = true, source = 'webhook', last_event = excluded.last_event, updated_at = now(),
+            webhook_seq = GREATEST(workspace_entities.webhook_seq, excluded.webhook_seq)
     )
     SELECT workspace_id, entity_type, entity_id FROM created
     UNION ALL SELECT workspace_id, entity_type, entity_id FROM updated
@@ -108,6 +120,7 @@ export async function applyEntityWrites(db: Db, writes: readonly EntityWrite[]):
         change: w.change,
         event: w.event,
         data: w.data,
+        seq: w.seq ?? null,
       }));
     const { rows: written } = await applyRun(db, JSON.stringify(rows));
     const writtenKeys = new Set(

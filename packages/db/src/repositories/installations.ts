@@ -234,6 +234,28 @@ async function applyAspect(
   return 'applied';
 }
 
+/**
+ * Stores settings read from Clockify after INSTALLED, only while nothing newer is stored: the
+ * installation is still the one that INSTALLED (`last_seq`) made and no SETTINGS_UPDATED was
+ * applied since the read began (`settings_seq` unchanged). The sequences are left as they are, so
+ * a later SETTINGS_UPDATED applies as usual. Returns false when something newer won.
+ */
+export async function storeLoadedSettings(
+  db: Db,
+  input: InstallationKey & { lastSeq: number; settingsSeq: number; settings: readonly unknown[] },
+): Promise<boolean> {
+  const result = await db
+    .updateTable('installations')
+    .set({ settings: JSON.stringify(input.settings), updated_at: sql`now()` })
+    .where('workspace_id', '=', input.workspaceId)
+    .where('addon_id', '=', input.addonId)
+    .where('last_seq', '=', input.lastSeq)
+    .where('settings_seq', '=', input.settingsSeq)
+    .where('status', '<>', 'DELETED')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
 export async function getWebhookToken(
   db: Db,
   key: InstallationKey & { event: string },

@@ -13,6 +13,8 @@ export interface WorkspaceEntitiesTable {
   deleted: ColumnType<boolean, boolean | undefined, boolean>;
   source: EntitySource;
   last_event: string | null;
+  /** The ingress's sequence of the last webhook applied (an older one is refused); NULL if none. */
+  webhook_seq: ColumnType<number | null, number | null | undefined, number | null>;
   /** The bootstrap run that last saw this row (removal rule). */
   seen_run_id: string | null;
   created_at: ColumnType<Date, Date | string | undefined, never>;
