@@ -41,6 +41,13 @@ export const ingressVars = {
     max: 10 * 1024 * 1024,
     description: 'Largest webhook or lifecycle body accepted; larger requests get 413 without being buffered.',
   }),
+  INGRESS_MAX_JSON_DEPTH: int({
+    default: 64,
+    min: 1,
+    max: 1000,
+    description:
+      'Deepest nesting of arrays and objects accepted in a webhook or lifecycle body; deeper bodies get 400 and never reach a queue.',
+  }),
   INGRESS_MAX_QUEUE_DEPTH: int({
     default: 100_000,
     min: 0,

@@ -156,3 +156,38 @@ describe('load shedding (INGRESS_MAX_QUEUE_DEPTH)', () => {
     );
   });
 });
+
+describe('nesting limit (INGRESS_MAX_JSON_DEPTH)', () => {
+  let deep: TestIngress;
+  beforeAll(async () => {
+    deep = await startTestIngress({ INGRESS_MAX_JSON_DEPTH: '8', WEBHOOK_MAX_BODY_BYTES: String(1024 * 1024) });
+  });
+  afterAll(async () => {
+    await deep?.close();
+  });
+  const nested = (levels: number) => `${'['.repeat(levels)}${']'.repeat(levels)}`;
+
+  it('accepts a body exactly at the limit; 400 one level deeper, nothing queued', async () => {
+    const wsToken = await deep.webhookToken('ws-deep');
+    const at = `{"id":"t-1","workspaceId":"ws-deep","x":${nested(7)}}`;
+    expect(await (await sendWebhook(deep, { token: wsToken, body: at })).json()).toEqual({ received: true });
+    await deep.queues.webhooks.obliterate({ force: true });
+    const over = `{"id":"t-2","workspaceId":"ws-deep","x":${nested(8)}}`;
+    await expectError(await sendWebhook(deep, { token: wsToken, body: over }), 400, 'too_deep');
+    expect(await jobCounts(deep.queues)).toEqual(NO_JOBS);
+  });
+
+  it('refuses a 200 KB body nested 100 000 levels deep on a webhook route and on /lifecycle/installed', async () => {
+    const wsToken = await deep.webhookToken('ws-deep');
+    const hostile = `{"id":"t-3","workspaceId":"ws-deep","x":${nested(100_000)}}`;
+    expect(Buffer.byteLength(hostile)).toBeGreaterThan(200_000);
+    await expectError(await sendWebhook(deep, { token: wsToken, body: hostile }), 400, 'too_deep');
+    const lifecycle = await fetch(`${deep.url}/lifecycle/installed`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-addon-lifecycle-token': await deep.lifecycleToken() },
+      body: `{"addonId":"a","workspaceId":"ws-deep","authToken":"x","extra":${nested(100_000)}}`,
+    });
+    await expectError(lifecycle, 400, 'too_deep');
+    expect(await jobCounts(deep.queues)).toEqual(NO_JOBS);
+  });
+});

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { HttpError } from './errors.js';
+import { jsonDepthExceeds } from './json-depth.js';
 
 const JSON_TYPE = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
 
@@ -60,8 +61,11 @@ function tooLarge(limit: number): HttpError {
   return new HttpError(413, 'payload_too_large', `the body is larger than ${limit} bytes`, { connection: 'close' });
 }
 
-/** Parses a JSON object body; anything else (array, scalar, bad JSON, bad UTF-8) is a 400. */
-export function parseJsonObject(raw: Buffer): Record<string, unknown> {
+/**
+ * Parses a JSON object body; anything else (array, scalar, bad JSON, bad UTF-8, nesting deeper
+ * than `maxDepth`) is a 400.
+ */
+export function parseJsonObject(raw: Buffer, maxDepth: number): Record<string, unknown> {
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
@@ -76,6 +80,9 @@ export function parseJsonObject(raw: Buffer): Record<string, unknown> {
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new HttpError(400, 'malformed_body', 'the body must be a JSON object');
+  }
+  if (jsonDepthExceeds(value, maxDepth)) {
+    throw new HttpError(400, 'too_deep', `the body nests arrays and objects deeper than ${maxDepth} levels`);
   }
   return value as Record<string, unknown>;
 }

@@ -136,7 +136,7 @@ export async function handleLifecycle(
     throw verificationFailure(err);
   }
   const raw = await readBody(req, ctx.config.WEBHOOK_MAX_BODY_BYTES);
-  const parsed = lifecycleBodies[type].safeParse(parseJsonObject(raw));
+  const parsed = lifecycleBodies[type].safeParse(parseJsonObject(raw, ctx.config.INGRESS_MAX_JSON_DEPTH));
   if (!parsed.success) throw validationError(type, parsed.error);
   const body = parsed.data;
   try {

@@ -79,7 +79,7 @@ export async function handleWebhook(
   }
 
   const raw = await readBody(req, ctx.config.WEBHOOK_MAX_BODY_BYTES);
-  const body = parseJsonObject(raw);
+  const body = parseJsonObject(raw, ctx.config.INGRESS_MAX_JSON_DEPTH);
   const workspaceId = verified.claims.workspaceId;
   if (!workspaceId) throw new HttpError(401, 'missing_claim', 'the token carries no workspaceId');
   if (body.workspaceId !== undefined && body.workspaceId !== workspaceId) {
