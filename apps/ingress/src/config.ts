@@ -67,6 +67,19 @@ export const ingressVars = {
     defaultDoc: 'unset: Bull Board and the admin API answer 404',
     description: 'Password for the admin surface (with `ADMIN_USERNAME`).',
   }),
+  ADMIN_LOGIN_MAX_FAILURES: int({
+    default: 10,
+    min: 1,
+    max: 10_000,
+    description:
+      'Failed admin logins a client (by address, see TRUST_PROXY) may make per ADMIN_LOGIN_WINDOW_SECONDS; then 429 + Retry-After until the window ends.',
+  }),
+  ADMIN_LOGIN_WINDOW_SECONDS: int({
+    default: 300,
+    min: 1,
+    max: 86_400,
+    description: 'The window of ADMIN_LOGIN_MAX_FAILURES.',
+  }),
   ADMIN_BULL_BOARD_WRITE: bool({
     default: false,
     description: 'Allow retry/remove/promote actions in Bull Board; read-only otherwise.',

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUE_NAMES, parsePayload } from '@cap/queue';
 import { ADMIN_CSRF_HEADER } from '../src/index.js';
+import { waitFor } from '@cap/testing';
 import { ADMIN, allJobs, basicAuthHeader, expectError, sha256, startTestIngress, type TestIngress } from './helpers.js';
 import { Seeder } from './seed.js';
 
@@ -50,7 +51,8 @@ describe('admin surface with credentials', () => {
   let t: TestIngress;
   let seed: Seeder;
   beforeAll(async () => {
-    t = await startTestIngress(CREDENTIALS);
+    // This block sends many wrong credentials on purpose; throttling has a describe of its own below.
+    t = await startTestIngress({ ...CREDENTIALS, ADMIN_LOGIN_MAX_FAILURES: '1000' });
     seed = new Seeder(t.config.DATABASE_URL!);
     await seed.installation('ws-active', 'addon-a', 'ACTIVE', [
       { index: 1, path: '/webhooks/new-tag', reason: 'wrong_kind' },
@@ -379,5 +381,58 @@ describe('Bull Board with ADMIN_BULL_BOARD_WRITE=true', () => {
       (await fetch(`${t.url}/admin/queues/api/queues/webhooks/resume`, { method: 'PUT', headers: write })).status,
     ).toBe(200);
     expect(await t.queues.webhooks.isPaused()).toBe(false);
+  });
+});
+
+describe('failed admin logins are throttled per client', () => {
+  let t: TestIngress;
+  beforeAll(async () => {
+    t = await startTestIngress({
+      ...CREDENTIALS,
+      TRUST_PROXY: 'loopback',
+      ADMIN_LOGIN_MAX_FAILURES: '3',
+      ADMIN_LOGIN_WINDOW_SECONDS: '2',
+    });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+  const from = (client: string, authorization: string) => ({ authorization, 'x-forwarded-for': client });
+  const wrong = basicAuthHeader(ADMIN.username, 'not-the-password');
+
+  it('429 + Retry-After after too many failures, even with the right password; other clients unaffected; the window ends', async () => {
+    for (let i = 0; i < 3; i++) {
+      await expectError(
+        await fetch(`${t.url}/admin/api/installations`, { headers: from('203.0.113.7', wrong) }),
+        401,
+        'unauthorized',
+      );
+    }
+    const blocked = await fetch(`${t.url}/admin/api/installations`, {
+      headers: from('203.0.113.7', auth.authorization),
+    });
+    expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    await expectError(blocked, 429, 'too_many_attempts');
+    await expectError(await fetch(`${t.url}/admin/queues`, { headers: from('203.0.113.7', wrong) }), 429);
+    // Another client logs in as usual.
+    expect(
+      (await fetch(`${t.url}/admin/api/installations`, { headers: from('203.0.113.8', auth.authorization) })).status,
+    ).toBe(200);
+    // Requests without credentials (a browser asking for the prompt) are not failures.
+    for (let i = 0; i < 5; i++) {
+      await expectError(await fetch(`${t.url}/admin/queues`, { headers: { 'x-forwarded-for': '203.0.113.9' } }), 401);
+    }
+    expect(
+      (await fetch(`${t.url}/admin/api/installations`, { headers: from('203.0.113.9', auth.authorization) })).status,
+    ).toBe(200);
+    // The block ends with its window.
+    await waitFor(
+      async () =>
+        (await fetch(`${t.url}/admin/api/installations`, { headers: from('203.0.113.7', auth.authorization) }))
+          .status === 200,
+      { timeoutMs: 5000, intervalMs: 200, message: 'the block to end with its 2 s window' },
+    );
+    expect(t.logs.join('')).toContain('blocked after too many failures');
+    expect(t.logs.join('')).not.toContain('not-the-password');
   });
 });

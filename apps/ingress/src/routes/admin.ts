@@ -22,6 +22,7 @@ import {
 } from '@cap/operations';
 import type { IngressContext } from '../context.js';
 import { HttpError } from '../http/errors.js';
+import { LoginThrottle } from '../http/login-throttle.js';
 
 export const ADMIN_CSRF_HEADER = 'x-admin-request';
 
@@ -34,9 +35,29 @@ function safeEqual(a: string, b: string): boolean {
   return timingSafeEqual(digest(a), digest(b));
 }
 
-/** HTTP basic auth against ADMIN_USERNAME / ADMIN_PASSWORD, with a challenge. */
-export function basicAuth(username: string, password: string) {
+/**
+ * HTTP basic auth against ADMIN_USERNAME / ADMIN_PASSWORD, with a challenge. A client with too
+ * many failed logins (`throttle`) gets 429 + Retry-After until its window ends, without its
+ * credentials being checked.
+ */
+export function basicAuth(
+  username: string,
+  password: string,
+  throttle?: LoginThrottle,
+  onBlocked?: (client: string) => void,
+) {
   return (req: Request, res: Response, next: NextFunction) => {
+    const client = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+    const waitMs = throttle?.blockedFor(client) ?? 0;
+    if (waitMs > 0) {
+      const seconds = String(Math.max(1, Math.ceil(waitMs / 1000)));
+      next(
+        new HttpError(429, 'too_many_attempts', 'too many failed admin logins; try again later', {
+          'retry-after': seconds,
+        }),
+      );
+      return;
+    }
     const header = req.headers.authorization ?? '';
     const match = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(header);
     let ok = false;
@@ -51,6 +72,8 @@ export function basicAuth(username: string, password: string) {
       }
     }
     if (ok) return next();
+    // A failed login is wrong credentials; a request without any is a browser asking for the prompt.
+    if (header !== '' && throttle?.fail(client)) onBlocked?.(client);
     res.setHeader('www-authenticate', 'Basic realm="clockify-addon admin", charset="UTF-8"');
     next(new HttpError(401, 'unauthorized', 'admin credentials are required'));
   };
@@ -231,7 +254,15 @@ export function adminRouter(ctx: IngressContext): Router {
       },
     }),
   );
-  router.use(basicAuth(ADMIN_USERNAME, ADMIN_PASSWORD));
+  const throttle = new LoginThrottle(ctx.config.ADMIN_LOGIN_MAX_FAILURES, ctx.config.ADMIN_LOGIN_WINDOW_SECONDS * 1000);
+  router.use(
+    basicAuth(ADMIN_USERNAME, ADMIN_PASSWORD, throttle, (client) =>
+      ctx.logger.warn(
+        { client, windowSeconds: ctx.config.ADMIN_LOGIN_WINDOW_SECONDS },
+        'admin logins from this client are blocked after too many failures',
+      ),
+    ),
+  );
   router.use(csrfGuard(ctx));
 
   const board = new ExpressAdapter();
