@@ -15,6 +15,17 @@ beforeAll(async () => {
     { index: 5, path: '<script>x</script>', reason: 'unknown_path' },
   ]);
   await seed.runningBootstrap('ws-ui', ADDON_ID);
+  await seed.db
+    .updateTable('installations')
+    .set({
+      webhook_health: JSON.stringify({
+        checkedAt: '2026-11-02T10:00:00Z',
+        webhooks: 20,
+        undelivered: [{ event: 'NEW_TAG', deliveryEnabled: false, enabled: true, planEnabled: true }],
+      }),
+    })
+    .where('workspace_id', '=', 'ws-ui')
+    .execute();
   await seed.webhookEvent('ws-ui', 'NEW_TIME_ENTRY', 'done', new Date(Date.now() - 60_000));
   await seed.webhookEvent('ws-ui', 'TAG_DELETED', 'failed');
   await seed.webhookEvent('ws-ui', '<img src=x onerror=alert(1)>', 'ignored');
@@ -50,6 +61,8 @@ describe('GET /ui/sidebar', () => {
     expect(html).toContain('2 webhooks were not accepted at install');
     expect(html).toContain('<code>/webhooks/new-tag</code>: bad signature');
     expect(html).toContain('<code>&lt;script&gt;x&lt;/script&gt;</code>: unknown path');
+    expect(html).toContain('Clockify is not delivering one webhook');
+    expect(html).toContain('<code>NEW_TAG</code>: delivery disabled by Clockify');
   });
 
   it('shows the installation, bootstrap progress and recent events of the token’s workspace', async () => {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { isWebhookEventName, type LifecycleType, type WebhookEventName } from '@cap/clockify';
 import { silentLogger, type Logger } from '@cap/observability';
@@ -16,7 +16,7 @@ import {
 import { defaultDataDir, loadOrCreateKeys, simulatorDir, type SimulatorKeys } from './keys.js';
 import { flattenSettings, joinUrl, parseManifest, renderSettings } from './manifest.js';
 import { objectId, Rng } from './random.js';
-import { MockStore, type MockStoreOptions, type StoreChange } from './store/store.js';
+import { MockStore, StoreError, type MockStoreOptions, type StoreChange } from './store/store.js';
 import { signInstallationToken, signLifecycleToken, signUserToken, signWebhookToken } from './tokens.js';
 import { buildWebhookBody, webhookBodyForChange, type WebhookBody } from './webhooks/bodies.js';
 import {
@@ -173,6 +173,8 @@ export type Mutations = {
 export class Simulator {
   readonly mutate: Mutations;
   private readonly pending = new Set<Promise<unknown>>();
+  /** `workspace|addonKey|event` of webhooks whose delivery Clockify switched off. */
+  private readonly undelivered = new Set<string>();
   private readonly rng: Rng;
 
   constructor(
@@ -532,6 +534,41 @@ export class Simulator {
     return renderSettings(result.installation.manifest.settings, result.installation.settings);
   }
 
+  /**
+   * The installation's webhooks as Clockify lists them (WebhooksDtoV1), with the delivery flags
+   * `setWebhookDelivery` set: Clockify turns `deliveryEnabled` off after repeated failures.
+   */
+  addonWebhooks(workspaceId: string, addonId: string, claims: ApiTokenClaims): unknown {
+    const inst = this.forClaims(workspaceId, claims);
+    if (inst.addonId !== addonId) throw new StoreError(404, 'Addon not found');
+    const webhooks = inst.manifest.webhooks.map((w) => {
+      const event = w.event as WebhookEventName;
+      return {
+        id: createHash('sha256').update(`${inst.addonId}:${event}`).digest('hex').slice(0, 24),
+        name: `${inst.addonKey} ${event}`,
+        url: joinUrl(inst.deliveryBaseUrl, w.path),
+        webhookEvent: event,
+        enabled: true,
+        deliveryEnabled: !this.undelivered.has(`${inst.workspaceId}|${inst.addonKey}|${event}`),
+        planEnabled: true,
+        triggerSourceType: 'WORKSPACE_ID',
+        triggerSource: [inst.workspaceId],
+        userId: inst.addonUserId,
+        workspaceId: inst.workspaceId,
+        authToken: inst.webhookTokens[event] ?? '',
+      };
+    });
+    return { webhooks, workspaceWebhookCount: webhooks.length };
+  }
+
+  /** Turns an installation's webhook delivery off (as Clockify does after repeated failures) or back on. */
+  setWebhookDelivery(event: WebhookEventName, enabled: boolean, target: TargetOptions = {}): void {
+    const inst = this.live(target);
+    const key = `${inst.workspaceId}|${inst.addonKey}|${event}`;
+    if (enabled) this.undelivered.delete(key);
+    else this.undelivered.add(key);
+  }
+
   async exchangeUserToken(claims: ApiTokenClaims, userId: string): Promise<string> {
     const inst = this.forClaims(claims.workspaceId, claims);
     return this.userToken(userId, { workspaceId: inst.workspaceId, addonKey: inst.addonKey });
@@ -673,6 +710,7 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<S
         getSettings: (ws, claims) => (ref.sim as Simulator).addonSettings(ws, claims),
         updateSettings: (ws, claims, values) => (ref.sim as Simulator).patchAddonSettings(ws, claims, values),
         userToken: (claims, userId) => (ref.sim as Simulator).exchangeUserToken(claims, userId),
+        addonWebhooks: (ws, addonId, claims) => (ref.sim as Simulator).addonWebhooks(ws, addonId, claims),
       },
     });
   }

@@ -138,6 +138,25 @@ export const workerVars = {
     description:
       'When retention runs: drop old webhook_events partitions, create upcoming ones, purge uninstalled workspaces.',
   }),
+  WEBHOOK_HEALTH_CRON: str({
+    default: '*/5 * * * *',
+    pattern: CRON,
+    expected: 'a 5-field cron expression (UTC) or `off`',
+    description:
+      'How often to look for installations whose webhooks are due for a check with Clockify (is delivery still enabled?).',
+  }),
+  WEBHOOK_HEALTH_INTERVAL_MINUTES: int({
+    default: 60,
+    min: 1,
+    max: 10_080,
+    description: 'How often each installation’s webhooks are checked with Clockify (spread over this interval).',
+  }),
+  WEBHOOK_HEALTH_BATCH: int({
+    default: 50,
+    min: 1,
+    max: 10_000,
+    description: 'Installations checked per run at most (the rest are checked in the next runs).',
+  }),
   WEBHOOK_EVENT_RETENTION_DAYS: int({
     default: 30,
     min: 1,

@@ -220,6 +220,7 @@ async function upsertSchedulers(deps: WorkerDeps): Promise<void> {
   const schedules = [
     { id: SCHEDULERS.retention, cron: deps.config.RETENTION_CRON, name: JOBS.retention },
     { id: SCHEDULERS.reconcile, cron: deps.config.RECONCILE_CRON, name: JOBS.reconcile },
+    { id: SCHEDULERS.webhookHealth, cron: deps.config.WEBHOOK_HEALTH_CRON, name: JOBS.webhookHealth },
   ] as const;
   for (const s of schedules) {
     if (s.cron === 'off') {

@@ -32,11 +32,16 @@ describe('wire names', () => {
       retention: 'maintenance.retention',
       reconcile: 'maintenance.reconcile',
       purgeInstallation: 'maintenance.purge-installation',
+      webhookHealth: 'maintenance.webhook-health',
     });
   });
 
   it('scheduler ids are exactly the published ones', () => {
-    expect(SCHEDULERS).toStrictEqual({ retention: 'retention', reconcile: 'reconcile' });
+    expect(SCHEDULERS).toStrictEqual({
+      retention: 'retention',
+      reconcile: 'reconcile',
+      webhookHealth: 'webhook-health',
+    });
   });
 
   it('each job is carried by exactly one, pinned, queue', () => {
@@ -50,6 +55,7 @@ describe('wire names', () => {
       'bootstrap.start': 'bootstrap',
       'bootstrap.resource': 'bootstrap',
       'maintenance.retention': 'maintenance',
+      'maintenance.webhook-health': 'maintenance',
       'maintenance.reconcile': 'maintenance',
       'maintenance.purge-installation': 'maintenance',
     });

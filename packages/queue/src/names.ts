@@ -27,6 +27,8 @@ export const JOBS = {
   retention: 'maintenance.retention',
   reconcile: 'maintenance.reconcile',
   purgeInstallation: 'maintenance.purge-installation',
+  /** Asks Clockify whether each installation's webhooks are still delivered (deliveryEnabled). */
+  webhookHealth: 'maintenance.webhook-health',
 } as const;
 
 export type JobName = (typeof JOBS)[keyof typeof JOBS];
@@ -44,10 +46,12 @@ export const JOB_QUEUE: Readonly<Record<JobName, QueueName>> = {
   'maintenance.retention': 'maintenance',
   'maintenance.reconcile': 'maintenance',
   'maintenance.purge-installation': 'maintenance',
+  'maintenance.webhook-health': 'maintenance',
 };
 
 /** Scheduler ids (BullMQ Job Schedulers), also a wire format. */
 export const SCHEDULERS = {
   retention: 'retention',
   reconcile: 'reconcile',
+  webhookHealth: 'webhook-health',
 } as const;

@@ -209,6 +209,7 @@ export type LoadSettingsPayload = z.infer<typeof loadSettingsPayload>;
 
 export const retentionPayload = z.object({ v: z.literal(1) }).loose();
 export const reconcilePayload = z.object({ v: z.literal(1) }).loose();
+export const webhookHealthPayload = z.object({ v: z.literal(1) }).loose();
 export const purgeInstallationPayload = z.object({
   v: z.literal(1),
   workspaceId: id,
@@ -230,6 +231,7 @@ export const JOB_PAYLOADS = {
   [JOBS.retention]: retentionPayload,
   [JOBS.reconcile]: reconcilePayload,
   [JOBS.purgeInstallation]: purgeInstallationPayload,
+  [JOBS.webhookHealth]: webhookHealthPayload,
 } as const satisfies Record<JobName, z.ZodType>;
 
 export type JobPayload<N extends JobName> = z.infer<(typeof JOB_PAYLOADS)[N]>;

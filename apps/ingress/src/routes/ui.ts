@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Request, Response } from 'express';
+import type { WebhookHealth } from '@cap/db';
 import { workspaceStatus, type WorkspaceStatus } from '@cap/operations';
 import type { IngressContext } from '../context.js';
 import { HttpError } from '../http/errors.js';
@@ -60,6 +61,22 @@ function skippedWebhooksNotice(skipped: readonly { path?: string; reason: string
   return `<p class="warning">${skipped.length} webhook${skipped.length === 1 ? ' was' : 's were'} not accepted at install; their events are not received until the add-on is reinstalled:</p><ul class="skipped">${items}</ul>`;
 }
 
+/** Webhooks Clockify said it does not deliver (delivery switched off after repeated failures). */
+function undeliveredWebhooksNotice(health: WebhookHealth | null | undefined): string {
+  if (!health || health.undelivered.length === 0) return '';
+  const items = health.undelivered
+    .map((w) => {
+      const why = !w.deliveryEnabled
+        ? 'delivery disabled by Clockify'
+        : !w.planEnabled
+          ? 'not in your plan'
+          : 'disabled';
+      return `<li><code>${escape(w.event ?? w.id ?? 'a webhook')}</code>: ${escape(why)}</li>`;
+    })
+    .join('');
+  return `<p class="warning">Clockify is not delivering ${health.undelivered.length === 1 ? 'one webhook' : `${health.undelivered.length} webhooks`} (checked ${escape(when(new Date(health.checkedAt)))}); the workspace is reconciled to heal what was missed:</p><ul class="skipped">${items}</ul>`;
+}
+
 export function renderSidebar(
   addonName: string,
   workspaceId: string,
@@ -78,6 +95,7 @@ export function renderSidebar(
       <p><span class="badge ${escape(status.installation.status.toLowerCase())}">${escape(status.installation.status)}</span>
       since ${escape(when(status.installation.installed_at))}</p>
       ${skippedWebhooksNotice(status.installation.skipped_webhooks)}
+      ${undeliveredWebhooksNotice(status.installation.webhook_health)}
     </section>
     <section>
       <h2>Bootstrap</h2>

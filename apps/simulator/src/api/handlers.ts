@@ -23,6 +23,8 @@ export interface AddonHooks {
   ): Promise<unknown> | unknown;
   /** `POST {apiUrl}/addon/user/{userId}/token`: a user token for that user. */
   userToken?(claims: ApiTokenClaims, userId: string): Promise<string>;
+  /** `GET /v1/workspaces/{ws}/addons/{addonId}/webhooks`: the installation's webhooks (WebhooksDtoV1). */
+  addonWebhooks?(workspaceId: string, addonId: string, claims: ApiTokenClaims): unknown;
 }
 
 export interface HandlerContext {
@@ -301,6 +303,10 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
       throw new StoreError(400, 'Expected a JSON array of {id, value}');
     }
     return ok(await ctx.hooks.updateSettings(ws(ctx), ctx.claims, values as Array<{ id: string; value: unknown }>));
+  },
+  getAddonWebhooks: (ctx) => {
+    if (!ctx.hooks.addonWebhooks) return notWired(ctx);
+    return ok(ctx.hooks.addonWebhooks(ws(ctx), ctx.pathParams.addonId as string, ctx.claims));
   },
   addonUserToken: async (ctx) => {
     if (!ctx.hooks.userToken) return notWired(ctx);

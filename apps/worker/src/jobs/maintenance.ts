@@ -12,6 +12,7 @@ import {
 import { JOBS, enqueue, parsePayload } from '@cap/queue';
 import type { WorkerDeps } from '../deps.js';
 import { failStrandedRuns } from './bootstrap.start.js';
+import { runWebhookHealth } from './maintenance.webhook-health.js';
 
 const DAY_MS = 86_400_000;
 /** Partitions kept ready ahead of time, so inserts rarely create one. */
@@ -135,6 +136,9 @@ export async function processMaintenance(deps: WorkerDeps, job: Job): Promise<un
       return runReconcile(deps);
     case JOBS.purgeInstallation:
       return runPurge(deps, job);
+    case JOBS.webhookHealth:
+      parsePayload(JOBS.webhookHealth, job.data);
+      return runWebhookHealth(deps);
     default:
       throw new Error(`unknown maintenance job ${job.name}`);
   }

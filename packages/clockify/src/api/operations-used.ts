@@ -7,17 +7,21 @@ export interface OperationUsed {
   readonly query: readonly string[];
   /** Fixed values the platform always sends; each must be allowed by the spec's enum. */
   readonly values?: Readonly<Record<string, string>>;
+  /** What calls it: a bootstrap (and reconciliation), or the periodic webhook health check. */
+  readonly purpose: 'bootstrap' | 'webhook-health';
 }
 
 /**
- * The Clockify operations the platform calls (bootstrap and reconciliation). A test checks each
+ * The Clockify operations of the public spec the platform calls (bootstrap, reconciliation and
+ * the webhook health check). A test checks each
  * against the official spec: the operation exists, the listed parameters exist, and every
  * required one is listed — the predecessor called `users` without `include-roles`. The worker's
  * bootstrap test checks that a full bootstrap calls exactly these operations.
  */
 export const OPERATIONS_USED: readonly OperationUsed[] = [
-  { method: 'GET', path: '/v1/workspaces/{workspaceId}', query: [] },
+  { purpose: 'bootstrap', method: 'GET', path: '/v1/workspaces/{workspaceId}', query: [] },
   {
+    purpose: 'bootstrap',
     method: 'GET',
     path: '/v1/workspaces/{workspaceId}/users',
     query: ['include-roles', 'status', 'account-statuses', 'page', 'page-size'],
@@ -25,16 +29,34 @@ export const OPERATIONS_USED: readonly OperationUsed[] = [
     // default leaves LIMITED users out); bootstrap wants every user.
     values: { status: 'ALL' },
   },
-  { method: 'GET', path: '/v1/workspaces/{workspaceId}/user-groups', query: ['page', 'page-size'] },
-  { method: 'GET', path: '/v1/workspaces/{workspaceId}/clients', query: ['page', 'page-size'] },
-  { method: 'GET', path: '/v1/workspaces/{workspaceId}/projects', query: ['page', 'page-size'] },
-  { method: 'GET', path: '/v1/workspaces/{workspaceId}/projects/{projectId}/tasks', query: ['page', 'page-size'] },
-  { method: 'GET', path: '/v1/workspaces/{workspaceId}/tags', query: ['page', 'page-size'] },
-  // Not paged in the spec (no `page` parameter): one request returns the whole list.
-  { method: 'GET', path: '/v1/workspaces/{workspaceId}/custom-fields', query: [] },
   {
+    purpose: 'bootstrap',
+    method: 'GET',
+    path: '/v1/workspaces/{workspaceId}/user-groups',
+    query: ['page', 'page-size'],
+  },
+  { purpose: 'bootstrap', method: 'GET', path: '/v1/workspaces/{workspaceId}/clients', query: ['page', 'page-size'] },
+  { purpose: 'bootstrap', method: 'GET', path: '/v1/workspaces/{workspaceId}/projects', query: ['page', 'page-size'] },
+  {
+    purpose: 'bootstrap',
+    method: 'GET',
+    path: '/v1/workspaces/{workspaceId}/projects/{projectId}/tasks',
+    query: ['page', 'page-size'],
+  },
+  { purpose: 'bootstrap', method: 'GET', path: '/v1/workspaces/{workspaceId}/tags', query: ['page', 'page-size'] },
+  // Not paged in the spec (no `page` parameter): one request returns the whole list.
+  { purpose: 'bootstrap', method: 'GET', path: '/v1/workspaces/{workspaceId}/custom-fields', query: [] },
+  {
+    purpose: 'bootstrap',
     method: 'GET',
     path: '/v1/workspaces/{workspaceId}/user/{userId}/time-entries',
     query: ['start', 'end', 'page', 'page-size'],
+  },
+  // Whether Clockify still delivers the add-on's webhooks (`deliveryEnabled`, `planEnabled`).
+  {
+    purpose: 'webhook-health',
+    method: 'GET',
+    path: '/v1/workspaces/{workspaceId}/addons/{addonId}/webhooks',
+    query: [],
   },
 ];

@@ -164,8 +164,13 @@ describe('OPERATIONS_USED against the official spec', () => {
     expect(specProblems({ ...users, values: { status: 'EVERYONE' } })).toEqual([
       "status=EVERYONE is not in the spec's enum",
     ]);
-    expect(specProblems({ method: 'GET', path: '/v1/workspaces/{workspaceId}/members' as never, query: [] })).toEqual([
-      'GET /v1/workspaces/{workspaceId}/members does not exist in the spec',
-    ]);
+    expect(
+      specProblems({
+        purpose: 'bootstrap',
+        method: 'GET',
+        path: '/v1/workspaces/{workspaceId}/members' as never,
+        query: [],
+      }),
+    ).toEqual(['GET /v1/workspaces/{workspaceId}/members does not exist in the spec']);
   });
 });

@@ -3,6 +3,7 @@ import * as initial from './20261128T090000_initial.js';
 import * as tokenKinds from './20261204T100000_token_kinds_and_receipts.js';
 import * as skippedWebhooks from './20261204T110000_skipped_webhooks.js';
 import * as entityWebhookSeq from './20261204T120000_entity_webhook_seq.js';
+import * as webhookHealth from './20261204T123000_webhook_health.js';
 
 /**
  * Every migration, by sortable timestamp name. Listed statically (not read from the file system)
@@ -13,4 +14,5 @@ export const migrations: Record<string, Migration> = {
   '20261204T100000_token_kinds_and_receipts': tokenKinds,
   '20261204T110000_skipped_webhooks': skippedWebhooks,
   '20261204T120000_entity_webhook_seq': entityWebhookSeq,
+  '20261204T123000_webhook_health': webhookHealth,
 };

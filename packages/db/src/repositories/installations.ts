@@ -6,6 +6,7 @@ import type {
   InstallationWebhook,
   LifecycleReceipt,
   SkippedWebhookRecord,
+  WebhookHealth,
 } from '../tables/index.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -254,6 +255,50 @@ export async function storeLoadedSettings(
     .where('status', '<>', 'DELETED')
     .executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
+}
+
+/**
+ * ACTIVE installations whose webhooks are due for a check with Clockify: never checked, or
+ * checked before `before`. Oldest first, so a backlog (after an upgrade) drains over several runs.
+ */
+export async function installationsDueForWebhookCheck(db: Db, before: Date, limit: number): Promise<Installation[]> {
+  return db
+    .selectFrom('installations')
+    .selectAll()
+    .where('status', '=', 'ACTIVE')
+    .where((eb) => eb.or([eb('webhooks_checked_at', 'is', null), eb('webhooks_checked_at', '<', before)]))
+    .orderBy(sql`webhooks_checked_at NULLS FIRST`)
+    .limit(limit)
+    .execute();
+}
+
+/**
+ * Records a check of an installation's webhooks. `checkedAt` may be set ahead or behind "now" by
+ * the caller to spread the next checks of many installations over time.
+ */
+export async function recordWebhookHealth(
+  db: Db,
+  key: InstallationKey,
+  health: WebhookHealth,
+  checkedAt: Date,
+): Promise<void> {
+  await db
+    .updateTable('installations')
+    .set({ webhook_health: JSON.stringify(health), webhooks_checked_at: checkedAt })
+    .where('workspace_id', '=', key.workspaceId)
+    .where('addon_id', '=', key.addonId)
+    .execute();
+}
+
+/** ACTIVE installations with at least one webhook Clockify does not deliver. */
+export async function countInstallationsWithUndeliveredWebhooks(db: Db): Promise<number> {
+  const row = await db
+    .selectFrom('installations')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('status', '=', 'ACTIVE')
+    .where(sql<boolean>`jsonb_array_length(coalesce(webhook_health->'undelivered', '[]'::jsonb)) > 0`)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
 }
 
 export async function getWebhookToken(

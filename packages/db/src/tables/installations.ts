@@ -2,6 +2,26 @@ import type { ColumnType, Generated, Insertable, Selectable, Updateable } from '
 
 export type InstallationStatus = 'ACTIVE' | 'INACTIVE' | 'DELETED';
 
+/** One of the installation's webhooks that Clockify does not deliver. */
+export interface UndeliveredWebhook {
+  readonly id?: string;
+  readonly event?: string;
+  /** False after repeated delivery failures (Clockify's `deliveryEnabled`). */
+  readonly deliveryEnabled: boolean;
+  readonly enabled: boolean;
+  /** False when the plan does not allow it (`planEnabled`). */
+  readonly planEnabled: boolean;
+}
+
+/** The result of the last check of an installation's webhooks with Clockify. */
+export interface WebhookHealth {
+  readonly checkedAt: string;
+  readonly webhooks: number;
+  readonly undelivered: readonly UndeliveredWebhook[];
+  /** Why the check failed, when it did (the undelivered list is then the previous one). */
+  readonly error?: string;
+}
+
 export interface SkippedWebhookRecord {
   readonly index: number;
   readonly path?: string;
@@ -26,6 +46,9 @@ export interface InstallationsTable {
   auth_token_hash: ColumnType<string | null, string | null | undefined, string | null>;
   /** INSTALLED webhooks[] entries not stored, and why: `{index, path?, reason}`. */
   skipped_webhooks: ColumnType<SkippedWebhookRecord[], string | undefined, string>;
+  /** What Clockify last said about this installation's webhooks (see WebhookHealth). */
+  webhook_health: ColumnType<WebhookHealth | null, string | null | undefined, string | null>;
+  webhooks_checked_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   /** Settings as Clockify sends them in SETTINGS_UPDATED: a list of {id, name, value}. */
   settings: ColumnType<unknown[], string, string>;
   /**
