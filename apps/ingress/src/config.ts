@@ -36,10 +36,13 @@ export const ingressVars = {
     description: 'Identical webhook content (same workspace, event and body) inside this window is a duplicate.',
   }),
   WEBHOOK_MAX_BODY_BYTES: int({
-    default: 262_144,
+    // PROJECT_* bodies embed every task: a project of 5,000 tasks is about 2.2 MB (447 bytes a
+    // task with rates, assignees and groups, measured). A refused body is an event lost for good.
+    default: 4 * 1024 * 1024,
     min: 1024,
-    max: 10 * 1024 * 1024,
-    description: 'Largest webhook or lifecycle body accepted; larger requests get 413 without being buffered.',
+    max: 32 * 1024 * 1024,
+    description:
+      'Largest webhook or lifecycle body accepted; larger requests get 413 without being buffered. The default takes a PROJECT_* body embedding 5,000 tasks (about 2.2 MB).',
   }),
   INGRESS_MAX_JSON_DEPTH: int({
     default: 64,

@@ -88,6 +88,47 @@ describe('right after install', () => {
   });
 });
 
+describe('big bodies', () => {
+  it('a PROJECT_UPDATED embedding 5,000 tasks is accepted and mirrored', async () => {
+    const project = (await listEntities(db(), s.workspaceId, 'project'))[0]!;
+    const task = (i: number) => ({
+      id: `${i.toString(16).padStart(8, '0')}${'b'.repeat(16)}`,
+      name: `Task ${i} with a realistic name`,
+      projectId: project.entity_id,
+      assigneeIds: ['a'.repeat(24), 'c'.repeat(24)],
+      assigneeId: null,
+      userGroupIds: ['d'.repeat(24)],
+      estimate: 'PT4H30M',
+      status: 'ACTIVE',
+      duration: 'PT12H15M30S',
+      billable: true,
+      hourlyRate: { amount: 5000, currency: 'USD' },
+      costRate: { amount: 2500, currency: 'USD' },
+      budgetEstimate: 120000,
+    });
+    const body = {
+      ...(project.data as Record<string, unknown>),
+      tasks: Array.from({ length: 5000 }, (_, i) => task(i)),
+    };
+    const raw = JSON.stringify(body);
+    expect(Buffer.byteLength(raw)).toBeGreaterThan(2_000_000);
+    const sent = await s.sim.sendWebhook('PROJECT_UPDATED', raw);
+    expect(sent.status).toBe(200);
+    await waitFor(() => counting.count('PROJECT_UPDATED', project.entity_id) === 1, {
+      timeoutMs: 20_000,
+      message: 'the big project handled',
+    });
+    await s.settle();
+    const after = await getEntity(db(), {
+      workspaceId: s.workspaceId,
+      entityType: 'project',
+      entityId: project.entity_id,
+    });
+    expect(after?.last_event).toBe('PROJECT_UPDATED');
+    expect((after?.data.tasks as unknown[] | undefined)?.length).toBe(5000);
+  });
+});
+
 describe('what a duplicate is', () => {
   it('a tag renamed A → B → A within the window ends as A; A sent again at once is processed once', async () => {
     const tag = (await listEntities(db(), s.workspaceId, 'tag'))[0]!;
