@@ -10,6 +10,13 @@ import { startWorker, workerEnv } from '@cap/worker';
 const ingressConfig = loadConfigOrExit(ingressEnv);
 const workerConfig = loadConfigOrExit(workerEnv);
 const logger = createLogger({ name: 'clockify-addon', level: ingressConfig.LOG_LEVEL });
+// Three listeners in one process: the ingress's public and ops ports and the worker's ops port.
+if (ingressConfig.INGRESS_OPS_PORT !== 0 && ingressConfig.INGRESS_OPS_PORT === workerConfig.WORKER_PORT) {
+  logger.fatal(
+    `INGRESS_OPS_PORT and WORKER_PORT are both ${workerConfig.WORKER_PORT}: in one process the ingress's and the worker's ops servers need ports of their own`,
+  );
+  process.exit(1);
+}
 const shutdown = new Shutdown(logger, Math.max(ingressConfig.SHUTDOWN_TIMEOUT_MS, workerConfig.SHUTDOWN_TIMEOUT_MS));
 
 try {
@@ -23,9 +30,27 @@ try {
   }
   const database = await openMigratedDatabase(workerConfig, logger, 'all');
   shutdown.register('connections', 'database', () => database.close());
-  await startWorker({ config: workerConfig, logger: logger.child({ app: 'worker' }), database, shutdown });
-  await startIngress({ config: ingressConfig, logger: logger.child({ app: 'ingress' }), database, shutdown });
+  const worker = await startWorker({
+    config: workerConfig,
+    logger: logger.child({ app: 'worker' }),
+    database,
+    shutdown,
+  });
+  const ingress = await startIngress({
+    config: ingressConfig,
+    logger: logger.child({ app: 'ingress' }),
+    database,
+    shutdown,
+  });
   shutdown.installSignalHandlers();
+  logger.info(
+    {
+      ingress: `http://127.0.0.1:${ingress.port}`,
+      ingressMetrics: `http://127.0.0.1:${ingress.opsPort}/metrics`,
+      workerMetrics: `http://127.0.0.1:${worker.opsPort}/metrics`,
+    },
+    `running: ingress on port ${ingress.port} (ops: /health, /ready, /metrics on ${ingress.opsPort}), worker ops on port ${worker.opsPort}`,
+  );
 } catch (err) {
   logger.fatal({ err }, err instanceof StartupError ? err.message : 'failed to start');
   await shutdown.shutdown().catch(() => undefined);

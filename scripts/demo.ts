@@ -101,6 +101,7 @@ async function startEmbedded(sim: Simulator): Promise<Target> {
     PORT: String(port),
     BASE_URL: `http://127.0.0.1:${port}`,
     WORKER_PORT: '0',
+    INGRESS_OPS_PORT: '0',
     REDIS_URL: redisUrl,
     BULLMQ_PREFIX: prefix,
     DATA_DIR: dataDir,
@@ -122,6 +123,7 @@ async function startEmbedded(sim: Simulator): Promise<Target> {
   console.log(
     `  ingress    ${ingress.url}  (manifest ${ingress.url}/manifest, Bull Board ${ingress.url}/admin/queues)`,
   );
+  console.log(`  metrics    ${ingress.opsUrl}/metrics  (the ingress's ops port)`);
   console.log(`  database   embedded PGlite in ${dataDir}`);
   return { url: ingress.url, auth: `Basic ${Buffer.from(`demo:${password}`).toString('base64')}` };
 }

@@ -33,6 +33,8 @@ function baseEnv(extra: Record<string, string> = {}): Record<string, string> {
     DATABASE_URL: db.url,
     BULLMQ_PREFIX: prefix,
     TOKEN_ENCRYPTION_KEY: key,
+    // The ingress's ops port; each process reports the one it bound in its "ready" log line.
+    INGRESS_OPS_PORT: '0',
     ...extra,
   };
 }
@@ -66,7 +68,18 @@ describe.each(['ingress', 'worker'] as const)('the %s process', (app) => {
     expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
     const ready = await fetch(`http://127.0.0.1:${port}/ready`);
     expect(ready.status).toBe(200);
-    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    // The worker's only port is its ops port; the ingress keeps /metrics and /ready's detail on its own.
+    const opsPort = app === 'ingress' ? await p.logField<number>(/ingress ready/, 'opsPort') : port;
+    if (app === 'ingress') {
+      expect(opsPort).not.toBe(port);
+      expect(await ready.json()).toEqual({ status: 'ready' });
+      expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(404);
+      expect(await (await fetch(`http://127.0.0.1:${opsPort}/ready`)).json()).toEqual({
+        status: 'ready',
+        checks: { redis: 'ok' },
+      });
+    }
+    const metrics = await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text();
     expect(metrics).toContain('process_cpu_user_seconds_total');
     const stopping = Date.now();
     p.kill('SIGTERM');
@@ -87,14 +100,21 @@ describe('npm start without DATABASE_URL', () => {
         DATA_DIR: dataDir,
         PORT: String(port),
         WORKER_PORT: String(workerPort),
+        INGRESS_OPS_PORT: '0',
         SKIP_BUILD: '1',
       });
       await p.waitForLine(/"msg":"ingress ready"/, 60_000);
       expect(p.output.filter((l) => l.includes('embedded PGlite'))).toHaveLength(1);
-      for (const u of [port, workerPort]) {
+      const opsPort = await p.logField<number>(/ingress ready/, 'opsPort');
+      for (const u of [port, workerPort, opsPort]) {
         expect((await fetch(`http://127.0.0.1:${u}/health`)).status).toBe(200);
         expect((await fetch(`http://127.0.0.1:${u}/ready`)).status).toBe(200);
       }
+      // Three listeners in one process, each ops server with its own metrics, and the log says where.
+      expect(await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text()).toContain('webhook_deliveries_total');
+      expect(await (await fetch(`http://127.0.0.1:${workerPort}/metrics`)).text()).toContain('worker_jobs_total');
+      expect(await p.logField<string>(/running: /, 'ingressMetrics')).toBe(`http://127.0.0.1:${opsPort}/metrics`);
+      expect(await p.logField<string>(/running: /, 'workerMetrics')).toBe(`http://127.0.0.1:${workerPort}/metrics`);
       // A second start on the same data directory is refused instead of corrupting it.
       const second = startAppProcess(scriptPath('start.mjs'), {
         REDIS_URL: testRedisUrl(),
@@ -102,6 +122,7 @@ describe('npm start without DATABASE_URL', () => {
         DATA_DIR: dataDir,
         PORT: '0',
         WORKER_PORT: '0',
+        INGRESS_OPS_PORT: '0',
         SKIP_BUILD: '1',
       });
       expect(await second.exited).toBe(1);

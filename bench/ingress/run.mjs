@@ -203,6 +203,7 @@ async function benchRuntime(nodeBin) {
         PATH: process.env.PATH,
         NODE_ENV: 'production',
         PORT: String(ingressPort),
+        INGRESS_OPS_PORT: '0',
         REDIS_URL,
         DATABASE_URL: dbUrl.toString(),
         BULLMQ_PREFIX: prefix,

@@ -285,6 +285,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     ingress = startProcess(distEntry('ingress'), {
       NODE_ENV: 'production',
       PORT: String(port),
+      INGRESS_OPS_PORT: '0',
       BASE_URL: ingressUrl,
       REDIS_URL: redisUrl,
       DATABASE_URL: testDb.url,

@@ -60,7 +60,7 @@ beforeAll(async () => {
     BASE_URL: ingressUrl,
     LOG_LEVEL: 'info',
   };
-  ingress = startAppProcess(distEntry('ingress'), { ...env, PORT: String(port) });
+  ingress = startAppProcess(distEntry('ingress'), { ...env, PORT: String(port), INGRESS_OPS_PORT: '0' });
   worker = startAppProcess(distEntry('worker'), { ...env, WORKER_PORT: '0' });
   await Promise.all([ingress.waitForLine(/"msg":"ingress ready"/), worker.waitForLine(/"msg":"worker ready"/)]);
   db = await openDatabase({ url: testDb.url, dataDir });

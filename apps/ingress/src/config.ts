@@ -22,6 +22,13 @@ import {
 export const ingressVars = {
   ...runtimeVars,
   PORT: int({ default: 8080, min: 0, max: 65535, description: 'HTTP port of the ingress (0 picks a free port).' }),
+  INGRESS_OPS_PORT: int({
+    default: 8082,
+    min: 0,
+    max: 65535,
+    description:
+      'Ops port of the ingress: `/health`, `/ready` with check detail, `/metrics` (0 picks a free port). The public port keeps `/health` and a `/ready` without detail.',
+  }),
   ...addonVars(addon.key),
   ...redisVars,
   ...producerRedisVars,
@@ -118,7 +125,19 @@ function adminRule(config: {
   return [];
 }
 
-export const ingressEnv = defineEnv('ingress', ingressVars, [productionRules, jwksRule, adminRule]);
+function opsPortRule(config: { PORT: number; INGRESS_OPS_PORT: number }): ConfigIssue[] {
+  if (config.INGRESS_OPS_PORT !== 0 && config.INGRESS_OPS_PORT === config.PORT) {
+    return [
+      {
+        variable: 'INGRESS_OPS_PORT',
+        message: `must differ from PORT (both are ${config.PORT}): the ops endpoints are kept off the public port`,
+      },
+    ];
+  }
+  return [];
+}
+
+export const ingressEnv = defineEnv('ingress', ingressVars, [productionRules, jwksRule, adminRule, opsPortRule]);
 export type IngressConfig = ConfigOf<typeof ingressVars>;
 
 /** The express `trust proxy` value for TRUST_PROXY. */

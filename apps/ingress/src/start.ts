@@ -11,12 +11,14 @@ import {
   loadKeyring,
   openMigratedDatabase,
   requireRedis,
+  startOpsServer,
   warnAboutRedisDurability,
+  type OpsServer,
 } from '@cap/service';
 import { createApp } from './app.js';
 import type { IngressConfig } from './config.js';
 import type { IngressContext } from './context.js';
-import { createIngressServer } from './http/server.js';
+import { createIngressServer, ingressOps } from './http/server.js';
 import { ingressMetrics } from './metrics.js';
 import { DepthSampler, GateReleaser } from './redis.js';
 import { ManifestError, prepareManifest } from './routes/manifest.js';
@@ -36,6 +38,9 @@ export interface RunningIngress {
   readonly server: Server;
   readonly port: number;
   readonly url: string;
+  /** The ops port (INGRESS_OPS_PORT): /health, detailed /ready, /metrics. */
+  readonly opsPort: number;
+  readonly opsUrl: string;
   readonly context: IngressContext;
   readonly shutdown: Shutdown;
 }
@@ -146,8 +151,6 @@ export async function startIngress(opts: StartIngressOptions): Promise<RunningIn
     server.listen(config.PORT, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  depth.start();
-
   shutdown.register('http', 'ingress http server', () => {
     depth.stop();
     return new Promise<void>((resolve) => {
@@ -155,6 +158,16 @@ export async function startIngress(opts: StartIngressOptions): Promise<RunningIn
       server.closeIdleConnections();
     });
   });
+  let ops: OpsServer;
+  try {
+    ops = await startOpsServer(config.INGRESS_OPS_PORT, ingressOps(context), logger);
+  } catch (err) {
+    // The public server is listening already: close it, or the process would hang on it.
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    throw new StartupError(`cannot listen on INGRESS_OPS_PORT ${config.INGRESS_OPS_PORT}: ${(err as Error).message}`);
+  }
+  shutdown.register('http', 'ingress ops server', () => ops.close());
+  depth.start();
   shutdown.register('queues', 'gate releases', () => gates.stop());
   shutdown.register('queues', 'bullmq queues', () => closeQueues(queues));
   shutdown.register('connections', 'redis', () => redis.quit().catch(() => redis.disconnect()));
@@ -169,6 +182,8 @@ export async function startIngress(opts: StartIngressOptions): Promise<RunningIn
   logger.info(
     {
       port,
+      opsPort: ops.port,
+      metricsUrl: `http://127.0.0.1:${ops.port}/metrics`,
       baseUrl: config.BASE_URL,
       addonKey: config.ADDON_KEY,
       events: addon.events.length,
@@ -176,5 +191,13 @@ export async function startIngress(opts: StartIngressOptions): Promise<RunningIn
     },
     'ingress ready',
   );
-  return { server, port, url: `http://127.0.0.1:${port}`, context, shutdown };
+  return {
+    server,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    opsPort: ops.port,
+    opsUrl: `http://127.0.0.1:${ops.port}`,
+    context,
+    shutdown,
+  };
 }

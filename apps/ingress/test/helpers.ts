@@ -29,6 +29,8 @@ export const ADMIN = { username: 'operator', password: 'correct-horse-battery' }
 export interface TestIngress {
   readonly url: string;
   readonly port: number;
+  /** The ops port's base URL: /health, detailed /ready, /metrics. */
+  readonly opsUrl: string;
   readonly ingress: RunningIngress;
   readonly config: IngressConfig;
   readonly keys: TestKeys;
@@ -80,6 +82,7 @@ export async function startTestIngress(
   };
   const config = ingressEnv.parse({
     PORT: '0',
+    INGRESS_OPS_PORT: '0',
     REDIS_URL: testRedisUrl(),
     DATABASE_URL: testDb.url,
     BULLMQ_PREFIX: prefix,
@@ -117,6 +120,7 @@ export async function startTestIngress(
   return {
     url: ingress.url,
     port: ingress.port,
+    opsUrl: ingress.opsUrl,
     ingress,
     config,
     keys,

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@cap/testing';
 import {
   RawConnection,
+  expectError,
   parseRawResponse,
   sendWebhook,
   startTestIngress,
@@ -29,21 +30,65 @@ function sample(text: string, name: string, labels: Record<string, string>): num
 }
 
 describe('GET /health and /ready', () => {
-  it('/health answers 200 without touching a dependency', async () => {
-    const res = await fetch(`${t.url}/health`);
-    expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ status: 'ok' });
+  it('/health answers 200 without touching a dependency, on both ports', async () => {
+    for (const base of [t.url, t.opsUrl]) {
+      const res = await fetch(`${base}/health`);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ status: 'ok' });
+    }
   });
 
-  it('/ready answers 200 when Redis answers', async () => {
-    const res = await fetch(`${t.url}/ready`);
-    expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ status: 'ready', checks: { redis: 'ok' } });
+  it('/ready answers 200 when Redis answers: check detail on the ops port only', async () => {
+    const pub = await fetch(`${t.url}/ready`);
+    expect(pub.status).toBe(200);
+    expect(await pub.json()).toEqual({ status: 'ready' });
+    const ops = await fetch(`${t.opsUrl}/ready`);
+    expect(ops.status).toBe(200);
+    expect(await ops.json()).toEqual({ status: 'ready', checks: { redis: 'ok' } });
   });
 
   it('ops endpoints are GET only', async () => {
     const res = await fetch(`${t.url}/ready`, { method: 'POST' });
     expect(res.status).toBe(405);
+  });
+
+  it('the ops port serves nothing else', async () => {
+    for (const path of ['/manifest', '/webhooks/new-tag', '/admin/queues']) {
+      const res = await fetch(`${t.opsUrl}${path}`);
+      expect(res.status, path).toBe(404);
+      expect(await res.json()).toMatchObject({ error: { code: 'not_found' } });
+    }
+  });
+});
+
+describe('/ready with Redis unreachable', () => {
+  it('503 on both ports; the ops port names the failing check, the public port says only "not ready"', async () => {
+    const own = await startTestIngress();
+    try {
+      // A closed producer connection fails every command at once, as an unreachable Redis does.
+      own.ingress.context.redis.disconnect();
+      const ops = await waitFor(
+        async () => {
+          const res = await fetch(`${own.opsUrl}/ready`);
+          return res.status === 503 ? res : undefined;
+        },
+        { timeoutMs: 5000, message: 'ops /ready 503' },
+      );
+      const report = (await ops.json()) as { status: string; checks: Record<string, string> };
+      expect(report.status).toBe('not ready');
+      expect(Object.keys(report.checks)).toEqual(['redis']);
+      expect(report.checks.redis).not.toBe('ok');
+      expect(report.checks.redis!.length).toBeGreaterThan(0);
+
+      const pub = await fetch(`${own.url}/ready`);
+      expect(pub.status).toBe(503);
+      const text = await pub.text();
+      expect(JSON.parse(text)).toEqual({ status: 'not ready' });
+      expect(text).not.toContain('redis');
+      expect(text).not.toContain(report.checks.redis!);
+    } finally {
+      await own.close();
+    }
   });
 });
 
@@ -62,7 +107,10 @@ describe('GET /metrics', () => {
     expect((await fetch(`${t.url}/manifest.json`)).status).toBe(200);
     expect((await fetch(`${t.url}/ui/sidebar?auth_token=another-secret-canary`)).status).toBe(401);
 
-    const res = await fetch(`${t.url}/metrics`);
+    // Not on the public port: the same 404 as any unknown path (counted as unmatched below).
+    await expectError(await fetch(`${t.url}/metrics`), 404, 'not_found');
+
+    const res = await fetch(`${t.opsUrl}/metrics`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
     const text = await res.text();
@@ -72,7 +120,7 @@ describe('GET /metrics', () => {
     expect(sample(text, 'http_requests_total', { route: '/manifest.json', method: 'GET', status: '200' })).toBe(1);
     expect(sample(text, 'http_requests_total', { route: '/ui/sidebar', method: 'GET', status: '401' })).toBe(1);
     expect(sample(text, 'http_requests_total', { route: 'unmatched', method: 'POST', status: '404' })).toBe(1);
-    expect(sample(text, 'http_requests_total', { route: 'unmatched', method: 'GET', status: '404' })).toBe(1);
+    expect(sample(text, 'http_requests_total', { route: 'unmatched', method: 'GET', status: '404' })).toBe(2);
     for (const canary of ['raw-path-canary', 'nowhere-canary', 'secret-canary', 'ws-metrics'])
       expect(text).not.toContain(canary);
 
@@ -120,7 +168,8 @@ describe('/ready while shutting down', () => {
       // The delivery that was in flight is still accepted and queued.
       expect(answers[0]?.status).toBe(200);
       expect(answers[1]?.status).toBe(503);
-      expect(JSON.parse(answers[1]!.body)).toMatchObject({ status: 'not ready', checks: { process: 'shutting down' } });
+      // The public port says only that; the reason is for the ops port.
+      expect(JSON.parse(answers[1]!.body)).toEqual({ status: 'not ready' });
       expect(answers[2]?.status).toBe(200);
       conn.destroy();
       await stopping;

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addon, type RegisteredAddon } from '@cap/addon';
@@ -37,6 +39,7 @@ afterAll(async () => {
 function env(extra: Record<string, string> = {}): Record<string, string> {
   return {
     PORT: '0',
+    INGRESS_OPS_PORT: '0',
     REDIS_URL: testRedisUrl(),
     DATABASE_URL: db.url,
     BULLMQ_PREFIX: prefix,
@@ -191,6 +194,28 @@ describe('MANIFEST_SCHEMA_VERSION', () => {
     for (const version of ['1.4', '1.7', '2']) {
       const err = configError(() => ingressEnv.parse(env({ MANIFEST_SCHEMA_VERSION: version })));
       expect(err.issues.map((i) => i.variable)).toEqual(['MANIFEST_SCHEMA_VERSION']);
+    }
+  });
+});
+
+describe('INGRESS_OPS_PORT', () => {
+  it('must differ from PORT (0 for both is fine: each picks a free port)', () => {
+    const err = configError(() => ingressEnv.parse(env({ PORT: '9180', INGRESS_OPS_PORT: '9180' })));
+    expect(err.issues.map((i) => i.variable)).toEqual(['INGRESS_OPS_PORT']);
+    expect(ingressEnv.parse(env({ PORT: '0', INGRESS_OPS_PORT: '0' })).INGRESS_OPS_PORT).toBe(0);
+    expect(ingressEnv.parse({}).INGRESS_OPS_PORT).toBe(8082);
+  });
+
+  it('a taken ops port stops the start with a message naming it', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, resolve));
+    const taken = (blocker.address() as AddressInfo).port;
+    try {
+      const err = await startFailure(ingressEnv.parse(env({ INGRESS_OPS_PORT: String(taken) })));
+      expect(err).toBeInstanceOf(StartupError);
+      expect((err as StartupError).message).toContain(`INGRESS_OPS_PORT ${taken}`);
+    } finally {
+      blocker.close();
     }
   });
 });

@@ -14,7 +14,14 @@ import {
   createWorkerConnection,
   type QueueName,
 } from '@cap/queue';
-import { Shutdown, loadKeyring, openMigratedDatabase, requireRedis, warnAboutRedisDurability } from '@cap/service';
+import {
+  Shutdown,
+  loadKeyring,
+  openMigratedDatabase,
+  requireRedis,
+  startOpsServer,
+  warnAboutRedisDurability,
+} from '@cap/service';
 import type { WorkerConfig } from './config.js';
 import type { WorkerDeps } from './deps.js';
 import { failResourceOfExhaustedJob, processBootstrapResource } from './jobs/bootstrap.resource.js';
@@ -25,7 +32,6 @@ import { processMaintenance } from './jobs/maintenance.js';
 import { processWebhook } from './jobs/webhook.process.js';
 import { DeliveryGroups } from './runtime/delivery-groups.js';
 import { InstallationCache } from './runtime/installation-cache.js';
-import { startOpsServer } from './runtime/ops-server.js';
 import { WorkerRegistry, type Processor } from './runtime/registry.js';
 
 export interface StartWorkerOptions {
@@ -191,15 +197,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     logger,
   );
 
-  shutdown.register(
-    'http',
-    'worker ops server',
-    () =>
-      new Promise<void>((resolve) => {
-        ops.server.close(() => resolve());
-        ops.server.closeAllConnections();
-      }),
-  );
+  shutdown.register('http', 'worker ops server', () => ops.close());
   // First of all, so that long bootstrap jobs stop after their current page while HTTP closes.
   shutdown.register('http', 'long jobs', () => stopping.abort());
   shutdown.register('workers', 'bullmq workers', () => registry.close());

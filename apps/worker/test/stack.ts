@@ -98,6 +98,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const ingress = await startIngress({
     config: ingressEnv.parse({
       PORT: String(port),
+      INGRESS_OPS_PORT: '0',
       BASE_URL: `http://127.0.0.1:${port}`,
       REDIS_URL: redisUrl,
       DATABASE_URL: testDb.url,

@@ -1,5 +1,6 @@
 export * from './shutdown.js';
 export * from './ops.js';
+export * from './ops-server.js';
 export * from './startup.js';
 export * from './embedded-lock.js';
 export * from './standalone.js';

@@ -10,6 +10,11 @@ export interface OpsOptions {
   /** False while starting and once shutting down. */
   readonly isAccepting: () => boolean;
   readonly checkTimeoutMs?: number;
+  /**
+   * False on a public port: /ready answers only `ready` or `not ready`, never the names of the
+   * checks or their error text (which can name hosts and internal state). Default true.
+   */
+  readonly readyDetail?: boolean;
 }
 
 export interface ReadinessReport {
@@ -64,11 +69,12 @@ export async function handleOps(req: IncomingMessage, res: ServerResponse, opts:
       return true;
     case '/ready': {
       const report = await readiness(opts);
+      const status = report.ready ? 'ready' : 'not ready';
       send(
         res,
         report.ready ? 200 : 503,
         'application/json',
-        JSON.stringify({ status: report.ready ? 'ready' : 'not ready', checks: report.checks }),
+        JSON.stringify(opts.readyDetail === false ? { status } : { status, checks: report.checks }),
       );
       return true;
     }

@@ -1,12 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Express } from 'express';
 import { REQUEST_ID_HEADER, requestIdFrom } from '@cap/observability';
-import { handleOps } from '@cap/service';
+import { handleOps, type OpsOptions } from '@cap/service';
 import type { IngressContext } from '../context.js';
 import { handleWebhook } from '../routes/webhooks.js';
 import { HttpError, sendError } from './errors.js';
 
-const OPS_PATHS = new Set(['/health', '/ready', '/metrics']);
+// /metrics and the detailed /ready live on the ops port (INGRESS_OPS_PORT); the public port
+// answers /metrics with the express 404 like any unknown path.
+const PUBLIC_OPS_PATHS = new Set(['/health', '/ready']);
 const WEBHOOK_PREFIX = '/webhooks/';
 
 /** The route label for metrics: a template, never a raw path (bounded cardinality, no tokens). */
@@ -26,17 +28,24 @@ function routeOf(req: IncomingMessage, path: string): string {
   return 'unmatched';
 }
 
-/**
- * One node:http server for the whole ingress. The webhook route and the ops endpoints are served
- * by lean handlers (express's router is the largest cost on the hot path under Node 20); every
- * other request goes to express. Both paths share the request id, the error shape and metrics.
- */
-export function createIngressServer(ctx: IngressContext, app: Express): Server {
-  const ops = {
+/** /health, /ready and /metrics of the ingress; the ops port serves them with detail. */
+export function ingressOps(ctx: IngressContext): OpsOptions {
+  return {
     metrics: ctx.metrics,
     isAccepting: ctx.isAccepting,
     checks: { redis: () => ctx.redis.ping() },
   };
+}
+
+/**
+ * One node:http server for the whole public side of the ingress. The webhook route and /health,
+ * /ready are served by lean handlers (express's router is the largest cost on the hot path under
+ * Node 20); every other request goes to express. Both paths share the request id, the error shape
+ * and metrics.
+ */
+export function createIngressServer(ctx: IngressContext, app: Express): Server {
+  // Anyone can reach this port: /ready says ready or not, without check names or error text.
+  const ops: OpsOptions = { ...ingressOps(ctx), readyDetail: false };
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const started = process.hrtime.bigint();
@@ -83,7 +92,7 @@ export function createIngressServer(ctx: IngressContext, app: Express): Server {
       return;
     }
 
-    if (OPS_PATHS.has(path)) {
+    if (PUBLIC_OPS_PATHS.has(path)) {
       handleOps(req, res, ops)
         .then((handled) => {
           if (!handled) sendError(res, new HttpError(405, 'method_not_allowed', 'use GET'), requestId);

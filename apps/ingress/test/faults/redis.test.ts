@@ -170,7 +170,9 @@ describe('Redis faults', () => {
       expectBounded(d);
       expect(d.status).toBe(503);
     }
-    const ready = await fetch(`${t.url}/ready`);
+    // The detail is on the ops port; the public /ready says only "not ready".
+    expect((await fetch(`${t.url}/ready`)).status).toBe(503);
+    const ready = await fetch(`${t.opsUrl}/ready`);
     expect(ready.status).toBe(503);
     expect(((await ready.json()) as { checks: { redis: string } }).checks.redis).not.toBe('ok');
     expect((await fetch(`${t.url}/health`)).status).toBe(200);
