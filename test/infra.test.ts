@@ -235,7 +235,13 @@ function effective(file: Dockerfile, stage: Stage) {
 }
 
 const DOCKERFILES = [
-  { app: 'ingress', file: 'infra/docker/ingress.Dockerfile', cmd: ['node', 'apps/ingress/dist/main.js'], port: 8080 },
+  {
+    app: 'ingress',
+    file: 'infra/docker/ingress.Dockerfile',
+    cmd: ['node', 'apps/ingress/dist/main.js'],
+    port: 8080,
+    opsPort: 8082,
+  },
   { app: 'worker', file: 'infra/docker/worker.Dockerfile', cmd: ['node', 'apps/worker/dist/main.js'], port: 8081 },
   {
     app: 'simulator',
@@ -323,6 +329,18 @@ describe('Dockerfiles', () => {
           final.instructions.some((i) => i.keyword === 'EXPOSE' && i.args.split(/\s+/).includes(String(spec.port))),
         ).toBe(true);
       });
+
+      if ('opsPort' in spec) {
+        it(`sets and exposes the ops port ${spec.opsPort} (INGRESS_OPS_PORT)`, () => {
+          const env = final.instructions.filter((i) => i.keyword === 'ENV').map((i) => i.args);
+          expect(env).toContain(`INGRESS_OPS_PORT=${spec.opsPort}`);
+          expect(
+            final.instructions.some(
+              (i) => i.keyword === 'EXPOSE' && i.args.split(/\s+/).includes(String(spec.opsPort)),
+            ),
+          ).toBe(true);
+        });
+      }
 
       it('bakes in no secret', () => {
         const declared = file.stages
@@ -420,6 +438,7 @@ interface ComposeService {
   command?: string | string[];
   container_name?: string;
   ports?: Array<string | { target?: number; published?: string | number }>;
+  expose?: Array<string | number>;
   environment?: Record<string, string | number | boolean | null>;
   healthcheck?: { test?: string | string[]; disable?: boolean };
   depends_on?: Record<string, { condition?: string }> | string[];
@@ -483,6 +502,16 @@ describe('docker-compose.yml', () => {
       typeof p === 'string' ? withDefaults(p) : `${p.published ?? ''}:${p.target ?? ''}`,
     );
     expect(ports).toContain('8080:8080');
+  });
+
+  it("exposes the ingress's ops port (metrics, detailed /ready) to Prometheus, not to the host", () => {
+    const ingress = svc('ingress');
+    expect(ingress.environment?.INGRESS_OPS_PORT).toBe('8082');
+    expect((ingress.expose ?? []).map(String)).toContain('8082');
+    const published = (ingress.ports ?? []).map((p) =>
+      typeof p === 'string' ? withDefaults(p) : `${p.published ?? ''}:${p.target ?? ''}`,
+    );
+    expect(published.some((p) => p.endsWith(':8082'))).toBe(false);
   });
 
   it('gives every service a healthcheck', () => {
@@ -630,9 +659,16 @@ describe('Kubernetes manifests', () => {
     {
       deployment: 'cap-ingress',
       port: 8080,
+      // /metrics and the detailed /ready; the public port serves neither.
+      opsPort: 8082,
       secrets: ['TOKEN_ENCRYPTION_KEY', 'DATABASE_URL', 'REDIS_URL', 'ADMIN_PASSWORD'],
     },
-    { deployment: 'cap-worker', port: 8081, secrets: ['TOKEN_ENCRYPTION_KEY', 'DATABASE_URL', 'REDIS_URL'] },
+    {
+      deployment: 'cap-worker',
+      port: 8081,
+      opsPort: 8081,
+      secrets: ['TOKEN_ENCRYPTION_KEY', 'DATABASE_URL', 'REDIS_URL'],
+    },
   ] as const;
 
   it('parse, and every document names its kind', () => {
@@ -662,11 +698,11 @@ describe('Kubernetes manifests', () => {
       const portOf = (ref: string | number | undefined): number | undefined =>
         typeof ref === 'number' ? ref : container().ports?.find((p) => p.name === ref)?.containerPort;
 
-      it(`probes /ready for readiness and /health for liveness on port ${app.port}`, () => {
+      it(`probes /ready for readiness on port ${app.opsPort} and /health for liveness on port ${app.port}`, () => {
         const c = container();
         expect(c.readinessProbe?.httpGet?.path).toBe('/ready');
         expect(c.livenessProbe?.httpGet?.path).toBe('/health');
-        expect(portOf(c.readinessProbe?.httpGet?.port)).toBe(app.port);
+        expect(portOf(c.readinessProbe?.httpGet?.port)).toBe(app.opsPort);
         expect(portOf(c.livenessProbe?.httpGet?.port)).toBe(app.port);
         if (c.startupProbe) expect(c.startupProbe.httpGet?.path).toBe('/health');
       });
@@ -725,7 +761,8 @@ describe('Kubernetes manifests', () => {
         expect(matches((pdb.spec!.selector as { matchLabels: Record<string, string> }).matchLabels, labels)).toBe(true);
         const annotations = d.spec!.template!.metadata.annotations ?? {};
         expect(annotations['prometheus.io/scrape']).toBe('true');
-        expect(Number(annotations['prometheus.io/port'])).toBe(app.port);
+        // Scraped on the ops port; the Service (checked above) carries only the public one.
+        expect(Number(annotations['prometheus.io/port'])).toBe(app.opsPort);
         expect(annotations['prometheus.io/path']).toBe('/metrics');
       });
     });
@@ -746,6 +783,15 @@ describe('Kubernetes manifests', () => {
     expect(replicas).toBeGreaterThanOrEqual(2);
     expect(pdb.spec?.minAvailable ?? 0).toBeGreaterThanOrEqual(1);
     expect(pdb.spec?.minAvailable).toBeLessThan(replicas);
+  });
+
+  it("configures the ingress's ops port as a named containerPort kept out of its Service", () => {
+    const ingress = find('Deployment', 'cap-ingress').spec!.template!.spec.containers[0]!;
+    expect(ingress.ports?.find((p) => p.name === 'ops')?.containerPort).toBe(8082);
+    expect(ingress.env?.find((e) => e.name === 'INGRESS_OPS_PORT')?.value).toBe('8082');
+    expect(ingress.env?.find((e) => e.name === 'PORT')?.value).toBe('8080');
+    const service = find('Service', 'cap-ingress');
+    for (const p of service.spec!.ports ?? []) expect(p.targetPort).not.toBe('ops');
   });
 
   it('configures the worker with real queue names and the ingress and worker ports', () => {
@@ -799,13 +845,13 @@ describe('Prometheus', () => {
   const rules = alerts.groups.flatMap((g) => g.rules);
   const exprs = rules.map((r) => r.expr);
 
-  it('scrapes the ingress on 8080 and every worker on 8081 at /metrics', () => {
+  it('scrapes every ingress on its ops port 8082 and every worker on 8081 at /metrics', () => {
     const job = (name: string) => config.scrape_configs.find((s) => s.job_name === name);
     const ingress = job('cap-ingress');
     const worker = job('cap-worker');
     expect(ingress?.metrics_path ?? '/metrics').toBe('/metrics');
     expect(worker?.metrics_path ?? '/metrics').toBe('/metrics');
-    expect(ingress?.dns_sd_configs?.[0]).toMatchObject({ names: ['ingress'], port: 8080 });
+    expect(ingress?.dns_sd_configs?.[0]).toMatchObject({ names: ['ingress'], port: 8082 });
     // DNS discovery: each scaled worker replica becomes its own target.
     expect(worker?.dns_sd_configs?.[0]).toMatchObject({ names: ['worker'], port: 8081 });
     expect(config.rule_files).toContain('alerts.yml');

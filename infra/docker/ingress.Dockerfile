@@ -77,8 +77,10 @@ FROM runtime AS ingress
 LABEL org.opencontainers.image.title="cap-ingress" \
       org.opencontainers.image.description="Clockify add-on platform: HTTP ingress (manifest, lifecycle, webhooks, UI, admin)"
 ENV PORT=8080
+# /health, detailed /ready and /metrics for Prometheus and probes; keep it off public listeners.
+ENV INGRESS_OPS_PORT=8082
 RUN test -f apps/ingress/dist/main.js
-EXPOSE 8080
+EXPOSE 8080 8082
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/health',{signal:AbortSignal.timeout(2500)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 STOPSIGNAL SIGTERM
