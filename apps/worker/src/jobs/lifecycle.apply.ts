@@ -5,6 +5,7 @@ import {
   applySettingsUpdated,
   applyStatusChanged,
   cancelActiveBootstrapRuns,
+  markLifecycleFollowupsDone,
   recordLifecycleReceipt,
   setLifecycleReceiptOutcome,
   storedTokenHashes,
@@ -26,7 +27,14 @@ export function purgeJobId(workspaceId: string, addonId: string): string {
 
 class NotInstalledYet extends Error {}
 
-type Decided<T> = { readonly outcome: 'replay' | 'wrong_kind' } | { readonly outcome: 'decided'; readonly result: T };
+/**
+ * - `decided`: applied or found stale now, in this transaction;
+ * - `followups`: this very call (same sequence) was applied by an earlier attempt that failed or
+ *   died before its follow-ups were done: do them now, once;
+ * - `replay` / `wrong_kind`: ignored, refused.
+ */
+type Decided<T> =
+  { readonly outcome: 'replay' | 'wrong_kind' | 'followups' } | { readonly outcome: 'decided'; readonly result: T };
 
 /**
  * Runs `apply` in one transaction behind the two checks every lifecycle call passes first:
@@ -58,7 +66,10 @@ async function decideOnce<T>(
         seq: payload.seq,
         outcome: 'pending',
       });
-      if (seen) return { decided: { outcome: 'replay' as const }, previous };
+      if (seen) {
+        const retried = seen.seq === payload.seq && seen.outcome === 'applied' && seen.followups_done_at === null;
+        return { decided: { outcome: retried ? ('followups' as const) : ('replay' as const) }, previous };
+      }
     }
     const result = await apply(tx);
     if (payload.receipt !== undefined) await setLifecycleReceiptOutcome(tx, payload.receipt, outcomeOf(result));
@@ -89,7 +100,12 @@ export async function processLifecycle(deps: WorkerDeps, job: Job, token: string
     );
     return 'refused';
   }
-  const ignored = (decided: { outcome: 'replay' | 'wrong_kind' }): string => {
+  const ignored = (decided: { outcome: 'replay' | 'wrong_kind' | 'followups' }): string => {
+    if (decided.outcome === 'followups') {
+      // An event without follow-ups, applied by an earlier attempt of this job.
+      log.info('already applied by an earlier attempt of this job');
+      return 'applied';
+    }
     refused.inc({ reason: decided.outcome });
     if (decided.outcome === 'replay')
       log.warn('this lifecycle call (same token and body) was decided before; replay ignored');
@@ -123,8 +139,11 @@ export async function processLifecycle(deps: WorkerDeps, job: Job, token: string
           }),
         (applied) => (applied ? 'applied' : 'stale'),
       );
-      if (decided.outcome !== 'decided') return ignored(decided);
-      if (!decided.result) {
+      if (decided.outcome === 'followups') {
+        log.info('INSTALLED was applied by an earlier attempt whose follow-ups did not finish; doing them now');
+      } else if (decided.outcome !== 'decided') {
+        return ignored(decided);
+      } else if (!decided.result) {
         log.info('INSTALLED is older than the installation state; ignored');
         return 'stale';
       }
@@ -149,8 +168,15 @@ export async function processLifecycle(deps: WorkerDeps, job: Job, token: string
         { jobId: `settings-${workspaceId}-${addonId}-${seq}` },
       );
       if (deps.config.AUTO_BOOTSTRAP) {
-        await enqueue(deps.queues, JOBS.bootstrapStart, { v: 1, workspaceId, addonId, trigger: 'install' });
+        // One id per INSTALLED: a retry of its follow-ups does not start a second bootstrap.
+        await enqueue(
+          deps.queues,
+          JOBS.bootstrapStart,
+          { v: 1, workspaceId, addonId, trigger: 'install' },
+          { jobId: `install-${workspaceId}-${addonId}-${seq}` },
+        );
       }
+      await followupsDone(deps, payload);
       return 'applied';
     }
     case 'DELETED': {
@@ -167,11 +193,16 @@ export async function processLifecycle(deps: WorkerDeps, job: Job, token: string
         },
         (r) => (r.applied ? 'applied' : 'stale'),
       );
-      if (decided.outcome !== 'decided') return ignored(decided);
-      const result = decided.result;
-      if (!result.applied) {
+      let cancelled = 0;
+      if (decided.outcome === 'followups') {
+        log.info('DELETED was applied by an earlier attempt whose follow-ups did not finish; doing them now');
+      } else if (decided.outcome !== 'decided') {
+        return ignored(decided);
+      } else if (!decided.result.applied) {
         log.info('DELETED is older than the installation state; ignored');
         return 'stale';
+      } else {
+        cancelled = decided.result.cancelled;
       }
       await syncTokenRegistry(deps, log, {
         stored: [],
@@ -184,10 +215,8 @@ export async function processLifecycle(deps: WorkerDeps, job: Job, token: string
         { v: 1, workspaceId, addonId, seq },
         { jobId: purgeJobId(workspaceId, addonId), delay: Math.max(0, purgeAfter.getTime() - Date.now()) },
       );
-      log.info(
-        { purgeAfter, cancelledBootstraps: result.cancelled },
-        'installation deleted; tokens erased, purge scheduled',
-      );
+      await followupsDone(deps, payload);
+      log.info({ purgeAfter, cancelledBootstraps: cancelled }, 'installation deleted; tokens erased, purge scheduled');
       return 'applied';
     }
     case 'STATUS_CHANGED':
@@ -229,6 +258,11 @@ export async function processLifecycle(deps: WorkerDeps, job: Job, token: string
       return outcome;
     }
   }
+}
+
+/** Marks the call's follow-ups done, so a later retry of the same job does not redo them. */
+async function followupsDone(deps: WorkerDeps, payload: LifecyclePayload): Promise<void> {
+  if (payload.receipt !== undefined) await markLifecycleFollowupsDone(deps.db, payload.receipt);
 }
 
 /**

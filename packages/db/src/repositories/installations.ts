@@ -483,6 +483,15 @@ export async function setLifecycleReceiptOutcome(
   await tx.updateTable('lifecycle_receipts').set({ outcome }).where('receipt', '=', receipt).execute();
 }
 
+/** Marks the follow-ups of an applied lifecycle call done (see lifecycle.apply in the worker). */
+export async function markLifecycleFollowupsDone(db: Db, receipt: string): Promise<void> {
+  await db
+    .updateTable('lifecycle_receipts')
+    .set({ followups_done_at: sql`now()` })
+    .where('receipt', '=', receipt)
+    .execute();
+}
+
 /** Retention of receipts: older ones are deleted (a replay older than that is judged on its own). */
 export async function deleteLifecycleReceiptsBefore(db: Db, before: Date): Promise<number> {
   const result = await db.deleteFrom('lifecycle_receipts').where('decided_at', '<', before).executeTakeFirst();

@@ -85,6 +85,8 @@ export interface LifecycleReceiptsTable {
   seq: number;
   outcome: string;
   decided_at: Generated<Date>;
+  /** When the applied call's follow-ups (bootstrap, purge, registry) were done; NULL until then. */
+  followups_done_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
 export type Installation = Selectable<InstallationsTable>;
