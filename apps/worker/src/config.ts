@@ -131,6 +131,13 @@ export const workerVars = {
     expected: 'a 5-field cron expression (UTC) or `off`',
     description: 'When to re-run a bootstrap for every ACTIVE workspace, healing what webhooks missed.',
   }),
+  RECONCILE_SPREAD_HOURS: int({
+    default: 24,
+    min: 0,
+    max: 168,
+    description:
+      'Hours over which a reconciliation spreads the workspaces’ bootstraps (each at a fixed offset from a hash of its ids); 0 starts them all at once.',
+  }),
   RETENTION_CRON: str({
     default: '7 * * * *',
     pattern: CRON,

@@ -1,11 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '@cap/testing';
 import { workerEnv } from '../src/index.js';
+import { reconcileOffsetMs, runReconcile } from '../src/jobs/maintenance.js';
 import { startTestWorker, type TestWorker } from './helpers.js';
 
 // The documented defaults (the test helpers turn schedules off unless asked).
 const DEFAULTS = workerEnv.parse({});
-const SCHEDULES = { RETENTION_CRON: DEFAULTS.RETENTION_CRON, RECONCILE_CRON: DEFAULTS.RECONCILE_CRON };
+const SCHEDULES = {
+  RETENTION_CRON: DEFAULTS.RETENTION_CRON,
+  RECONCILE_CRON: DEFAULTS.RECONCILE_CRON,
+  WEBHOOK_HEALTH_CRON: DEFAULTS.WEBHOOK_HEALTH_CRON,
+};
 
 let db: TestDatabase;
 const workers: TestWorker[] = [];
@@ -26,6 +31,7 @@ describe('maintenance schedules', () => {
     expect(schedulers.map((s) => [s.key, s.pattern, s.tz, s.name]).sort()).toEqual([
       ['reconcile', '17 3 * * *', 'UTC', 'maintenance.reconcile'],
       ['retention', '7 * * * *', 'UTC', 'maintenance.retention'],
+      ['webhook-health', '*/5 * * * *', 'UTC', 'maintenance.webhook-health'],
     ]);
     // Another worker with reconciliation off removes that schedule for everyone.
     const off = await startTestWorker({
@@ -34,12 +40,50 @@ describe('maintenance schedules', () => {
       env: { ...SCHEDULES, RECONCILE_CRON: 'off' },
     });
     workers.push(off);
-    expect((await maintenance.getJobSchedulers()).map((s) => s.key)).toEqual(['retention']);
+    expect((await maintenance.getJobSchedulers()).map((s) => s.key).sort()).toEqual(['retention', 'webhook-health']);
   });
 
   it('does not schedule anything in a pool that does not consume the maintenance queue', async () => {
     const w = await startTestWorker({ databaseUrl: db.url, env: { ...SCHEDULES, WORKER_QUEUES: 'webhooks' } });
     workers.push(w);
     expect(await w.worker.deps.queues.maintenance.getJobSchedulers()).toEqual([]);
+  });
+});
+
+describe('reconciliation spread', () => {
+  it('spreads the workspaces’ bootstraps over the period at stable offsets, once per day', async () => {
+    const w = await startTestWorker({ databaseUrl: db.url, env: { RECONCILE_SPREAD_HOURS: '24' } });
+    workers.push(w);
+    const deps = w.worker.deps;
+    for (let i = 0; i < 20; i++) {
+      await w.database.db
+        .insertInto('installations')
+        .values({
+          workspace_id: `ws-spread-${i}`,
+          addon_id: 'addon-spread',
+          status: 'ACTIVE',
+          api_url: null,
+          backend_url: null,
+          reports_url: null,
+          addon_user_id: null,
+          installed_by: null,
+          auth_token_enc: null,
+          settings: '[]',
+        })
+        .execute();
+    }
+    expect(await runReconcile(deps)).toBe(20);
+    expect(await runReconcile(deps)).toBe(20);
+    const jobs = await deps.queues.bootstrap.getJobs(['delayed', 'waiting']);
+    // A second run the same day adds nothing: one job per installation and day.
+    expect(jobs).toHaveLength(20);
+    const delays = jobs.map((j) => j.opts.delay ?? 0);
+    expect(Math.min(...delays)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...delays)).toBeLessThan(24 * 3_600_000);
+    // Spread, not bunched: the 20 workspaces fall into more than 10 of the day's 24 hours.
+    expect(new Set(delays.map((d) => Math.floor(d / 3_600_000))).size).toBeGreaterThan(10);
+    const key = { workspaceId: 'ws-spread-3', addonId: 'addon-spread' };
+    expect(reconcileOffsetMs(key, 86_400_000)).toBe(reconcileOffsetMs(key, 86_400_000));
+    expect(reconcileOffsetMs(key, 0)).toBe(0);
   });
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Job } from 'bullmq';
 import {
   deleteDeadLettersBefore,
@@ -104,26 +105,45 @@ export async function runPurge(deps: WorkerDeps, job: Job): Promise<string> {
   return 'purged';
 }
 
-/** Reconciliation: a bootstrap of every ACTIVE workspace heals what webhooks missed. */
+/**
+ * Reconciliation: a bootstrap of every ACTIVE workspace heals what webhooks missed. The bootstraps
+ * are spread over RECONCILE_SPREAD_HOURS after the run, each workspace at the same offset every day
+ * (a hash of its ids), so they do not all hit Clockify's API and Postgres at the same minute. One
+ * job id per installation and day: a second run the same day requests nothing new.
+ */
 export async function runReconcile(deps: WorkerDeps): Promise<number> {
+  const now = deps.now();
+  const day = now.toISOString().slice(0, 10);
+  const spreadMs = deps.config.RECONCILE_SPREAD_HOURS * 3_600_000;
   let offset = 0;
   let requested = 0;
   for (;;) {
     const batch = await listInstallations(deps.db, { status: 'ACTIVE', limit: 500, offset });
     if (batch.length === 0) break;
     for (const inst of batch) {
-      await enqueue(deps.queues, JOBS.bootstrapStart, {
-        v: 1,
-        workspaceId: inst.workspace_id,
-        addonId: inst.addon_id,
-        trigger: 'reconcile',
-      });
+      const key = { workspaceId: inst.workspace_id, addonId: inst.addon_id };
+      await enqueue(
+        deps.queues,
+        JOBS.bootstrapStart,
+        { v: 1, ...key, trigger: 'reconcile' },
+        { jobId: `reconcile-${key.workspaceId}-${key.addonId}-${day}`, delay: reconcileOffsetMs(key, spreadMs) },
+      );
       requested++;
     }
     offset += batch.length;
   }
-  deps.logger.info({ workspaces: requested }, 'reconciliation requested a bootstrap per active workspace');
+  deps.logger.info(
+    { workspaces: requested, spreadHours: deps.config.RECONCILE_SPREAD_HOURS },
+    'reconciliation requested a bootstrap per active workspace, spread over the period',
+  );
   return requested;
+}
+
+/** Where in the spread period an installation's reconciliation starts: a stable hash of its ids. */
+export function reconcileOffsetMs(key: { workspaceId: string; addonId: string }, spreadMs: number): number {
+  if (spreadMs <= 0) return 0;
+  const hash = createHash('sha256').update(key.workspaceId).update('\0').update(key.addonId).digest();
+  return Number(hash.readBigUInt64BE(0) % BigInt(spreadMs));
 }
 
 export async function processMaintenance(deps: WorkerDeps, job: Job): Promise<unknown> {
