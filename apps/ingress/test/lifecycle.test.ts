@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { addon } from '@cap/addon';
 import { eventRoute } from '@cap/clockify';
 import { JOBS, parsePayload, type LifecyclePayload } from '@cap/queue';
+import { TOKEN_COLUMNS } from '@cap/secrets';
 import {
   NO_JOBS,
   allJobs,
@@ -110,16 +111,32 @@ describe('POST /lifecycle/installed', () => {
       backendUrl: 'https://api.clockify.me/api',
       reportsUrl: 'https://reports.api.clockify.me',
     });
-    expect(t.ingress.context.keyring.decrypt(payload.body.authTokenEnc)).toBe(authToken);
-    expect(payload.body.authTokenEnc).toMatch(/^enc:v1:/);
+    const place = { workspaceId: 'ws-install', addonId: ADDON_ID };
+    expect(
+      t.ingress.context.keyring.decrypt(payload.body.authTokenEnc, {
+        ...place,
+        column: TOKEN_COLUMNS.installationToken,
+      }),
+    ).toBe(authToken);
+    expect(payload.body.authTokenEnc).toMatch(/^enc:v2:/);
+    // Bound to its place: the same ciphertext does not decrypt as another installation's token.
+    expect(() =>
+      t.ingress.context.keyring.decrypt(payload.body.authTokenEnc, {
+        workspaceId: 'ws-other',
+        addonId: ADDON_ID,
+        column: TOKEN_COLUMNS.installationToken,
+      }),
+    ).toThrow(/authentication failed/);
 
     expect(payload.body.webhooks).toHaveLength(20);
     for (const event of addon.events) {
       const entry = payload.body.webhooks.find((w) => w.event === event);
       expect(entry, event).toBeDefined();
       expect(entry!.webhookType).toBe('ADDON');
-      expect(entry!.authTokenEnc).toMatch(/^enc:v1:/);
-      expect(t.ingress.context.keyring.decrypt(entry!.authTokenEnc)).toBe(webhookTokens.get(event));
+      expect(entry!.authTokenEnc).toMatch(/^enc:v2:/);
+      expect(
+        t.ingress.context.keyring.decrypt(entry!.authTokenEnc, { ...place, column: TOKEN_COLUMNS.webhookToken(event) }),
+      ).toBe(webhookTokens.get(event));
       expect(entry!.tokenHash).toBe(sha256(webhookTokens.get(event)!));
     }
     // The stray path is not stored (its deliveries could never be matched) but reported.
@@ -134,7 +151,7 @@ describe('POST /lifecycle/installed', () => {
       const hash = await redis.hgetall(`${t.prefix}:lifecycle:${job.id}`);
       expect(hash.data).toBeDefined();
       const raw = Object.values(hash).join('\n');
-      expect(raw).toContain('enc:v1:');
+      expect(raw).toContain('enc:v2:');
       for (const token of [authToken, strayToken, ...webhookTokens.values()]) {
         expect(raw).not.toContain(token);
         expect(raw).not.toContain(token.split('.')[2]);

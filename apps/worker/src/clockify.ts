@@ -1,5 +1,6 @@
 import type { Job } from 'bullmq';
 import { ClockifyClient, ClockifyPermissionError } from '@cap/clockify';
+import { TOKEN_COLUMNS } from '@cap/secrets';
 import type { Installation } from '@cap/db';
 import type { WorkerDeps } from './deps.js';
 
@@ -28,7 +29,11 @@ export function createInstallationClient(
   return new ClockifyClient({
     baseUrl,
     ...(installation.reports_url ? { reportsUrl: installation.reports_url } : {}),
-    token: deps.keyring.decrypt(installation.auth_token_enc),
+    token: deps.keyring.decrypt(installation.auth_token_enc, {
+      workspaceId: installation.workspace_id,
+      addonId: installation.addon_id,
+      column: TOKEN_COLUMNS.installationToken,
+    }),
     workspaceId: installation.workspace_id,
     allowedHosts: deps.config.CLOCKIFY_API_ALLOWED_HOSTS,
     limiter: deps.limiter,

@@ -45,10 +45,10 @@ describe('lifecycle', () => {
       .where('workspace_id', '=', s.workspaceId)
       .execute();
     expect(hooks.map((h) => h.event).sort()).toEqual([...s.ingress.context.addon.events].sort());
-    expect(hooks.every((h) => h.token_enc.startsWith('enc:v1:'))).toBe(true);
+    expect(hooks.every((h) => h.token_enc.startsWith('enc:v2:'))).toBe(true);
     const installation = await getInstallation(s.ingress.context.database.db, key);
     expect(installation?.api_url).toBe(s.sim.url);
-    expect(installation?.auth_token_enc).toMatch(/^enc:v1:/);
+    expect(installation?.auth_token_enc).toMatch(/^enc:v2:/);
 
     // A reinstall with full-URL paths replaces the tokens.
     const before = new Set(hooks.map((h) => h.token_hash));

@@ -4,15 +4,15 @@ import { JOBS, type JobName } from './names.js';
 /**
  * One zod schema per job payload. Jobs outlive deployments, so a field added later must be
  * optional; `v` lets a processor tell old shapes apart if a breaking change is ever needed.
- * No payload ever holds a token in the clear: tokens are AES-GCM ciphertexts (`enc:v1:…`) or
+ * No payload ever holds a token in the clear: tokens are AES-GCM ciphertexts (`enc:v2:…`) or
  * SHA-256 hashes.
  */
 
-/** `enc:v1:<keyId>:<iv>:<ciphertext>:<tag>` as the keyring writes it (base64url parts). */
+/** `enc:v2:<keyId>:<iv>:<ciphertext>:<tag>` as the keyring writes it (base64url parts; v1 from before). */
 const ciphertext = z
   .string()
   .max(16_384)
-  .regex(/^enc:v1:[A-Za-z0-9_-]+(?::[A-Za-z0-9_-]+){3}$/, 'must be an encrypted token');
+  .regex(/^enc:v[12]:[A-Za-z0-9_-]+(?::[A-Za-z0-9_-]+){3}$/, 'must be an encrypted token');
 const id = z.string().min(1).max(128);
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
 

@@ -2,12 +2,37 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:
 
 /**
  * AES-256-GCM encryption of Clockify tokens. A ciphertext is
- * `enc:v1:<keyId>:<iv>:<ciphertext>:<tag>` (base64url parts), where keyId is derived from the
+ * `enc:v2:<keyId>:<iv>:<ciphertext>:<tag>` (base64url parts), where keyId is derived from the
  * key itself, so a keyring holding the current key and older ones can decrypt anything written
  * before a rotation and {@link Keyring.needsRotation} tells what to re-encrypt.
+ *
+ * The additional authenticated data binds a v2 ciphertext to where it belongs — the key id, the
+ * workspace, the installation and the column (see {@link TokenContext}) — so a ciphertext moved
+ * to another row (another workspace's installation token pasted into this one) does not decrypt.
+ * `enc:v1:` ciphertexts (the key id as the only AAD) still decrypt; `keys rotate` rewrites them.
  */
 
-const PREFIX = 'enc:v1:';
+const PREFIX_V1 = 'enc:v1:';
+const PREFIX = 'enc:v2:';
+
+/** Where a token's ciphertext is kept: what its AAD binds it to. */
+export interface TokenContext {
+  readonly workspaceId: string;
+  readonly addonId: string;
+  /** A TOKEN_COLUMNS label. */
+  readonly column: string;
+}
+
+/** The column labels of TokenContext. A webhook token is bound to its event too. */
+export const TOKEN_COLUMNS = {
+  installationToken: 'installations.auth_token_enc',
+  webhookToken: (event: string) => `installation_webhooks.token_enc:${event}`,
+} as const;
+
+function aad(keyId: string, context: TokenContext): Buffer {
+  // A JSON array: unambiguous whatever the ids contain.
+  return Buffer.from(JSON.stringify(['cap-token', 'v2', keyId, context.workspaceId, context.addonId, context.column]));
+}
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
@@ -49,18 +74,20 @@ export class Keyring {
     return new Keyring(parseKey(current), previous.map(parseKey));
   }
 
-  encrypt(plaintext: string): string {
+  encrypt(plaintext: string, context: TokenContext): string {
     const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv('aes-256-gcm', this.current, iv);
-    // The key id is authenticated too, so a ciphertext cannot be relabelled to another key.
-    cipher.setAAD(Buffer.from(this.currentKeyId));
+    // The key id and the place are authenticated too: no relabelling to another key, no moving.
+    cipher.setAAD(aad(this.currentKeyId, context));
     const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
     const tag = cipher.getAuthTag();
     return `${PREFIX}${this.currentKeyId}:${iv.toString('base64url')}:${body.toString('base64url')}:${tag.toString('base64url')}`;
   }
 
-  decrypt(ciphertext: string): string {
-    if (!ciphertext.startsWith(PREFIX)) throw new DecryptionError('not a ciphertext of this format');
+  /** Decrypts a v2 ciphertext made for `context` (or a legacy v1 one, which binds no context). */
+  decrypt(ciphertext: string, context: TokenContext): string {
+    const v1 = ciphertext.startsWith(PREFIX_V1);
+    if (!v1 && !ciphertext.startsWith(PREFIX)) throw new DecryptionError('not a ciphertext of this format');
     const parts = ciphertext.slice(PREFIX.length).split(':');
     if (parts.length !== 4) throw new DecryptionError('malformed ciphertext');
     const [keyId, ivPart, bodyPart, tagPart] = parts as [string, string, string, string];
@@ -71,21 +98,32 @@ export class Keyring {
     if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) throw new DecryptionError('malformed ciphertext');
     try {
       const decipher = createDecipheriv('aes-256-gcm', key, iv);
-      decipher.setAAD(Buffer.from(keyId));
+      decipher.setAAD(v1 ? Buffer.from(keyId) : aad(keyId, context));
       decipher.setAuthTag(tag);
       return Buffer.concat([decipher.update(Buffer.from(bodyPart, 'base64url')), decipher.final()]).toString('utf8');
     } catch {
-      throw new DecryptionError('authentication failed (tampered or wrong key)');
+      throw new DecryptionError('authentication failed (tampered, moved from another row, or wrong key)');
     }
   }
 
-  /** True when the ciphertext was made with an older key and should be re-encrypted. */
+  /** True when the ciphertext is v1 or made with an older key, and should be re-encrypted. */
   needsRotation(ciphertext: string): boolean {
     return !ciphertext.startsWith(`${PREFIX}${this.currentKeyId}:`);
   }
 
+  /** The key id a ciphertext names (undefined when it is not one), for reports that name a missing key. */
+  static keyIdOf(ciphertext: string): string | undefined {
+    if (!Keyring.isCiphertext(ciphertext)) return undefined;
+    return ciphertext.slice(PREFIX.length).split(':')[0];
+  }
+
+  /** True for the keys this keyring holds. */
+  hasKey(keyId: string): boolean {
+    return this.keys.has(keyId);
+  }
+
   static isCiphertext(value: string): boolean {
-    return value.startsWith(PREFIX);
+    return value.startsWith(PREFIX) || value.startsWith(PREFIX_V1);
   }
 }
 

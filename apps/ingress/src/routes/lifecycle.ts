@@ -12,6 +12,7 @@ import {
 import { LIFECYCLE_JOB, parsePayload, storedTokenKind, type InstalledPayload, type LifecyclePayload } from '@cap/queue';
 
 type InstalledWebhook = InstalledPayload['body']['webhooks'][number];
+import { TOKEN_COLUMNS } from '@cap/secrets';
 import type { IngressContext } from '../context.js';
 import { parseJsonObject, readBody, requireJsonContentType } from '../http/body.js';
 import { HttpError, unavailable, wrongKind } from '../http/errors.js';
@@ -222,7 +223,8 @@ export async function handleLifecycle(
         ...(installed.asUser ? { asUser: installed.asUser } : {}),
         ...(installed.apiUrl ? { apiUrl: installed.apiUrl } : {}),
         ...(installed.addonUserId ? { addonUserId: installed.addonUserId } : {}),
-        authTokenEnc: ctx.keyring.encrypt(installed.authToken),
+        // Bound to the row it will be stored in: it cannot be moved to another installation.
+        authTokenEnc: ctx.keyring.encrypt(installed.authToken, { ...expect, column: TOKEN_COLUMNS.installationToken }),
         authTokenHash: installationHash,
         webhooks,
         ...(skipped.length > 0 ? { skippedWebhooks: skipped } : {}),
@@ -314,7 +316,7 @@ async function acceptWebhookEntries(
       path: w.path,
       ...(w.webhookType ? { webhookType: w.webhookType } : {}),
       event,
-      authTokenEnc: ctx.keyring.encrypt(w.authToken),
+      authTokenEnc: ctx.keyring.encrypt(w.authToken, { ...expect, column: TOKEN_COLUMNS.webhookToken(event) }),
       tokenHash: token.tokenHash,
     });
   }

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
-import { databaseVars, defineEnv, jobVars, loadConfigOrExit, redisVars, runtimeVars } from '@cap/config';
+import { databaseVars, defineEnv, jobVars, loadConfigOrExit, redisVars, runtimeVars, secretVars } from '@cap/config';
 import {
   bootstrapProgress,
   listBootstrapRuns,
@@ -18,7 +18,9 @@ import {
   requestBootstrap,
 } from '@cap/operations';
 import { closeQueues, createQueues, createWorkerConnection, waitForRedis } from '@cap/queue';
-import { acquireEmbeddedDatabaseLock } from '@cap/service';
+import { createLogger } from '@cap/observability';
+import { acquireEmbeddedDatabaseLock, loadKeyring } from '@cap/service';
+import { rotateKeys } from './keys.js';
 
 const USAGE = `Usage: npm run cli -- <command>
 
@@ -27,10 +29,12 @@ Commands:
   dead-letters replay <id>                                replay one dead letter as a new job
   dead-letters replay --all [--workspace <id>]            replay every open dead letter
   bootstrap <workspaceId> [--no-wait]                     start a bootstrap and show its progress
+  keys rotate [--dry-run]                                 re-encrypt every stored token under TOKEN_ENCRYPTION_KEY
+                                                          (safe while the system serves; run it again to resume)
 
-Uses REDIS_URL, BULLMQ_PREFIX and DATABASE_URL like the apps (see ENV_VARS.md).`;
+Uses REDIS_URL, BULLMQ_PREFIX, DATABASE_URL and the token keys like the apps (see ENV_VARS.md).`;
 
-const cliEnv = defineEnv('cli', { ...runtimeVars, ...redisVars, ...databaseVars, ...jobVars });
+const cliEnv = defineEnv('cli', { ...runtimeVars, ...redisVars, ...databaseVars, ...jobVars, ...secretVars });
 
 class UsageError extends Error {}
 
@@ -123,6 +127,7 @@ async function main(argv: string[]): Promise<number> {
       workspace: { type: 'string' },
       json: { type: 'boolean', default: false },
       'no-wait': { type: 'boolean', default: false },
+      'dry-run': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -211,6 +216,33 @@ async function main(argv: string[]): Promise<number> {
       }
       process.stdout.write(`bootstrap ${p.run.status}: ${p.totals.items} items in ${p.totals.requests} requests\n`);
       return p.run.status === 'COMPLETED' ? 0 : 1;
+    }
+    if (command === 'keys' && sub === 'rotate') {
+      const keyring = loadKeyring(config, createLogger({ name: 'cli', level: 'warn' }, process.stderr));
+      const dryRun = values['dry-run'];
+      const report = await rotateKeys(db.db, keyring, {
+        dryRun,
+        onProgress: (r, table) =>
+          process.stderr.write(
+            `${table}: rotated ${r.rotated}, current ${r.current}, skipped ${r.skipped}, failed ${r.failed.length}\n`,
+          ),
+      });
+      for (const f of report.failed) {
+        process.stdout.write(
+          `cannot rotate ${f.table} of workspace ${f.workspaceId}, add-on ${f.addonId}${f.event ? `, ${f.event}` : ''}: ${f.reason}\n`,
+        );
+      }
+      process.stdout.write(
+        `${dryRun ? 'would rotate' : 'rotated'} ${report.rotated}, already current ${report.current}, ` +
+          `skipped (changed meanwhile) ${report.skipped}, failed ${report.failed.length}` +
+          ` (current key ${keyring.currentKeyId})\n`,
+      );
+      if (report.missingKeys.length > 0) {
+        process.stdout.write(
+          `missing keys: ${report.missingKeys.join(', ')}; add them to TOKEN_ENCRYPTION_PREVIOUS_KEYS and run again\n`,
+        );
+      }
+      return report.failed.length > 0 ? 1 : 0;
     }
     throw new UsageError(`unknown command: ${positionals.join(' ')}`);
   } catch (err) {

@@ -3,3 +3,4 @@ export * from './dead-letters.js';
 export * from './entities.js';
 export * from './installations.js';
 export * from './webhook-events.js';
+export * from './token-ciphertexts.js';
