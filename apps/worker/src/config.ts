@@ -100,6 +100,19 @@ export const workerVars = {
     max: 600_000,
     description: 'First delay before an early 401 is retried; doubles each time.',
   }),
+  INFRA_RETRY_BASE_MS: int({
+    default: 1000,
+    min: 10,
+    max: 60_000,
+    description:
+      'First wait of a job that met an infrastructure error (Postgres or Redis unreachable, a pool timeout, a deadlock): it waits, doubling up to INFRA_RETRY_MAX_MS, as long as the outage lasts, without spending an attempt.',
+  }),
+  INFRA_RETRY_MAX_MS: int({
+    default: 30_000,
+    min: 10,
+    max: 600_000,
+    description: 'Longest wait between two tries of a job held up by an infrastructure error.',
+  }),
   AUTO_BOOTSTRAP: bool({ default: true, description: 'Start a bootstrap of the workspace data after INSTALLED.' }),
   BOOTSTRAP_TIME_ENTRY_DAYS: int({
     default: 30,

@@ -129,6 +129,8 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     lockDurationMs: config.WORKER_LOCK_DURATION_MS,
     stalledIntervalMs: config.WORKER_STALLED_INTERVAL_MS,
     maxStalledCount: config.WORKER_MAX_STALLED_COUNT,
+    infraRetryBaseMs: config.INFRA_RETRY_BASE_MS,
+    infraRetryMaxMs: config.INFRA_RETRY_MAX_MS,
     logger,
     metrics,
     onExhausted: async (queue: QueueName, job: Job, error: Error) => {

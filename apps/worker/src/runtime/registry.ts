@@ -2,6 +2,7 @@ import { DelayedError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { secondsSince, type Logger, type Metrics } from '@cap/observability';
 import type { QueueName } from '@cap/queue';
+import { infrastructureBackoffMs, isInfrastructureError } from './infrastructure-errors.js';
 
 export type Processor = (job: Job, token: string | undefined) => Promise<unknown>;
 
@@ -23,6 +24,13 @@ export interface RegistryOptions {
   readonly metrics: Metrics;
   /** Called once a job failed for good (attempts exhausted, unrecoverable, stalled too often). */
   readonly onExhausted: (queue: QueueName, job: Job, error: Error) => Promise<void>;
+  /**
+   * First wait and cap of a job put back after an infrastructure error (Postgres or Redis away,
+   * a deadlock): it waits, doubling up to the cap, for as long as the outage lasts, without
+   * spending an attempt. Only errors of the job itself spend attempts.
+   */
+  readonly infraRetryBaseMs: number;
+  readonly infraRetryMaxMs: number;
 }
 
 /**
@@ -35,6 +43,9 @@ export class WorkerRegistry {
   private readonly duration;
   private readonly jobs;
   private readonly stalled;
+  private readonly infraDelays;
+  /** Infrastructure waits per job id in this process (the backoff's exponent). */
+  private readonly infraWaits = new Map<string, number>();
 
   constructor(private readonly opts: RegistryOptions) {
     this.duration = opts.metrics.histogram('worker_job_duration_seconds', 'Time spent processing a job', [
@@ -43,6 +54,11 @@ export class WorkerRegistry {
       'outcome',
     ]);
     this.jobs = opts.metrics.counter('worker_jobs_total', 'Jobs processed by outcome', ['queue', 'job', 'outcome']);
+    this.infraDelays = opts.metrics.counter(
+      'worker_jobs_infrastructure_waits_total',
+      'Jobs put back to wait after an infrastructure error (Postgres or Redis away, deadlock), no attempt spent',
+      ['queue'],
+    );
     this.stalled = opts.metrics.counter(
       'worker_stalled_jobs_total',
       'Jobs whose lock expired (worker died or blocked)',
@@ -57,10 +73,17 @@ export class WorkerRegistry {
       const start = process.hrtime.bigint();
       let outcome = 'completed';
       try {
-        return await spec.process(job, token);
+        const result = await spec.process(job, token);
+        if (job.id !== undefined) this.infraWaits.delete(job.id);
+        return result;
       } catch (err) {
         // A job re-scheduled with moveToDelayed is neither a success nor a failure.
         outcome = err instanceof DelayedError ? 'delayed' : 'failed';
+        if (outcome === 'failed' && isInfrastructureError(err) && (await this.waitOut(spec.queue, job, token, err))) {
+          outcome = 'infrastructure';
+          throw new DelayedError();
+        }
+        if (job.id !== undefined) this.infraWaits.delete(job.id);
         throw err;
       } finally {
         const labels = { queue: spec.queue, job: job.name, outcome };
@@ -106,6 +129,30 @@ export class WorkerRegistry {
       );
     });
     this.workers.push({ queue: spec.queue, worker, connection });
+  }
+
+  /**
+   * Puts a job that met an infrastructure error back to wait, without spending an attempt.
+   * False when that is not possible either (Redis is away too): the error then takes its usual
+   * course, and BullMQ's own retry or stall handling brings the job back.
+   */
+  private async waitOut(queue: QueueName, job: Job, token: string | undefined, err: unknown): Promise<boolean> {
+    if (token === undefined || job.id === undefined) return false;
+    const waits = this.infraWaits.get(job.id) ?? 0;
+    const delayMs = infrastructureBackoffMs(waits, this.opts.infraRetryBaseMs, this.opts.infraRetryMaxMs);
+    try {
+      await job.moveToDelayed(Date.now() + delayMs, token);
+    } catch {
+      return false;
+    }
+    this.infraWaits.set(job.id, waits + 1);
+    if (this.infraWaits.size > 100_000) this.infraWaits.delete(this.infraWaits.keys().next().value!);
+    this.infraDelays.inc({ queue });
+    this.opts.logger.warn(
+      { queue, job: job.name, jobId: job.id, delayMs, err: { message: (err as Error).message } },
+      'a dependency is unavailable; the job waits without spending an attempt',
+    );
+    return true;
   }
 
   get queues(): QueueName[] {

@@ -31,8 +31,12 @@ beforeAll(async () => {
   worker = s.spawnWorker({
     DATABASE_URL: viaProxy.toString(),
     AUTO_BOOTSTRAP: 'false',
-    WEBHOOK_JOB_BACKOFF_MS: '500',
-    WEBHOOK_JOB_ATTEMPTS: '10',
+    // A retry budget far shorter than the outage (2 attempts, 50 ms apart): only a job that waits
+    // out an unreachable Postgres without spending attempts survives it.
+    WEBHOOK_JOB_BACKOFF_MS: '50',
+    WEBHOOK_JOB_ATTEMPTS: '2',
+    INFRA_RETRY_BASE_MS: '200',
+    INFRA_RETRY_MAX_MS: '2000',
     DATABASE_CONNECT_TIMEOUT_MS: '1000',
   });
   const port = await worker.logField<number>(/worker ready/, 'port');
@@ -46,7 +50,7 @@ afterAll(async () => {
 });
 
 describe('workers while Postgres refuses connections', () => {
-  it('keep running through 20 s without Postgres and then process everything acknowledged meanwhile', async () => {
+  it('keep running through 20 s without Postgres, longer than the whole retry budget, and then process everything acknowledged meanwhile', async () => {
     const ledger = new DeliveryLedger(s);
     await ledger.send(5);
     proxy.block();
@@ -54,6 +58,10 @@ describe('workers while Postgres refuses connections', () => {
       timeoutMs: 10_000,
       message: '/ready to notice',
     });
+    // The worker's /ready names the dependency that is down.
+    const ready = (await (await fetch(readyUrl)).json()) as { checks: Record<string, string> };
+    expect(ready.checks.redis).toBe('ok');
+    expect(ready.checks.database).not.toBe('ok');
     const outage = Date.now();
     // Webhooks keep being acknowledged: the ingress path needs no Postgres.
     while (Date.now() - outage < 20_000) {
@@ -76,5 +84,7 @@ describe('workers while Postgres refuses connections', () => {
     );
     const letters = await s.ingress.context.database.db.selectFrom('dead_letters').select('id').execute();
     expect(letters).toEqual([]);
+    expect(await s.ingress.context.queues.webhooks.getFailedCount()).toBe(0);
+    expect(worker.output.join('\n')).toContain('the job waits without spending an attempt');
   }, 180_000);
 });
