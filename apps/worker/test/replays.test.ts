@@ -42,7 +42,8 @@ beforeAll(async () => {
   s = await startStack({
     sizes: { users: 2, projects: 1, tasksPerProject: 1, tags: 1, clients: 1, entries: 2 },
     addon: counting.addon,
-    workerEnv: { AUTO_BOOTSTRAP: 'false' },
+    // A production worker: NODE_ENV=production (which refuses REQUIRE_SIGNATURE_VERIFICATION=false).
+    workerEnv: { AUTO_BOOTSTRAP: 'false', NODE_ENV: 'production' },
   });
   ({ addonId } = await s.installAndWait());
 });
@@ -120,7 +121,7 @@ describe('deliveries and their tokens', () => {
     });
   });
 
-  it('a worker that requires verified tokens refuses unverified jobs', async () => {
+  it('a production worker refuses jobs whose tokens were not verified', async () => {
     const before = await getInstallation(db(), key());
     const tagId = 'e'.repeat(24);
     const raw = JSON.stringify({ ...s.sim.buildWebhook('NEW_TAG'), id: tagId, name: 'Unverified' });
