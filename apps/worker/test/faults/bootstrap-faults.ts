@@ -77,5 +77,8 @@ export async function requestsOutsideCommittedPages(
 ): Promise<{ lost: number; resources: BootstrapResource[] }> {
   const resources = await getBootstrapResources(s.ingress.context.database.db, runId);
   const counted = resources.reduce((n, x) => n + x.requests, 0);
-  return { lost: s.sim.api!.stats.snapshot().byWorkspace[s.workspaceId]!.total - counted, resources };
+  const stats = s.sim.api!.stats.snapshot();
+  // The read of the installation's settings that follows INSTALLED is no page of the run.
+  const settingsReads = stats.byOperation.addonGetSettings ?? 0;
+  return { lost: stats.byWorkspace[s.workspaceId]!.total - settingsReads - counted, resources };
 }
