@@ -1,7 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { readClockifyData } from '@cap/clockify';
-import { createMockApi, loadOrCreateKeys, signInstallationToken, type MockApi } from '../src/index.js';
+import { readClockifyData, type WebhookEventName } from '@cap/clockify';
+import {
+  Rng,
+  buildWebhookBody,
+  createMockApi,
+  loadOrCreateKeys,
+  signInstallationToken,
+  webhookBodyForChange,
+  type MockApi,
+} from '../src/index.js';
 import { tempDataDir } from './helpers.js';
 
 interface Schema {
@@ -120,4 +128,150 @@ describe('entity shapes follow the OpenAPI response schemas', () => {
       }
     },
   );
+});
+
+/**
+ * Webhook bodies carry exactly the keys of Clockify's examples (the table in
+ * src/webhooks/bodies.ts): never more, so a platform that relies on a field Clockify does not send
+ * fails here and not in production.
+ */
+describe('webhook bodies have the documented shape', () => {
+  const body = (event: WebhookEventName, seed: string = event) =>
+    buildWebhookBody(event, { store: api.store, workspaceId: ws, rng: new Rng(seed) });
+  const keys = (o: unknown) => Object.keys(o as object).sort();
+  const PROFILE = ['email', 'id', 'name', 'profilePicture', 'settings'];
+  const TIME_OFF = [
+    'balanceDiff',
+    'balanceValueAtRequest',
+    'createdAt',
+    'excludeDays',
+    'halfDay',
+    'id',
+    'negativeBalanceUsed',
+    'note',
+    'policyId',
+    'requesterUserId',
+    'status',
+    'timeOffPeriod',
+    'timeZone',
+    'userId',
+    'workspaceId',
+  ];
+  const EXPECTED: Partial<Record<WebhookEventName, string[]>> = {
+    USER_UPDATED: ['email', 'id', 'name'],
+    USER_DELETED_FROM_WORKSPACE: ['email', 'id', 'name'],
+    USER_EMAIL_CHANGED: ['email', 'id', 'name', 'oldEmail'],
+    USER_JOINED_WORKSPACE: PROFILE,
+    USER_ACTIVATED_ON_WORKSPACE: PROFILE,
+    USER_DEACTIVATED_ON_WORKSPACE: PROFILE,
+    USERS_INVITED_TO_WORKSPACE: ['invitedUserEmails', 'inviter', 'workspaceId'],
+    LIMITED_USERS_ADDED_TO_WORKSPACE: ['invitedUserNames', 'inviter', 'workspaceId'],
+    BILLABLE_RATE_UPDATED: ['amount', 'currency', 'modifiedEntity', 'rateChangeSource', 'since', 'workspaceId'],
+    COST_RATE_UPDATED: ['amount', 'currency', 'modifiedEntity', 'rateChangeSource', 'since', 'workspaceId'],
+    EXPENSE_UPDATED: ['categoryId', 'expenseId', 'projectId', 'userId', 'workspaceId'],
+    EXPENSE_DELETED: ['categoryId', 'expenseId', 'projectId', 'userId', 'workspaceId'],
+    // prettier-ignore
+    EXPENSE_CREATED: ['billable', 'categoryId', 'date', 'fileId', 'id', 'notes', 'projectId', 'quantity', 'taskId', 'total', 'userId', 'workspaceId'],
+    // prettier-ignore
+    EXPENSE_RESTORED: ['billable', 'categoryId', 'date', 'fileId', 'id', 'locked', 'notes', 'projectId', 'quantity', 'total', 'userId', 'workspaceId'],
+    NEW_CLIENT: ['archived', 'id', 'name', 'workspaceId'],
+    CLIENT_UPDATED: ['archived', 'id', 'name', 'workspaceId'],
+    CLIENT_DELETED: ['archived', 'id', 'name', 'workspaceId'],
+    TAG_UPDATED: ['archived', 'id', 'name', 'workspaceId'],
+    // prettier-ignore
+    TASK_UPDATED: ['assigneeId', 'assigneeIds', 'duration', 'estimate', 'id', 'name', 'projectId', 'status', 'userGroupIds'],
+    USER_GROUP_UPDATED: ['id', 'name', 'teamManagers', 'userIds', 'workspaceId'],
+    // prettier-ignore
+    PROJECT_UPDATED: ['archived', 'billable', 'client', 'clientId', 'clientName', 'color', 'duration', 'estimate', 'hourlyRate', 'id', 'name', 'note', 'public', 'tasks', 'template', 'workspaceId'],
+    // prettier-ignore
+    TIME_ENTRY_UPDATED: ['billable', 'costRate', 'customFieldValues', 'description', 'hourlyRate', 'id', 'isLocked', 'project', 'projectId', 'tagIds', 'tags', 'task', 'taskId', 'timeInterval', 'user', 'userId', 'workspaceId'],
+    NEW_APPROVAL_REQUEST: ['dateRange', 'id', 'owner', 'status', 'workspaceId'],
+    APPROVAL_REQUEST_STATUS_UPDATED: ['dateRange', 'id', 'owner', 'status', 'workspaceId'],
+    TIME_OFF_REQUESTED: TIME_OFF,
+    TIME_OFF_REQUEST_APPROVED: TIME_OFF,
+    TIME_OFF_REQUEST_REJECTED: TIME_OFF,
+    TIME_OFF_REQUEST_WITHDRAWN: TIME_OFF,
+    ASSIGNMENT_PUBLISHED: ['assignmentId', 'projectId', 'userId', 'workspaceId'],
+    BALANCE_UPDATED: ['note', 'updatedBy', 'userId', 'value', 'workspaceId'],
+    // prettier-ignore
+    NEW_INVOICE: ['amount', 'clientAddress', 'clientId', 'clientName', 'currency', 'discount', 'discountAmount', 'dueDate', 'id', 'issuedDate', 'items', 'note', 'number', 'status', 'subject', 'subtotal', 'tax', 'tax2', 'tax2Amount', 'taxAmount', 'userId'],
+  };
+
+  it.each(Object.entries(EXPECTED))('%s: exactly the documented keys', (event, expected) => {
+    for (const seed of ['a', 'b', 'c']) expect(keys(body(event as WebhookEventName, seed))).toEqual(expected);
+  });
+
+  it('PROJECT_*: every task of the project and its client embedded', () => {
+    const b = body('PROJECT_UPDATED') as { id: string; clientId: string; tasks: { id: string }[]; client: unknown };
+    expect(b.tasks.map((t) => t.id).sort()).toEqual(
+      api.store
+        .listTasks(ws, b.id)
+        .map((t) => t.id)
+        .sort(),
+    );
+    if (b.clientId) expect(b.client).toMatchObject({ id: b.clientId, workspaceId: ws, archived: expect.any(Boolean) });
+    else expect(b.client).toBeNull();
+    const withClient = api.store.listProjects(ws).find((p) => p.clientId !== '');
+    expect(withClient).toBeDefined();
+    const change = api.store.updateProject(ws, withClient!.id, { note: 'shape test' });
+    expect(webhookBodyForChange(api.store, change)).toMatchObject({
+      client: { id: withClient!.clientId, name: withClient!.clientName },
+      clientName: withClient!.clientName,
+    });
+  });
+
+  it('PROJECT_DELETED still lists the tasks the deletion removed', () => {
+    const project = api.store.listProjects(ws).find((p) => api.store.listTasks(ws, p.id).length > 0)!;
+    const taskIds = api.store
+      .listTasks(ws, project.id)
+      .map((t) => t.id)
+      .sort();
+    const b = webhookBodyForChange(api.store, api.store.deleteProject(ws, project.id)) as { tasks: { id: string }[] };
+    expect(b.tasks.map((t) => t.id).sort()).toEqual(taskIds);
+  });
+
+  it('USER_UPDATED renames the user in the store and sends only id, email and name', () => {
+    const user = api.store.listUsers(ws, { status: 'ACTIVE' })[0]!;
+    const b = webhookBodyForChange(api.store, api.store.updateUser(ws, user.id, { name: 'Renamed For Shape' }));
+    expect(b).toEqual({ id: user.id, email: user.email, name: 'Renamed For Shape' });
+    expect(api.store.getUser(ws, user.id).name).toBe('Renamed For Shape');
+  });
+
+  it('USERS_INVITED / LIMITED_USERS_ADDED name the inviter and the people added', () => {
+    const invited = webhookBodyForChange(api.store, api.store.inviteUsers(ws, ['shape.invitee@example.com']));
+    expect(invited).toMatchObject({ workspaceId: ws, invitedUserEmails: ['shape.invitee@example.com'] });
+    expect(keys(invited.inviter)).toEqual(PROFILE);
+    const limited = webhookBodyForChange(api.store, api.store.addLimitedUsers(ws, ['Shape Limited']));
+    expect(limited).toMatchObject({ workspaceId: ws, invitedUserNames: ['Shape Limited'] });
+    expect(keys(limited.inviter)).toEqual(['email', 'id', 'name', 'profilePicture']);
+  });
+
+  it('rate events carry the membership, the currency and the new amount', () => {
+    const user = api.store.listUsers(ws, { status: 'ACTIVE' })[0]!;
+    const b = webhookBodyForChange(api.store, api.store.setUserCostRate(ws, user.id, 4200));
+    expect(b).toMatchObject({
+      workspaceId: ws,
+      amount: 4200,
+      currency: { id: expect.any(String), code: expect.any(String) },
+      modifiedEntity: { userId: user.id, costRate: { amount: 4200 }, targetId: ws, membershipType: 'WORKSPACE' },
+    });
+  });
+
+  it('scalar details: BALANCE_UPDATED value is a string, the approval owner has `timezone`', () => {
+    expect(typeof body('BALANCE_UPDATED').value).toBe('string');
+    for (const event of ['NEW_APPROVAL_REQUEST', 'APPROVAL_REQUEST_STATUS_UPDATED'] as const) {
+      const owner = body(event).owner as Record<string, unknown>;
+      expect(keys(owner)).toEqual(['startOfWeek', 'timezone', 'userId', 'userName']);
+    }
+    expect(typeof body('EXPENSE_DELETED').expenseId).toBe('string');
+    expect('id' in body('EXPENSE_DELETED')).toBe(false);
+  });
+
+  it('time entries are hydrated with the short related entities of the samples', () => {
+    const b = body('TIMER_STOPPED') as Record<string, unknown>;
+    expect('type' in b || 'kioskId' in b).toBe(false);
+    if (b.user) expect(keys(b.user)).toEqual(['id', 'name', 'status']);
+    for (const t of b.tags as object[]) expect(keys(t)).toEqual(['archived', 'id', 'name', 'workspaceId']);
+    if (b.task) expect(b.task).toMatchObject({ workspaceId: ws });
+  });
 });

@@ -621,6 +621,8 @@ export class MockStore {
   deleteProject(workspaceId: string, projectId: string): StoreChange<Project> {
     const ws = this.ws(workspaceId);
     const project = this.project(ws, projectId);
+    // Kept for the webhook: PROJECT_DELETED embeds the project's tasks as they were.
+    const tasks = [...(ws.tasks.get(projectId)?.values() ?? [])].map(copy);
     ws.projects.delete(projectId);
     ws.tasks.delete(projectId);
     for (const e of ws.entries.values()) {
@@ -629,7 +631,7 @@ export class MockStore {
         e.taskId = null;
       }
     }
-    return change(workspaceId, 'PROJECT_DELETED', 'project', 'deleted', project);
+    return { ...change(workspaceId, 'PROJECT_DELETED', 'project', 'deleted', project), related: tasks };
   }
 
   // ---------------------------------------------------------------- tasks
