@@ -84,6 +84,7 @@ export {
   snapshotFromRows,
   diffMirror,
   entityFingerprint,
+  mirrorsBody,
   ALL_ACCOUNT_STATUSES as MIRROR_ACCOUNT_STATUSES,
 } from './mirror.js';
 export type { MirrorSnapshot, MirrorWindow, MirrorDiff } from './mirror.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { diffMirror, entityFingerprint, snapshotFromRows, type MirrorSnapshot } from './mirror.js';
+import { diffMirror, entityFingerprint, mirrorsBody, snapshotFromRows, type MirrorSnapshot } from './mirror.js';
 
 const entry = (id: string, start: string, description = 'Work') => ({
   entity_type: 'time_entry',
@@ -23,7 +23,7 @@ describe('snapshotFromRows', () => {
   it('keeps time entries starting inside the window (bounds included) and no tombstones', () => {
     const snapshot = snapshotFromRows(rows, ['time_entry', 'tag', 'project'], window);
     expect(Object.keys(snapshot.time_entry!).sort()).toEqual(['first', 'last']);
-    expect(snapshot.tag).toEqual({ t1: JSON.stringify(['Urgent', false]) });
+    expect(snapshot.tag).toEqual({ t1: entityFingerprint('tag', { name: 'Urgent', id: 't1' }) });
     expect(snapshot.project).toEqual({});
     expect(snapshot.client).toBeUndefined();
   });
@@ -51,20 +51,58 @@ describe('diffMirror', () => {
 });
 
 describe('entityFingerprint', () => {
-  it('tells apart changes that keep the name: archiving, another client, a task status, an e-mail', () => {
+  it('tells apart any change of a stored field, including a field erased by a short body', () => {
     const project = { id: 'p', name: 'Apollo', clientId: 'c1', archived: false, billable: true, note: 'x' };
     const fp = entityFingerprint('project', project);
-    expect(entityFingerprint('project', { ...project, note: 'ignored: lists and webhooks differ here' })).toBe(fp);
+    expect(
+      entityFingerprint('project', {
+        note: 'x',
+        billable: true,
+        archived: false,
+        clientId: 'c1',
+        name: 'Apollo',
+        id: 'p',
+      }),
+    ).toBe(fp);
+    expect(entityFingerprint('project', { ...project, note: 'y' })).not.toBe(fp);
     expect(entityFingerprint('project', { ...project, archived: true })).not.toBe(fp);
-    expect(entityFingerprint('project', { ...project, clientId: 'c2' })).not.toBe(fp);
-    expect(entityFingerprint('project', { ...project, billable: false })).not.toBe(fp);
     const task = { id: 't', name: 'Design', projectId: 'p', status: 'ACTIVE' };
     expect(entityFingerprint('task', { ...task, status: 'DONE' })).not.toBe(entityFingerprint('task', task));
-    const user = { id: 'u', name: 'Ada', email: 'ada@example.com' };
-    expect(entityFingerprint('user', { ...user, email: 'ada+new@example.com' })).not.toBe(
+    const user = {
+      id: 'u',
+      name: 'Ada',
+      email: 'ada@example.com',
+      status: 'ACTIVE',
+      settings: { weekStart: 'MONDAY' },
+    };
+    // What a USER_UPDATED body would leave if it replaced the stored user instead of merging.
+    expect(entityFingerprint('user', { id: 'u', name: 'Ada', email: 'ada@example.com' })).not.toBe(
       entityFingerprint('user', user),
     );
-    const tag = { id: 'g', name: 'Urgent', archived: false };
-    expect(entityFingerprint('tag', { ...tag, archived: true })).not.toBe(entityFingerprint('tag', tag));
+    expect(entityFingerprint('user', { ...user, settings: { weekStart: 'SUNDAY' } })).not.toBe(
+      entityFingerprint('user', user),
+    );
+  });
+
+  it('leaves out only the fields webhook bodies carry and list items do not', () => {
+    const entry = { id: 'e', description: 'x', projectId: 'p' };
+    expect(entityFingerprint('time_entry', { ...entry, project: { id: 'p' }, tags: [], user: null, task: null })).toBe(
+      entityFingerprint('time_entry', entry),
+    );
+    const project = { id: 'p', name: 'Apollo' };
+    expect(entityFingerprint('project', { ...project, tasks: [], client: null })).toBe(
+      entityFingerprint('project', project),
+    );
+    const user = { id: 'u', email: 'new@example.com' };
+    expect(entityFingerprint('user', { ...user, oldEmail: 'old@example.com' })).toBe(entityFingerprint('user', user));
+  });
+});
+
+describe('mirrorsBody', () => {
+  it('holds when every field the body carries is in the row, whatever else the row keeps', () => {
+    const row = { id: 'u', name: 'Ada', email: 'ada@example.com', status: 'ACTIVE' };
+    expect(mirrorsBody('user', row, { id: 'u', name: 'Ada', email: 'ada@example.com' })).toBe(true);
+    expect(mirrorsBody('user', row, { id: 'u', name: 'Ada L.', email: 'ada@example.com' })).toBe(false);
+    expect(mirrorsBody('user', row, { id: 'u', profilePicture: '' })).toBe(false);
   });
 });

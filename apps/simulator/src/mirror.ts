@@ -5,9 +5,11 @@ import type { MockStore } from './store/store.js';
  * by the worker tests, the end-to-end tests and the demo to check a bootstrap plus webhooks left
  * the add-on's copy equal to the simulator's data.
  *
- * Entities are compared by id and a fingerprint of the fields both a list response and a webhook
- * body carry (a webhook's time entry is hydrated, a listed one is not, so whole objects differ):
- * the name and the flags a change can flip without renaming.
+ * Entities are compared by id and a fingerprint of every field the bootstrap stores for them
+ * (the API list items as the mock serves them), so a short webhook body that erased a stored
+ * field (USER_UPDATED carries only id, email and name) shows up as `changed`. The only fields
+ * left out are those that webhook bodies carry and list items do not (IGNORED below): a row
+ * written from a webhook legitimately holds them, and no list item has them to compare with.
  */
 
 /** entity type → entity id → fingerprint */
@@ -21,33 +23,44 @@ export interface MirrorWindow {
 
 const str = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
 
+/**
+ * Webhook-only fields per entity type. Time entry webhooks are hydrated with the related
+ * `project`, `task`, `user` and `tags` (the user time-entries list is not); project webhooks embed
+ * the project's `tasks` and its `client` (the projects list does not); USER_EMAIL_CHANGED adds
+ * `oldEmail`, which no user list item has.
+ */
+const IGNORED: Readonly<Record<string, readonly string[]>> = {
+  time_entry: ['project', 'task', 'user', 'tags'],
+  project: ['tasks', 'client'],
+  user: ['oldEmail'],
+};
+
+/** JSON with object keys sorted, so equal values give equal strings whatever the key order. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v,
+  );
+}
+
+function compared(entityType: string, data: Record<string, unknown>): Record<string, unknown> {
+  const ignored = IGNORED[entityType] ?? [];
+  return Object.fromEntries(Object.entries(data).filter(([k]) => !ignored.includes(k)));
+}
+
+/** Every compared field of the entity: a missing field and a different value both change it. */
 export function entityFingerprint(entityType: string, data: Record<string, unknown>): string {
-  if (entityType === 'time_entry') {
-    const interval = (data.timeInterval ?? {}) as Record<string, unknown>;
-    return JSON.stringify([
-      str(data.description),
-      str(interval.start),
-      str(interval.end),
-      str(data.projectId),
-      str(data.taskId),
-      Boolean(data.billable),
-    ]);
-  }
-  // Besides the name, the fields a change can flip without renaming (archiving a project, a
-  // task's status, a user's e-mail); all of them are in both list responses and webhook bodies.
-  switch (entityType) {
-    case 'project':
-      return JSON.stringify([str(data.name), str(data.clientId), Boolean(data.archived), Boolean(data.billable)]);
-    case 'client':
-    case 'tag':
-      return JSON.stringify([str(data.name), Boolean(data.archived)]);
-    case 'task':
-      return JSON.stringify([str(data.name), str(data.projectId), str(data.status)]);
-    case 'user':
-      return JSON.stringify([str(data.name), str(data.email)]);
-    default:
-      return JSON.stringify([str(data.name)]);
-  }
+  return canonical(compared(entityType, data));
+}
+
+/**
+ * Whether a mirror row holds what a webhook body said about its entity: every compared field the
+ * body carries has the body's value in the row. (A partial body such as USER_UPDATED's is merged,
+ * so the row also keeps fields the body lacks; `entityFingerprint` checks those against the API.)
+ */
+export function mirrorsBody(entityType: string, row: Record<string, unknown>, body: Record<string, unknown>): boolean {
+  return Object.entries(compared(entityType, body)).every(([k, v]) => k in row && canonical(row[k]) === canonical(v));
 }
 
 function add(snapshot: MirrorSnapshot, type: string, items: readonly object[]): void {
