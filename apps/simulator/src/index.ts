@@ -11,7 +11,7 @@ export type {
   Mutations,
 } from './simulator.js';
 
-export { createMockApi, errorBody } from './api/server.js';
+export { createMockApi, errorBody, LAST_PAGE_OMITTED_OPERATIONS } from './api/server.js';
 export type { MockApi, MockApiOptions } from './api/server.js';
 export { OperationIndex, validateQuery, requiredScope } from './api/spec.js';
 export type { OperationSpec, ParamSpec, OperationMatch, HttpMethod } from './api/spec.js';

@@ -300,3 +300,84 @@ describe('faults and stats', () => {
     expect(api.stats.count({ workspaceId: ws, operation: 'getTags' })).toBe(2);
   });
 });
+
+describe('headers Clockify may leave out', () => {
+  it('by default omits Last-Page on a fixed set of lists (users, projects, timers) and keeps it elsewhere', async () => {
+    for (const path of ['/users?include-roles=false', '/projects?page-size=3', '/time-entries/status/in-progress']) {
+      const r = await get(`/v1/workspaces/${ws}${path}`);
+      expect(r.status, path).toBe(200);
+      expect(r.lastPage, path).toBeNull();
+    }
+    expect((await get(`/v1/workspaces/${ws}/tags`)).lastPage).toBe('true');
+    expect((await get(`/v1/workspaces/${ws}/clients`)).lastPage).toBe('true');
+  });
+
+  it('lastPageHeader: always, never, or the operations that omit it', async () => {
+    for (const [mode, tags, users] of [
+      ['always', 'true', 'true'],
+      ['never', null, null],
+      [['getTags'], null, 'true'],
+    ] as const) {
+      const other = await createMockApi({
+        publicKey: keys.publicKey,
+        seed: 'mock-api-test',
+        rateLimit: false,
+        lastPageHeader: mode,
+      });
+      try {
+        const otherToken = await signInstallationToken(keys, {
+          addonKey: 'k',
+          workspaceId: other.store.workspaceIds()[0]!,
+          addonId: 'a'.repeat(24),
+          ownerId: other.store.principals(other.store.workspaceIds()[0]!).ownerId,
+          apiUrl: other.url,
+        });
+        const at = (path: string) =>
+          fetch(`${other.url}/v1/workspaces/${other.store.workspaceIds()[0]}${path}`, {
+            headers: { 'X-Addon-Token': otherToken },
+          });
+        expect((await at('/tags')).headers.get('last-page'), String(mode)).toBe(tags);
+        expect((await at('/users?include-roles=false')).headers.get('last-page'), String(mode)).toBe(users);
+      } finally {
+        await other.close();
+      }
+    }
+  });
+
+  it('retryAfterOn429: alternate (default) leaves Retry-After off every second 429; always and never', async () => {
+    const seen: Record<string, (string | null)[]> = {};
+    for (const mode of [undefined, 'always', 'never'] as const) {
+      // One request per minute: every request after the first is a 429, in a fixed order.
+      const other = await createMockApi({
+        publicKey: keys.publicKey,
+        seed: 'mock-api-test',
+        rateLimit: { limit: 1, windowMs: 60_000 },
+        ...(mode ? { retryAfterOn429: mode } : {}),
+      });
+      try {
+        const w = other.store.workspaceIds()[0]!;
+        const otherToken = await signInstallationToken(keys, {
+          addonKey: 'k',
+          workspaceId: w,
+          addonId: 'a'.repeat(24),
+          ownerId: other.store.principals(w).ownerId,
+          apiUrl: other.url,
+        });
+        const statuses: number[] = [];
+        const headers: (string | null)[] = [];
+        for (let i = 0; i < 5; i++) {
+          const res = await fetch(`${other.url}/v1/workspaces/${w}/tags`, { headers: { 'X-Addon-Token': otherToken } });
+          statuses.push(res.status);
+          if (res.status === 429) headers.push(res.headers.get('retry-after'));
+        }
+        expect(statuses).toEqual([200, 429, 429, 429, 429]);
+        seen[mode ?? 'alternate'] = headers;
+      } finally {
+        await other.close();
+      }
+    }
+    expect(seen.alternate!.map((h) => h !== null)).toEqual([true, false, true, false]);
+    expect(seen.always!.every((h) => h !== null && Number(h) >= 1)).toBe(true);
+    expect(seen.never).toEqual([null, null, null, null]);
+  });
+});

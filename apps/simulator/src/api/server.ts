@@ -33,6 +33,20 @@ export interface MockApiOptions extends MockStoreOptions {
   readonly addonHooks?: AddonHooks;
   readonly logger?: Logger;
   readonly metrics?: Metrics;
+  /**
+   * Whether paged list responses carry `Last-Page`. Clockify documents the header, but third
+   * parties saw lists without it; a client then has to stop at a short page. `'always'`,
+   * `'never'`, `'some'` (the default: every operation but LAST_PAGE_OMITTED_OPERATIONS), or the
+   * operationIds that omit it.
+   */
+  readonly lastPageHeader?: 'always' | 'never' | 'some' | readonly string[];
+  /**
+   * Whether the rate limit's 429s carry `Retry-After` (Clockify does not document whether it
+   * sends one). `'always'`, `'never'`, or `'alternate'` (the default): every second 429 of this
+   * mock comes without it, so a client meets both from the first few. Injected faults carry the
+   * header exactly when their `retryAfterSeconds` is set.
+   */
+  readonly retryAfterOn429?: 'always' | 'never' | 'alternate';
   /** Largest request body accepted; default 1 MiB. */
   readonly maxBodyBytes?: number;
   /**
@@ -46,6 +60,18 @@ export interface MockApiOptions extends MockStoreOptions {
     isInputError(err: unknown): boolean;
   };
 }
+
+/**
+ * Lists served without `Last-Page` under `lastPageHeader: 'some'`. Third-party probes saw the
+ * header on clients, tags, user groups, custom fields, tasks and user time entries (REFERENCE.md
+ * §3.3) but report nothing for these; two of them (users, projects) are bootstrap listings, so the
+ * default exercises a client's "a short page ends the list" fallback.
+ */
+export const LAST_PAGE_OMITTED_OPERATIONS: readonly string[] = Object.freeze([
+  'getUsersOfWorkspace',
+  'getProjects',
+  'getInProgressTimeEntries',
+]);
 
 /** The header carrying the control token of `MockApiOptions.commands`. */
 export const CONTROL_TOKEN_HEADER = 'x-sim-control-token';
@@ -100,6 +126,14 @@ export async function createMockApi(options: MockApiOptions = {}): Promise<MockA
   const installations = options.installations;
   const auth = new TokenAuthenticator(publicKey, (token) => installations?.isRevoked(token) ?? false);
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
+  const lastPageMode = options.lastPageHeader ?? 'some';
+  const omitsLastPage = (operationId: string): boolean =>
+    lastPageMode === 'never' ||
+    (lastPageMode === 'some' && LAST_PAGE_OMITTED_OPERATIONS.includes(operationId)) ||
+    (Array.isArray(lastPageMode) && lastPageMode.includes(operationId));
+  const retryAfterMode = options.retryAfterOn429 ?? 'alternate';
+  // Counts the limiter's 429s, so 'alternate' is deterministic: the 1st, 3rd, … carry the header.
+  let limited429s = 0;
   const closing = new AbortController();
   const emit = (change: StoreChange) => {
     try {
@@ -167,9 +201,13 @@ export async function createMockApi(options: MockApiOptions = {}): Promise<MockA
     if (limiter) {
       const taken = limiter.take(workspaceId);
       if (!taken.allowed) {
-        return reply(429, errorBody(429, 'Too many requests'), {
-          'Retry-After': String(Math.max(1, Math.ceil(taken.retryAfterMs / 1000))),
-        });
+        limited429s += 1;
+        const withRetryAfter = retryAfterMode === 'always' || (retryAfterMode === 'alternate' && limited429s % 2 === 1);
+        return reply(
+          429,
+          errorBody(429, 'Too many requests'),
+          withRetryAfter ? { 'Retry-After': String(Math.max(1, Math.ceil(taken.retryAfterMs / 1000))) } : undefined,
+        );
       }
     }
 
@@ -236,7 +274,9 @@ export async function createMockApi(options: MockApiOptions = {}): Promise<MockA
       if (err instanceof StoreError) return reply(err.status, errorBody(err.status, err.message));
       throw err;
     }
-    reply(result.status, result.body, result.headers ? { ...result.headers } : undefined);
+    const headers = result.headers ? { ...result.headers } : undefined;
+    if (headers && omitsLastPage(op.operationId)) delete headers['Last-Page'];
+    reply(result.status, result.body, headers);
   }
 
   async function control(req: IncomingMessage, res: ServerResponse, method: string, url: URL): Promise<void> {
