@@ -278,8 +278,11 @@ export function isEntityEvent(event: string): event is EntityEventName {
  *   stored copy, never replace the copy with it;
  * - `reference`: enough to name the entity (its id), as for a deletion; its other fields, when
  *   present, are not to be relied on.
- * Clockify documents no schema per event (REFERENCE.md §4); where its examples are sparse, an
- * event is `partial` rather than `full`, so nothing stored is erased by a short body.
+ * Clockify documents no schema per event; its example bodies carry fewer fields than the API's
+ * list items the bootstrap stores (a client without its address or currency, a task without its
+ * rates, a time entry without `type`), so every entity change is `partial`: merged, nothing the
+ * bootstrap stored is erased by a short body. Where an example body is sparse, an event is
+ * `partial` rather than `full`.
  */
 export type BodyKind = 'full' | 'partial' | 'reference';
 
@@ -292,7 +295,7 @@ const BODY_KINDS = {
   BALANCE_UPDATED: 'partial',
   BILLABLE_RATE_UPDATED: 'partial',
   CLIENT_DELETED: 'reference',
-  CLIENT_UPDATED: 'full',
+  CLIENT_UPDATED: 'partial',
   COST_RATE_UPDATED: 'partial',
   EXPENSE_CREATED: 'full',
   EXPENSE_DELETED: 'reference',
@@ -301,24 +304,24 @@ const BODY_KINDS = {
   INVOICE_UPDATED: 'full',
   LIMITED_USERS_ADDED_TO_WORKSPACE: 'partial',
   NEW_APPROVAL_REQUEST: 'full',
-  NEW_CLIENT: 'full',
+  NEW_CLIENT: 'partial',
   NEW_INVOICE: 'full',
-  NEW_PROJECT: 'full',
+  NEW_PROJECT: 'partial',
   NEW_TAG: 'full',
-  NEW_TASK: 'full',
-  NEW_TIMER_STARTED: 'full',
-  NEW_TIME_ENTRY: 'full',
+  NEW_TASK: 'partial',
+  NEW_TIMER_STARTED: 'partial',
+  NEW_TIME_ENTRY: 'partial',
   PROJECT_DELETED: 'reference',
-  PROJECT_UPDATED: 'full',
+  PROJECT_UPDATED: 'partial',
   TAG_DELETED: 'reference',
   TAG_UPDATED: 'full',
   TASK_DELETED: 'reference',
-  TASK_UPDATED: 'full',
-  TIMER_STOPPED: 'full',
+  TASK_UPDATED: 'partial',
+  TIMER_STOPPED: 'partial',
   TIME_ENTRY_DELETED: 'reference',
-  TIME_ENTRY_RESTORED: 'full',
-  TIME_ENTRY_SPLIT: 'full',
-  TIME_ENTRY_UPDATED: 'full',
+  TIME_ENTRY_RESTORED: 'partial',
+  TIME_ENTRY_SPLIT: 'partial',
+  TIME_ENTRY_UPDATED: 'partial',
   TIME_OFF_REQUESTED: 'full',
   TIME_OFF_REQUEST_APPROVED: 'full',
   TIME_OFF_REQUEST_REJECTED: 'full',
