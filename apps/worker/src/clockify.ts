@@ -1,5 +1,6 @@
-import type { Job } from 'bullmq';
-import { ClockifyClient, ClockifyPermissionError } from '@cap/clockify';
+import { DelayedError, type Job } from 'bullmq';
+import { ClockifyClient, ClockifyPermissionError, RateLimitDeferredError, RateLimitedError } from '@cap/clockify';
+import type { Logger } from '@cap/observability';
 import { TOKEN_COLUMNS } from '@cap/secrets';
 import type { Installation } from '@cap/db';
 import type { WorkerDeps } from './deps.js';
@@ -50,18 +51,33 @@ export function createInstallationClient(
  * delay between the INSTALLED call and the token being usable). Within
  * CLOCKIFY_EARLY_401_WINDOW_MS of the install, a 401 is retried with backoff up to
  * CLOCKIFY_EARLY_401_RETRIES times (counted in the job's data as `early401`) instead of failing
- * for good. Returns the delay, or undefined when the 401 (or error) is to be treated as usual.
+ * for good: the job is re-scheduled and this throws DelayedError. Returns when the error is to
+ * be handled as usual.
  */
-export function earlyUnauthorizedDelayMs(
+export async function retryEarlyUnauthorized(
   deps: WorkerDeps,
   installation: Installation,
   err: unknown,
   job: Job,
-): { delayMs: number; retries: number } | undefined {
-  if (!(err instanceof ClockifyPermissionError) || err.status !== 401) return undefined;
+  token: string | undefined,
+  log: Logger,
+): Promise<void> {
+  if (!(err instanceof ClockifyPermissionError) || err.status !== 401) return;
   const sinceInstall = deps.now().getTime() - new Date(installation.installed_at).getTime();
-  if (sinceInstall > deps.config.CLOCKIFY_EARLY_401_WINDOW_MS) return undefined;
+  if (sinceInstall > deps.config.CLOCKIFY_EARLY_401_WINDOW_MS) return;
   const done = Number((job.data as { early401?: unknown }).early401 ?? 0);
-  if (!Number.isInteger(done) || done >= deps.config.CLOCKIFY_EARLY_401_RETRIES) return undefined;
-  return { delayMs: deps.config.CLOCKIFY_EARLY_401_BACKOFF_MS * 2 ** done, retries: done + 1 };
+  if (!Number.isInteger(done) || done >= deps.config.CLOCKIFY_EARLY_401_RETRIES) return;
+  const delayMs = deps.config.CLOCKIFY_EARLY_401_BACKOFF_MS * 2 ** done;
+  // A token Clockify issued moments ago may not be usable yet: not a missing scope (yet).
+  log.info({ delayMs }, 'Clockify answered 401 right after install; trying again shortly');
+  await job.updateData({ ...job.data, early401: done + 1 });
+  await job.moveToDelayed(Date.now() + delayMs, token);
+  throw new DelayedError();
+}
+
+/** How long Clockify's rate limit asks to wait, for a rate-limit error; undefined otherwise. */
+export function rateLimitWaitMs(err: unknown): number | undefined {
+  if (err instanceof RateLimitDeferredError) return err.retryInMs;
+  if (err instanceof RateLimitedError) return err.retryAfterMs;
+  return undefined;
 }

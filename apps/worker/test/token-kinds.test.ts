@@ -219,6 +219,30 @@ describe('each valid token kind on each path', () => {
     expect(ok.status).toBe(200);
   });
 
+  it('INSTALLED with null in its optional fields is stored (Clockify sends it once)', async () => {
+    const hooks = installedBody.webhooks as Array<Record<string, unknown>>;
+    const withNulls = {
+      ...installedBody,
+      asUser: null,
+      addonUserId: null,
+      webhooks: hooks.map((h) => ({ ...h, webhookType: null })),
+    };
+    expect((await postLifecycle('installed', await lifecycleToken(), withNulls)).status).toBe(200);
+    await s.settle();
+    expect(await getInstallation(db(), key())).toMatchObject({
+      status: 'ACTIVE',
+      installed_by: null,
+      addon_user_id: null,
+      skipped_webhooks: [],
+    });
+    const stored = await db()
+      .selectFrom('installation_webhooks')
+      .select('event')
+      .where('workspace_id', '=', s.workspaceId)
+      .execute();
+    expect(stored).toHaveLength(hooks.length);
+  });
+
   it('the right kind is accepted on each lifecycle route', async () => {
     const bodies = lifecycleBodies();
     for (const path of ['settings-updated', 'status-changed', 'installed']) {

@@ -150,16 +150,7 @@ export async function handleLifecycle(
   const timeoutMs = ctx.config.REDIS_COMMAND_TIMEOUT_MS + 500;
   // A lifecycle token has no claim that sets it apart from a webhook token, so a stored webhook or
   // installation token is recognised by its hash (the worker checks the same against Postgres).
-  let stored: Awaited<ReturnType<typeof storedTokenKind>>;
-  try {
-    stored = await withDeadline(
-      storedTokenKind(ctx.redis, ctx.config.BULLMQ_PREFIX, claims.tokenHash),
-      timeoutMs,
-      'Redis',
-    );
-  } catch {
-    throw unavailable('the lifecycle event could not be queued; retry shortly');
-  }
+  const stored = await redisOr503(storedTokenKind(ctx.redis, ctx.config.BULLMQ_PREFIX, claims.tokenHash), timeoutMs);
   if (stored !== undefined) throw wrongKind(`a ${stored} token is not accepted as a lifecycle token`);
 
   const base = {
@@ -247,28 +238,24 @@ export async function handleLifecycle(
     payload = { ...base, type, body: { addonId: b.addonId, workspaceId: b.workspaceId, status: b.status } };
   }
 
-  let seq: number;
-  try {
-    seq = await withDeadline(
-      nextLifecycleSeq(ctx.redis, ctx.config.BULLMQ_PREFIX, body.workspaceId),
-      timeoutMs,
-      'Redis',
-    );
-  } catch {
-    throw unavailable('the lifecycle event could not be queued; retry shortly');
-  }
+  const seq = await redisOr503(nextLifecycleSeq(ctx.redis, ctx.config.BULLMQ_PREFIX, body.workspaceId), timeoutMs);
   // The job schema is the contract with the workers: check it before the job exists.
   const job = parsePayload(LIFECYCLE_JOB[type], { ...payload, seq });
-  try {
-    await withDeadline(ctx.queues.lifecycle.add(LIFECYCLE_JOB[type], job, { jobId: randomUUID() }), timeoutMs, 'Redis');
-  } catch {
-    throw unavailable('the lifecycle event could not be queued; retry shortly');
-  }
+  await redisOr503(ctx.queues.lifecycle.add(LIFECYCLE_JOB[type], job, { jobId: randomUUID() }), timeoutMs);
   ctx.logger.info(
     { workspaceId: body.workspaceId, addonId: body.addonId, lifecycle: type, seq, requestId },
     'lifecycle event queued',
   );
   return { workspaceId: body.workspaceId, seq };
+}
+
+/** A Redis call of the lifecycle path, bounded: no answer in time (or an error) is a 503. */
+async function redisOr503<T>(call: Promise<T>, timeoutMs: number): Promise<T> {
+  try {
+    return await withDeadline(call, timeoutMs, 'Redis');
+  } catch {
+    throw unavailable('the lifecycle event could not be queued; retry shortly');
+  }
 }
 
 /**

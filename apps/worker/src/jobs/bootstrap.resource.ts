@@ -1,5 +1,5 @@
 import { DelayedError, type Job } from 'bullmq';
-import { ClockifyPermissionError, RateLimitDeferredError, RateLimitedError, type ClockifyClient } from '@cap/clockify';
+import { ClockifyPermissionError, type ClockifyClient } from '@cap/clockify';
 import {
   ACTIVE_RUN_STATUSES,
   finalizeBootstrapRunIfDone,
@@ -31,7 +31,12 @@ import {
   type ResourceSpec,
   type TimeWindow,
 } from '../bootstrap/resources.js';
-import { InstallationUnusableError, createInstallationClient, earlyUnauthorizedDelayMs } from '../clockify.js';
+import {
+  InstallationUnusableError,
+  createInstallationClient,
+  rateLimitWaitMs,
+  retryEarlyUnauthorized,
+} from '../clockify.js';
 import type { WorkerDeps } from '../deps.js';
 import { countRun, enqueueResourceJobs } from './bootstrap.start.js';
 
@@ -103,8 +108,8 @@ export async function processBootstrapResource(deps: WorkerDeps, job: Job, token
       log.warn({ err: err.message }, 'bootstrap resource failed: installation unusable');
       return 'failed';
     }
-    if (err instanceof RateLimitDeferredError || err instanceof RateLimitedError) {
-      const waitMs = err instanceof RateLimitDeferredError ? err.retryInMs : err.retryAfterMs;
+    const waitMs = rateLimitWaitMs(err);
+    if (waitMs !== undefined) {
       const until = new Date(Date.now() + waitMs);
       if (waitMs >= deps.config.BOOTSTRAP_PAUSE_AFTER_MS) {
         await pauseBootstrap(deps.db, {
@@ -118,14 +123,7 @@ export async function processBootstrapResource(deps: WorkerDeps, job: Job, token
       await job.moveToDelayed(until.getTime(), token);
       throw new DelayedError();
     }
-    const early = earlyUnauthorizedDelayMs(deps, installation, err, job);
-    if (early !== undefined) {
-      // A token Clockify issued moments ago may not be usable yet: not a missing scope (yet).
-      log.info({ delayMs: early.delayMs }, 'Clockify answered 401 right after install; trying again shortly');
-      await job.updateData({ ...job.data, early401: early.retries });
-      await job.moveToDelayed(Date.now() + early.delayMs, token);
-      throw new DelayedError();
-    }
+    await retryEarlyUnauthorized(deps, installation, err, job, token, log);
     if (err instanceof ClockifyPermissionError) {
       // The other resources go on; the run ends PARTIAL with the missing scope named.
       const missingScope = err.missingScope ?? spec.scope;

@@ -1,8 +1,13 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
-import { ClockifyApiError, RateLimitDeferredError, RateLimitedError, flattenSettingsDocument } from '@cap/clockify';
+import { ClockifyApiError, flattenSettingsDocument } from '@cap/clockify';
 import { getInstallation, storeLoadedSettings } from '@cap/db';
 import { JOBS, parsePayload } from '@cap/queue';
-import { InstallationUnusableError, createInstallationClient, earlyUnauthorizedDelayMs } from '../clockify.js';
+import {
+  InstallationUnusableError,
+  createInstallationClient,
+  rateLimitWaitMs,
+  retryEarlyUnauthorized,
+} from '../clockify.js';
 import type { WorkerDeps } from '../deps.js';
 
 /**
@@ -25,18 +30,12 @@ export async function processLoadSettings(deps: WorkerDeps, job: Job, token: str
     const api = createInstallationClient(deps, installation);
     document = (await api.addonRequest('GET /addon/workspaces/{workspaceId}/settings')).data;
   } catch (err) {
-    if (err instanceof RateLimitDeferredError || err instanceof RateLimitedError) {
-      const waitMs = err instanceof RateLimitDeferredError ? err.retryInMs : err.retryAfterMs;
+    const waitMs = rateLimitWaitMs(err);
+    if (waitMs !== undefined) {
       await job.moveToDelayed(Date.now() + waitMs, token);
       throw new DelayedError();
     }
-    const early = earlyUnauthorizedDelayMs(deps, installation, err, job);
-    if (early !== undefined) {
-      log.info({ delayMs: early.delayMs }, 'Clockify answered 401 right after install; trying again shortly');
-      await job.updateData({ ...job.data, early401: early.retries });
-      await job.moveToDelayed(Date.now() + early.delayMs, token);
-      throw new DelayedError();
-    }
+    await retryEarlyUnauthorized(deps, installation, err, job, token, log);
     if (err instanceof InstallationUnusableError || (err instanceof ClockifyApiError && !err.retryable)) {
       throw new UnrecoverableError(`the settings could not be read: ${(err as Error).message}`);
     }
