@@ -109,7 +109,7 @@ export async function startIngress(opts: StartIngressOptions): Promise<RunningIn
       resolve();
     });
   });
-  await warnAboutRedisDurability(redis, logger);
+  await warnAboutRedisDurability(redis, logger, { production: config.NODE_ENV === 'production' });
   const queues = createQueues(redis, config.BULLMQ_PREFIX, {
     webhookAttempts: config.WEBHOOK_JOB_ATTEMPTS,
     webhookBackoffMs: config.WEBHOOK_JOB_BACKOFF_MS,

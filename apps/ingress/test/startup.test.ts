@@ -12,8 +12,10 @@ import {
   createTestDatabase,
   deleteRedisPrefix,
   startAppProcess,
+  startOwnRedis,
   testRedisUrl,
   uniquePrefix,
+  type OwnRedis,
   type TestDatabase,
 } from '@cap/testing';
 import { distEntry } from '../../../test/dist.js';
@@ -216,6 +218,35 @@ describe('INGRESS_OPS_PORT', () => {
       expect((err as StartupError).message).toContain(`INGRESS_OPS_PORT ${taken}`);
     } finally {
       blocker.close();
+    }
+  });
+});
+
+describe('a Redis that evicts keys', () => {
+  let evicting: OwnRedis;
+  beforeAll(async () => {
+    evicting = await startOwnRedis({ maxmemoryPolicy: 'allkeys-lru' });
+  });
+  afterAll(async () => {
+    await evicting?.close();
+  });
+
+  it('is refused at a production start (queued jobs could vanish), and only warned about elsewhere', async () => {
+    const refused = startAppProcess(distEntry('ingress'), env({ NODE_ENV: 'production', REDIS_URL: evicting.url }));
+    expect(await refused.exited).toBe(1);
+    const output = refused.output.join('\n');
+    expect(output).toContain('Redis maxmemory-policy is allkeys-lru, which evicts keys');
+    expect(output).not.toContain('ingress ready');
+
+    const lines: string[] = [];
+    const running = await startIngress({
+      config: ingressEnv.parse(env({ REDIS_URL: evicting.url })),
+      logger: quietLogger(lines),
+    });
+    try {
+      expect(lines.join('')).toContain('Redis maxmemory-policy is allkeys-lru');
+    } finally {
+      await running.shutdown.shutdown();
     }
   });
 });

@@ -83,7 +83,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     return c;
   };
   const producer = connect('worker-producer');
-  await warnAboutRedisDurability(producer, logger);
+  await warnAboutRedisDurability(producer, logger, { production: config.NODE_ENV === 'production' });
   const queues = createQueues(producer, config.BULLMQ_PREFIX, {
     webhookAttempts: config.WEBHOOK_JOB_ATTEMPTS,
     webhookBackoffMs: config.WEBHOOK_JOB_BACKOFF_MS,

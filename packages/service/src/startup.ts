@@ -22,13 +22,31 @@ export async function requireRedis(url: string, timeoutMs: number): Promise<void
 }
 
 /** Logs one warning per unsafe Redis setting (eviction policy, no AOF). */
-export async function warnAboutRedisDurability(redis: Redis, logger: Logger): Promise<void> {
+/**
+ * Warns when Redis may lose what the platform acknowledged: an eviction policy other than
+ * `noeviction` (queued jobs and dedupe gates could be evicted) or no AOF (a restart loses the last
+ * writes). In production an evicting Redis is refused outright: a webhook answered 200 must not
+ * vanish because Redis ran short of memory.
+ */
+export async function warnAboutRedisDurability(
+  redis: Redis,
+  logger: Logger,
+  opts: { production?: boolean } = {},
+): Promise<void> {
+  let warnings: Awaited<ReturnType<typeof checkRedisDurability>>;
   try {
-    for (const w of await checkRedisDurability(redis)) {
-      logger.warn({ setting: w.setting, value: w.value }, `Redis ${w.setting} is ${w.value}: ${w.advice}`);
-    }
+    warnings = await checkRedisDurability(redis);
   } catch (err) {
     logger.warn({ err }, 'could not read Redis INFO to check eviction policy and AOF');
+    return;
+  }
+  for (const w of warnings) {
+    if (opts.production && w.setting === 'maxmemory-policy') {
+      throw new StartupError(
+        `Redis maxmemory-policy is ${w.value}, which evicts keys: queued jobs could vanish. Run Redis with maxmemory-policy noeviction (refused when NODE_ENV=production).`,
+      );
+    }
+    logger.warn({ setting: w.setting, value: w.value }, `Redis ${w.setting} is ${w.value}: ${w.advice}`);
   }
 }
 

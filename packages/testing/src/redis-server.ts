@@ -28,7 +28,7 @@ export interface OwnRedis {
  * without disturbing other tests. `stop()` kills it with SIGKILL; with `appendonly` the data
  * survives the restart.
  */
-export async function startOwnRedis(opts: { appendonly?: boolean } = {}): Promise<OwnRedis> {
+export async function startOwnRedis(opts: { appendonly?: boolean; maxmemoryPolicy?: string } = {}): Promise<OwnRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'cap-redis-'));
   let proc: ChildProcess | undefined;
@@ -49,7 +49,7 @@ export async function startOwnRedis(opts: { appendonly?: boolean } = {}): Promis
         '--dir',
         dir,
         '--maxmemory-policy',
-        'noeviction',
+        opts.maxmemoryPolicy ?? 'noeviction',
       ],
       { stdio: 'ignore' },
     );
