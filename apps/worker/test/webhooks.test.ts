@@ -66,7 +66,10 @@ describe('webhook processing', () => {
     const third = await s.sim.sendWebhook('NEW_TAG', body);
     expect(third.body).toEqual({ received: true });
     await waitFor(() => counting.count('NEW_TAG', body.id as string) === 2, { message: 'the handler ran again' });
-    expect(await deliveryStatus('NEW_TAG', body.id as string)).toEqual(['done', 'done']);
+    // The handler runs before its transaction commits: wait for the status, do not race it.
+    await waitFor(async () => (await deliveryStatus('NEW_TAG', body.id as string)).join() === 'done,done', {
+      message: 'both deliveries done',
+    });
   });
 
   it('processes the same entity in two different bodies twice and mirrors the latest', async () => {
@@ -76,12 +79,15 @@ describe('webhook processing', () => {
     await waitFor(() => counting.count('TAG_UPDATED', tagId) === 1 && counting.count('NEW_TAG', tagId) === 1, {
       message: 'both handlers',
     });
+    // Handlers run before their transactions commit.
+    await s.settle();
     const entity = await getEntity(db(), { workspaceId: s.workspaceId, entityType: 'tag', entityId: tagId });
     expect(entity?.data.name).toBe('After');
 
     // The same event for the same entity with another body inside the window: a second change.
     await s.sim.mutate.updateTag(s.workspaceId, tagId, { name: 'Later' });
     await waitFor(() => counting.count('TAG_UPDATED', tagId) === 2, { message: 'the second TAG_UPDATED' });
+    await s.settle();
     expect(await deliveryStatus('TAG_UPDATED', tagId)).toEqual(['done', 'done']);
     const latest = await getEntity(db(), { workspaceId: s.workspaceId, entityType: 'tag', entityId: tagId });
     expect(latest?.data.name).toBe('Later');
@@ -113,8 +119,13 @@ describe('webhook processing', () => {
     await s.sim.sendWebhook('NEW_CLIENT', body);
     await waitFor(() => counting.count('NEW_CLIENT', body.id as string) === 1, { message: 'the handler ran' });
     // The same job payload again, as after a worker died between commit and acknowledging.
-    const done = await s.ingress.context.queues.webhooks.getJobs(['completed']);
-    const job = done.find((j) => String(j.data.body).includes(body.id as string))!;
+    const job = await waitFor(
+      async () =>
+        (await s.ingress.context.queues.webhooks.getJobs(['completed'])).find((j) =>
+          String(j.data.body).includes(body.id as string),
+        ),
+      { message: 'the delivery completed' },
+    );
     await s.ingress.context.queues.webhooks.add(JOBS.webhookProcess, job.data, { jobId: 'rerun-after-commit' });
     await waitFor(async () => (await s.ingress.context.queues.webhooks.getJob('rerun-after-commit'))?.finishedOn, {
       message: 'the rerun finished',
