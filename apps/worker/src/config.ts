@@ -158,6 +158,13 @@ export const workerVars = {
     description:
       'When retention runs: drop old webhook_events partitions, create upcoming ones, purge uninstalled workspaces.',
   }),
+  DEAD_LETTER_SWEEP_CRON: str({
+    default: '* * * * *',
+    pattern: CRON,
+    expected: 'a 5-field cron expression (UTC) or `off`',
+    description:
+      'How often failed jobs are moved into dead_letters (those whose dead letter could not be written when they failed, e.g. Postgres down) and removed from Redis.',
+  }),
   WEBHOOK_HEALTH_CRON: str({
     default: '*/5 * * * *',
     pattern: CRON,

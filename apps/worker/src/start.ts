@@ -221,6 +221,7 @@ async function upsertSchedulers(deps: WorkerDeps): Promise<void> {
     { id: SCHEDULERS.retention, cron: deps.config.RETENTION_CRON, name: JOBS.retention },
     { id: SCHEDULERS.reconcile, cron: deps.config.RECONCILE_CRON, name: JOBS.reconcile },
     { id: SCHEDULERS.webhookHealth, cron: deps.config.WEBHOOK_HEALTH_CRON, name: JOBS.webhookHealth },
+    { id: SCHEDULERS.deadLetterSweep, cron: deps.config.DEAD_LETTER_SWEEP_CRON, name: JOBS.deadLetterSweep },
   ] as const;
   for (const s of schedules) {
     if (s.cron === 'off') {

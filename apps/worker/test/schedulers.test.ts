@@ -10,6 +10,7 @@ const SCHEDULES = {
   RETENTION_CRON: DEFAULTS.RETENTION_CRON,
   RECONCILE_CRON: DEFAULTS.RECONCILE_CRON,
   WEBHOOK_HEALTH_CRON: DEFAULTS.WEBHOOK_HEALTH_CRON,
+  DEAD_LETTER_SWEEP_CRON: DEFAULTS.DEAD_LETTER_SWEEP_CRON,
 };
 
 let db: TestDatabase;
@@ -29,6 +30,7 @@ describe('maintenance schedules', () => {
     const maintenance = w.worker.deps.queues.maintenance;
     const schedulers = await maintenance.getJobSchedulers();
     expect(schedulers.map((s) => [s.key, s.pattern, s.tz, s.name]).sort()).toEqual([
+      ['dead-letter-sweep', '* * * * *', 'UTC', 'maintenance.dead-letter-sweep'],
       ['reconcile', '17 3 * * *', 'UTC', 'maintenance.reconcile'],
       ['retention', '7 * * * *', 'UTC', 'maintenance.retention'],
       ['webhook-health', '*/5 * * * *', 'UTC', 'maintenance.webhook-health'],
@@ -40,7 +42,11 @@ describe('maintenance schedules', () => {
       env: { ...SCHEDULES, RECONCILE_CRON: 'off' },
     });
     workers.push(off);
-    expect((await maintenance.getJobSchedulers()).map((s) => s.key).sort()).toEqual(['retention', 'webhook-health']);
+    expect((await maintenance.getJobSchedulers()).map((s) => s.key).sort()).toEqual([
+      'dead-letter-sweep',
+      'retention',
+      'webhook-health',
+    ]);
   });
 
   it('does not schedule anything in a pool that does not consume the maintenance queue', async () => {

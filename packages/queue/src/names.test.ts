@@ -33,6 +33,7 @@ describe('wire names', () => {
       reconcile: 'maintenance.reconcile',
       purgeInstallation: 'maintenance.purge-installation',
       webhookHealth: 'maintenance.webhook-health',
+      deadLetterSweep: 'maintenance.dead-letter-sweep',
     });
   });
 
@@ -41,6 +42,7 @@ describe('wire names', () => {
       retention: 'retention',
       reconcile: 'reconcile',
       webhookHealth: 'webhook-health',
+      deadLetterSweep: 'dead-letter-sweep',
     });
   });
 
@@ -56,6 +58,7 @@ describe('wire names', () => {
       'bootstrap.resource': 'bootstrap',
       'maintenance.retention': 'maintenance',
       'maintenance.webhook-health': 'maintenance',
+      'maintenance.dead-letter-sweep': 'maintenance',
       'maintenance.reconcile': 'maintenance',
       'maintenance.purge-installation': 'maintenance',
     });

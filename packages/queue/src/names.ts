@@ -29,6 +29,8 @@ export const JOBS = {
   purgeInstallation: 'maintenance.purge-installation',
   /** Asks Clockify whether each installation's webhooks are still delivered (deliveryEnabled). */
   webhookHealth: 'maintenance.webhook-health',
+  /** Moves failed jobs into `dead_letters` (those whose dead letter could not be written then). */
+  deadLetterSweep: 'maintenance.dead-letter-sweep',
 } as const;
 
 export type JobName = (typeof JOBS)[keyof typeof JOBS];
@@ -47,6 +49,7 @@ export const JOB_QUEUE: Readonly<Record<JobName, QueueName>> = {
   'maintenance.reconcile': 'maintenance',
   'maintenance.purge-installation': 'maintenance',
   'maintenance.webhook-health': 'maintenance',
+  'maintenance.dead-letter-sweep': 'maintenance',
 };
 
 /** Scheduler ids (BullMQ Job Schedulers), also a wire format. */
@@ -54,4 +57,5 @@ export const SCHEDULERS = {
   retention: 'retention',
   reconcile: 'reconcile',
   webhookHealth: 'webhook-health',
+  deadLetterSweep: 'dead-letter-sweep',
 } as const;

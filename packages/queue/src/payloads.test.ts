@@ -92,6 +92,7 @@ const VALID: { [N in JobName]: JobPayload<N> } = {
   'bootstrap.resource': { v: 1, runId: RUN_ID, workspaceId: 'ws-1', addonId: 'addon-1', resource: 'projects' },
   'maintenance.retention': { v: 1 },
   'maintenance.webhook-health': { v: 1 },
+  'maintenance.dead-letter-sweep': { v: 1 },
   'maintenance.reconcile': { v: 1 },
   'maintenance.purge-installation': { v: 1, workspaceId: 'ws-1', addonId: 'addon-1', seq: 8 },
 };

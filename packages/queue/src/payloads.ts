@@ -210,6 +210,7 @@ export type LoadSettingsPayload = z.infer<typeof loadSettingsPayload>;
 export const retentionPayload = z.object({ v: z.literal(1) }).loose();
 export const reconcilePayload = z.object({ v: z.literal(1) }).loose();
 export const webhookHealthPayload = z.object({ v: z.literal(1) }).loose();
+export const deadLetterSweepPayload = z.object({ v: z.literal(1) }).loose();
 export const purgeInstallationPayload = z.object({
   v: z.literal(1),
   workspaceId: id,
@@ -232,6 +233,7 @@ export const JOB_PAYLOADS = {
   [JOBS.reconcile]: reconcilePayload,
   [JOBS.purgeInstallation]: purgeInstallationPayload,
   [JOBS.webhookHealth]: webhookHealthPayload,
+  [JOBS.deadLetterSweep]: deadLetterSweepPayload,
 } as const satisfies Record<JobName, z.ZodType>;
 
 export type JobPayload<N extends JobName> = z.infer<(typeof JOB_PAYLOADS)[N]>;

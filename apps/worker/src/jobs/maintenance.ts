@@ -13,6 +13,7 @@ import {
 import { JOBS, enqueue, parsePayload } from '@cap/queue';
 import type { WorkerDeps } from '../deps.js';
 import { failStrandedRuns } from './bootstrap.start.js';
+import { runDeadLetterSweep } from './maintenance.dead-letters.js';
 import { runWebhookHealth } from './maintenance.webhook-health.js';
 
 const DAY_MS = 86_400_000;
@@ -159,6 +160,9 @@ export async function processMaintenance(deps: WorkerDeps, job: Job): Promise<un
     case JOBS.webhookHealth:
       parsePayload(JOBS.webhookHealth, job.data);
       return runWebhookHealth(deps);
+    case JOBS.deadLetterSweep:
+      parsePayload(JOBS.deadLetterSweep, job.data);
+      return runDeadLetterSweep(deps);
     default:
       throw new Error(`unknown maintenance job ${job.name}`);
   }

@@ -35,6 +35,38 @@ export async function recordDeadLetter(db: Db, letter: NewDeadLetter): Promise<v
     .execute();
 }
 
+/**
+ * Records an exhausted job unless it is recorded already (the sweeper's write: a job the worker
+ * failed while Postgres was away). True when this call wrote it.
+ */
+export async function recordDeadLetterIfAbsent(db: Db, letter: NewDeadLetter): Promise<boolean> {
+  const row = await db
+    .insertInto('dead_letters')
+    .values({
+      queue: letter.queue,
+      job_name: letter.jobName,
+      job_id: letter.jobId,
+      workspace_id: letter.workspaceId,
+      payload: JSON.stringify(letter.payload),
+      error: letter.error.slice(0, 4000),
+      attempts: letter.attempts,
+    })
+    .onConflict((oc) => oc.columns(['queue', 'job_id']).doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Dead letters not replayed yet: how many, and when the oldest failed. */
+export async function openDeadLetterStats(db: Db): Promise<{ open: number; oldestFailedAt: Date | null }> {
+  const row = await db
+    .selectFrom('dead_letters')
+    .select((eb) => [eb.fn.countAll<number>().as('open'), eb.fn.min('failed_at').as('oldest')])
+    .where('replayed_at', 'is', null)
+    .executeTakeFirstOrThrow();
+  return { open: Number(row.open), oldestFailedAt: row.oldest === null ? null : new Date(row.oldest as Date) };
+}
+
 export async function listDeadLetters(
   db: Db,
   opts: { includeReplayed?: boolean; workspaceId?: string; limit?: number; offset?: number } = {},
