@@ -61,7 +61,8 @@ export const ingressVars = {
   INGRESS_MAX_QUEUE_DEPTH: int({
     default: 100_000,
     min: 0,
-    description: 'Waiting webhook jobs above which the ingress sheds load with 503 + Retry-After (0 disables).',
+    description:
+      'Webhook jobs still to do (waiting, delayed and prioritized) above which the ingress sheds load with 503 + Retry-After (0 disables).',
   }),
   ADMIN_USERNAME: str({
     optional: true,

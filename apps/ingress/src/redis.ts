@@ -99,8 +99,10 @@ export async function nextLifecycleSeq(redis: Redis, prefix: string, workspaceId
 }
 
 /**
- * Samples the waiting depth of the webhook queue in the background, so load shedding costs the
- * hot path nothing. When Redis does not answer, the last value is kept (the add fails anyway).
+ * Samples the backlog of the webhook queue in the background, so load shedding costs the hot path
+ * nothing: waiting jobs and delayed ones (retries and jobs waiting for their installation are
+ * work still to do, not work done). When Redis does not answer, the last value is kept (the add
+ * fails anyway).
  */
 export class DepthSampler {
   private depth = 0;
@@ -122,9 +124,9 @@ export class DepthSampler {
       if (this.inflight) return;
       this.inflight = true;
       this.queue
-        .getWaitingCount()
-        .then((n) => {
-          this.depth = n;
+        .getJobCounts('waiting', 'delayed', 'prioritized')
+        .then((counts) => {
+          this.depth = Object.values(counts).reduce((sum, n) => sum + n, 0);
         })
         .catch((err: unknown) => this.logger.debug({ err }, 'could not sample the webhook queue depth'))
         .finally(() => {

@@ -144,6 +144,17 @@ describe('load shedding (INGRESS_MAX_QUEUE_DEPTH)', () => {
     await expectError(res, 503, 'overloaded');
     expect(await shed.queues.webhooks.getWaitingCount()).toBeGreaterThan(3);
 
+    // Delayed jobs (retries waiting their turn) are backlog too: with only those, still shed.
+    await shed.queues.webhooks.obliterate({ force: true });
+    for (let i = 0; i < 6; i++) {
+      await shed.queues.webhooks.add('webhook.process', { delayedBacklog: i }, { delay: 600_000 });
+    }
+    await waitFor(
+      async () => (await sendWebhook(shed, { token: wsToken, body: uniqueBody('ws-shed') })).status === 503,
+      { timeoutMs: 10_000, intervalMs: 100, message: 'shedding on a delayed backlog' },
+    );
+    expect(await shed.queues.webhooks.getWaitingCount()).toBe(0);
+
     // A worker drains the queue: the ingress accepts again.
     await shed.queues.webhooks.obliterate({ force: true });
     await waitFor(
