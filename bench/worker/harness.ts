@@ -333,6 +333,8 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
           // Schedulers would only add noise to a measurement of minutes.
           RETENTION_CRON: 'off',
           RECONCILE_CRON: 'off',
+          WEBHOOK_HEALTH_CRON: 'off',
+          DEAD_LETTER_SWEEP_CRON: 'off',
           ...extra,
         };
       },

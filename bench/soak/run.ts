@@ -1,0 +1,150 @@
+// Soak: many webhooks through the built ingress and two worker processes, with the memory of
+// every process and of Redis sampled each second. Not part of CI: `npm run bench:soak`.
+import { readFileSync } from 'node:fs';
+import { Redis } from 'ioredis';
+import {
+  cleanUpOnSignal,
+  ensureBuilt,
+  log,
+  machine,
+  numberArg,
+  parseArgs,
+  startCluster,
+  until,
+  writeResults,
+} from '../worker/harness.js';
+
+interface Sample {
+  readonly t: number;
+  /** Sent so far (after the burst ends: all). */
+  readonly sent: number;
+  readonly rssMb: Record<string, number>;
+  readonly redisMb: number;
+}
+
+function rssMb(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+async function redisUsedMb(redis: Redis): Promise<number> {
+  const info = await redis.info('memory');
+  return Number(/^used_memory:(\d+)/m.exec(info)?.[1] ?? 0) / 1048576;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const count = numberArg(args, 'count', 100_000);
+  const rate = numberArg(args, 'rate', 2000);
+  const windowSeconds = numberArg(args, 'window', 60);
+  const build = ensureBuilt(args);
+  log(`bench:soak — ${count} webhooks at ${rate}/s through 1 ingress and 2 workers, ${process.version}`);
+  const cluster = await startCluster({
+    label: 'soak',
+    sim: { sizes: { users: 40, projects: 60, tasksPerProject: 3, tags: 40, clients: 20, entries: 2000 } },
+    // Gates expire after the window: Redis can only come back to its baseline once they have.
+    ingressEnv: { WEBHOOK_DEDUPE_WINDOW_SECONDS: String(windowSeconds), INGRESS_MAX_QUEUE_DEPTH: '0' },
+  });
+  const stop = cleanUpOnSignal(() => cluster.close());
+  const redis = new Redis(cluster.redisUrl);
+  try {
+    const env = { AUTO_BOOTSTRAP: 'false' };
+    const workers = [await cluster.startWorker(env), await cluster.startWorker(env)];
+    await cluster.install();
+    const processes: Record<string, number | undefined> = {
+      ingress: cluster.ingress.child.pid,
+      worker1: workers[0]!.child.pid,
+      worker2: workers[1]!.child.pid,
+    };
+    const baselineRedisMb = await redisUsedMb(redis);
+    const samples: Sample[] = [];
+    const started = Date.now();
+    let sent = 0;
+    const sample = async () => {
+      const rss = Object.fromEntries(Object.entries(processes).map(([k, pid]) => [k, rssMb(pid)]));
+      samples.push({ t: (Date.now() - started) / 1000, sent, rssMb: rss, redisMb: await redisUsedMb(redis) });
+    };
+    const timer = setInterval(() => void sample(), 1000);
+    const progress = setInterval(() => {
+      sent = Math.min(count, Math.round(((Date.now() - started) / 1000) * rate));
+    }, 200);
+
+    const burst = await cluster.sim.burst({ count, rate, duplicates: 0, mutate: false, keepDeliveries: false });
+    clearInterval(progress);
+    sent = count;
+    log(`sent ${burst.sent} in ${(burst.durationMs / 1000).toFixed(1)} s (${Math.round(burst.achievedRate)}/s)`);
+    const webhooks = cluster.sim; // keep the simulator alive until the drain
+    const queue = `${cluster.prefix}:webhooks`;
+    await until(
+      async () => {
+        const [waiting, active, delayed] = await Promise.all([
+          redis.llen(`${queue}:wait`),
+          redis.llen(`${queue}:active`),
+          redis.zcard(`${queue}:delayed`),
+        ]);
+        return waiting + active + delayed === 0;
+      },
+      { timeoutMs: 30 * 60_000, intervalMs: 500, message: 'the webhook queue to drain' },
+    );
+    const drainedAt = (Date.now() - started) / 1000;
+    log(`drained at ${drainedAt.toFixed(0)} s; waiting for the dedupe gates to expire (${windowSeconds} s)`);
+    await new Promise((r) => setTimeout(r, (windowSeconds + 5) * 1000));
+    await sample();
+    clearInterval(timer);
+    void webhooks;
+
+    // Warm-up: the first fifth of the burst. Growth: from then to the end.
+    const warm = samples.find((s) => s.sent >= count / 5) ?? samples[0]!;
+    const last = samples.at(-1)!;
+    const growth = Object.fromEntries(
+      Object.keys(processes).map((k) => [k, (last.rssMb[k]! - warm.rssMb[k]!) / warm.rssMb[k]!]),
+    );
+    const peak = Object.fromEntries(
+      Object.keys(processes).map((k) => [k, Math.max(...samples.map((s) => s.rssMb[k]!))]),
+    );
+    const done = await cluster.database.db
+      .selectFrom('webhook_events')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('status', '=', 'done')
+      .executeTakeFirstOrThrow();
+    log('');
+    log('summary');
+    for (const k of Object.keys(processes)) {
+      log(
+        `  ${k.padEnd(8)} RSS after warm-up ${warm.rssMb[k]!.toFixed(0)} MB, at the end ${last.rssMb[k]!.toFixed(0)} MB ` +
+          `(growth ${(growth[k]! * 100).toFixed(1)} %), peak ${peak[k]!.toFixed(0)} MB`,
+      );
+    }
+    log(
+      `  redis    baseline ${baselineRedisMb.toFixed(1)} MB, peak ${Math.max(...samples.map((s) => s.redisMb)).toFixed(1)} MB, ` +
+        `after the drain and the gates' expiry ${last.redisMb.toFixed(1)} MB`,
+    );
+    log(
+      `  processed ${Number(done.n)} of ${count} (done in Postgres), drained ${drainedAt.toFixed(0)} s after the start`,
+    );
+    const file = writeResults('soak', {
+      benchmark: 'soak',
+      at: new Date().toISOString(),
+      machine: machine(),
+      settings: { count, rate, windowSeconds },
+      ...(build.warning ? { warning: build.warning } : {}),
+      summary: { growth, peak, warm, last, baselineRedisMb, processed: Number(done.n), drainedAtSeconds: drainedAt },
+      samples,
+    });
+    log(`  results  ${file}`);
+  } finally {
+    redis.disconnect();
+    stop();
+    await cluster.close();
+  }
+}
+
+main().catch((err: unknown) => {
+  log(`bench:soak failed: ${(err as Error).stack ?? String(err)}`);
+  process.exit(1);
+});
