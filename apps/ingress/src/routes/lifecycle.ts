@@ -10,14 +10,14 @@ import {
   type WebhookEventName,
 } from '@cap/clockify';
 import { LIFECYCLE_JOB, parsePayload, storedTokenKind, type InstalledPayload, type LifecyclePayload } from '@cap/queue';
-
-type InstalledWebhook = InstalledPayload['body']['webhooks'][number];
 import { TOKEN_COLUMNS } from '@cap/secrets';
 import type { IngressContext } from '../context.js';
 import { parseJsonObject, readBody, requireJsonContentType } from '../http/body.js';
 import { HttpError, unavailable, wrongKind } from '../http/errors.js';
 import { nextLifecycleSeq, withDeadline } from '../redis.js';
 import { verificationFailure } from './webhooks.js';
+
+type InstalledWebhook = InstalledPayload['body']['webhooks'][number];
 
 const id = z.string().min(1).max(128);
 // Only the type is checked here: what a token string contains (empty, too long, malformed) is the

@@ -109,19 +109,20 @@ export async function handleWebhook(
   const now = Date.now();
   const timeoutMs = ctx.config.REDIS_COMMAND_TIMEOUT_MS + 500;
   // The job id doubles as the gate's holder: a release gives the gate up only while it is ours.
-  const jobId = randomUUID();
+  const call: GateCall = { ctx, contentKey, jobId: randomUUID(), now, windowMs, timeoutMs };
 
   const entityType = ENTITY_EVENTS[event]?.entityType;
   const entityId = entityType ? entityIdOf(event, body) : undefined;
   const taken =
     entityType && entityId
-      ? await takeEntityDeliveryGate(ctx, gateTarget(ctx, workspaceId, entityType, entityId), contentKey, jobId, now)
-      : await takeContentGate(ctx, contentKey, jobId, now);
+      ? await takeEntityDeliveryGate(call, entityGateKey(ctx.config.BULLMQ_PREFIX, workspaceId, entityType, entityId))
+      : await takeContentGate(call);
   if (taken === 'duplicate') {
     ok(res, DUPLICATE);
     return { event, outcome: 'duplicate' };
   }
   const { deliveryKey, release, entitySeq } = taken;
+  const jobId = call.jobId;
 
   const payload: WebhookPayload = {
     v: 1,
@@ -159,21 +160,24 @@ interface TakenGate {
   readonly release: () => void;
 }
 
-const gateTarget = (ctx: IngressContext, workspaceId: string, entityType: string, entityId: string): string =>
-  entityGateKey(ctx.config.BULLMQ_PREFIX, workspaceId, entityType, entityId);
+/** One delivery's attempt at a dedupe gate. */
+interface GateCall {
+  readonly ctx: IngressContext;
+  /** SHA-256 of the content (workspace, event, token hash, raw body). */
+  readonly contentKey: string;
+  /** The job id, and the gate's holder while this delivery holds it. */
+  readonly jobId: string;
+  readonly now: number;
+  readonly windowMs: number;
+  readonly timeoutMs: number;
+}
 
 /**
  * Events whose body names no entity: identical content inside the window is a duplicate
  * (`SET NX PX`), and the delivery key is the content key.
  */
-async function takeContentGate(
-  ctx: IngressContext,
-  contentKey: string,
-  jobId: string,
-  now: number,
-): Promise<TakenGate | 'duplicate'> {
-  const windowMs = ctx.config.WEBHOOK_DEDUPE_WINDOW_SECONDS * 1000;
-  const timeoutMs = ctx.config.REDIS_COMMAND_TIMEOUT_MS + 500;
+async function takeContentGate(call: GateCall): Promise<TakenGate | 'duplicate'> {
+  const { ctx, contentKey, jobId, now, windowMs, timeoutMs } = call;
   const gate = gateKey(ctx.config.BULLMQ_PREFIX, contentKey);
   const release = () => ctx.gates.release(gate, jobId, now + windowMs);
   // NX with GET (Redis ≥ 7) returns the previous holder. Our own id means this SET already ran
@@ -188,7 +192,7 @@ async function takeContentGate(
     release();
     throw unavailable('the queue is unavailable; retry shortly');
   }
-  if (previous !== null && previous !== jobId && !(await takeOver(ctx, gate, previous, previous, jobId, release))) {
+  if (previous !== null && previous !== jobId && !(await takeOver(call, gate, previous, previous, jobId, release))) {
     return 'duplicate';
   }
   return { deliveryKey: contentKey, release };
@@ -200,15 +204,8 @@ async function takeContentGate(
  * content and the content accepted before it, so the third delivery (A again) gets a durable row
  * of its own instead of being taken for the first.
  */
-async function takeEntityDeliveryGate(
-  ctx: IngressContext,
-  gate: string,
-  contentKey: string,
-  jobId: string,
-  now: number,
-): Promise<TakenGate | 'duplicate'> {
-  const windowMs = ctx.config.WEBHOOK_DEDUPE_WINDOW_SECONDS * 1000;
-  const timeoutMs = ctx.config.REDIS_COMMAND_TIMEOUT_MS + 500;
+async function takeEntityDeliveryGate(call: GateCall, gate: string): Promise<TakenGate | 'duplicate'> {
+  const { ctx, contentKey, jobId, now, windowMs, timeoutMs } = call;
   const release = () => ctx.gates.release(gate, jobId, now + windowMs, 'entity');
   const taken = (value: string): TakenGate => {
     const { previous, seq } = entityGateParts(value);
@@ -230,22 +227,21 @@ async function takeEntityDeliveryGate(
   // The same content holds the gate; if its holder is one of ours that failed to queue, take over.
   const held = entityGateParts(result.value);
   const mine = `${jobId}|${held.content}|${held.previous}|${held.seq}`;
-  if (await takeOver(ctx, gate, result.value, held.holder, mine, release)) return taken(mine);
+  if (await takeOver(call, gate, result.value, held.holder, mine, release)) return taken(mine);
   return 'duplicate';
 }
 
 /** Takes a gate held by one of our failed deliveries (release pending); false: a genuine duplicate. */
 async function takeOver(
-  ctx: IngressContext,
+  call: GateCall,
   gate: string,
   current: string,
   holder: string,
   next: string,
   onFailure: () => void,
 ): Promise<boolean> {
-  const windowMs = ctx.config.WEBHOOK_DEDUPE_WINDOW_SECONDS * 1000;
   try {
-    return await ctx.gates.takeOver(gate, current, holder, next, windowMs);
+    return await call.ctx.gates.takeOver(gate, current, holder, next, call.windowMs);
   } catch {
     onFailure();
     throw unavailable('the queue is unavailable; retry shortly');
