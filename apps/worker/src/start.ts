@@ -4,7 +4,7 @@ import { addon as defaultAddon, type RegisteredAddon } from '@cap/addon';
 import { RateLimiter } from '@cap/clockify';
 import { ensureWebhookEventPartitions, recordDeadLetter, type DatabaseHandle } from '@cap/db';
 import { Metrics, type Logger } from '@cap/observability';
-import { sanitizeForDeadLetter } from '@cap/operations';
+import { deadLetterOf } from '@cap/operations';
 import {
   JOBS,
   QUEUES,
@@ -134,17 +134,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     logger,
     metrics,
     onExhausted: async (queue: QueueName, job: Job, error: Error) => {
-      const { payload } = sanitizeForDeadLetter(job.data);
-      const workspaceId = typeof payload.workspaceId === 'string' ? payload.workspaceId : null;
-      await recordDeadLetter(database.db, {
-        queue,
-        jobName: job.name,
-        jobId: job.id ?? 'unknown',
-        workspaceId,
-        payload,
-        error: error.message,
-        attempts: job.attemptsMade,
-      });
+      await recordDeadLetter(database.db, deadLetterOf(queue, job, error.message));
       // A bootstrap job that failed for good must not leave its run active for ever.
       if (job.name === JOBS.bootstrapResource) await failResourceOfExhaustedJob(deps, job, error);
       else if (job.name === JOBS.bootstrapStart) await failRunOfExhaustedStart(deps, job, error);

@@ -8,6 +8,7 @@ import {
   type Database,
   type DeadLetter,
   type Kysely,
+  type NewDeadLetter,
 } from '@cap/db';
 import { JOB_QUEUE, parsePayload, queueFor, type JobName, type Queues } from '@cap/queue';
 
@@ -42,6 +43,32 @@ export function sanitizeForDeadLetter(data: unknown): { payload: Record<string, 
   return {
     payload: (payload && typeof payload === 'object' ? payload : { value: payload }) as Record<string, unknown>,
     stripped,
+  };
+}
+
+/**
+ * The dead letter of a job that failed for good, as the worker records it when the job fails and
+ * as the sweep records it later when that write could not happen: token fields removed.
+ */
+export function deadLetterOf(
+  queue: string,
+  job: {
+    readonly name: string;
+    readonly id?: string | undefined;
+    readonly data: unknown;
+    readonly attemptsMade: number;
+  },
+  error: string,
+): NewDeadLetter {
+  const { payload } = sanitizeForDeadLetter(job.data);
+  return {
+    queue,
+    jobName: job.name,
+    jobId: job.id ?? 'unknown',
+    workspaceId: typeof payload.workspaceId === 'string' ? payload.workspaceId : null,
+    payload,
+    error,
+    attempts: job.attemptsMade,
   };
 }
 

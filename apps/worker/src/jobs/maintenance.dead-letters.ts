@@ -1,5 +1,5 @@
 import { openDeadLetterStats, recordDeadLetterIfAbsent } from '@cap/db';
-import { sanitizeForDeadLetter } from '@cap/operations';
+import { deadLetterOf } from '@cap/operations';
 import { QUEUES, type QueueKey } from '@cap/queue';
 import type { WorkerDeps } from '../deps.js';
 
@@ -33,16 +33,10 @@ export async function runDeadLetterSweep(deps: WorkerDeps): Promise<DeadLetterSw
       let kept = 0;
       for (const job of jobs) {
         if (job.id === undefined) continue;
-        const { payload } = sanitizeForDeadLetter(job.data);
-        const wrote = await recordDeadLetterIfAbsent(deps.db, {
-          queue: queue.name,
-          jobName: job.name,
-          jobId: job.id,
-          workspaceId: typeof payload.workspaceId === 'string' ? payload.workspaceId : null,
-          payload,
-          error: job.failedReason ?? 'failed (no reason recorded)',
-          attempts: job.attemptsMade,
-        });
+        const wrote = await recordDeadLetterIfAbsent(
+          deps.db,
+          deadLetterOf(queue.name, job, job.failedReason ?? 'failed (no reason recorded)'),
+        );
         if (wrote) recorded++;
         if (queue.name === QUEUES.lifecycle) {
           kept++;

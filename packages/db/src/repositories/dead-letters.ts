@@ -14,19 +14,23 @@ export interface NewDeadLetter {
   readonly attempts: number;
 }
 
+function deadLetterRow(letter: NewDeadLetter) {
+  return {
+    queue: letter.queue,
+    job_name: letter.jobName,
+    job_id: letter.jobId,
+    workspace_id: letter.workspaceId,
+    payload: JSON.stringify(letter.payload),
+    error: letter.error.slice(0, 4000),
+    attempts: letter.attempts,
+  };
+}
+
 /** Records an exhausted job once (keyed by queue and job id). */
 export async function recordDeadLetter(db: Db, letter: NewDeadLetter): Promise<void> {
   await db
     .insertInto('dead_letters')
-    .values({
-      queue: letter.queue,
-      job_name: letter.jobName,
-      job_id: letter.jobId,
-      workspace_id: letter.workspaceId,
-      payload: JSON.stringify(letter.payload),
-      error: letter.error.slice(0, 4000),
-      attempts: letter.attempts,
-    })
+    .values(deadLetterRow(letter))
     .onConflict((oc) =>
       oc
         .columns(['queue', 'job_id'])
@@ -42,15 +46,7 @@ export async function recordDeadLetter(db: Db, letter: NewDeadLetter): Promise<v
 export async function recordDeadLetterIfAbsent(db: Db, letter: NewDeadLetter): Promise<boolean> {
   const row = await db
     .insertInto('dead_letters')
-    .values({
-      queue: letter.queue,
-      job_name: letter.jobName,
-      job_id: letter.jobId,
-      workspace_id: letter.workspaceId,
-      payload: JSON.stringify(letter.payload),
-      error: letter.error.slice(0, 4000),
-      attempts: letter.attempts,
-    })
+    .values(deadLetterRow(letter))
     .onConflict((oc) => oc.columns(['queue', 'job_id']).doNothing())
     .returning('id')
     .executeTakeFirst();
