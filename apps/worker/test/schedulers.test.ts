@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '@cap/testing';
 import { workerEnv } from '../src/index.js';
-import { reconcileOffsetMs, runReconcile } from '../src/jobs/maintenance.js';
+import { runReconcile } from '../src/jobs/maintenance.js';
+import { installationOffsetMs as reconcileOffsetMs } from '../src/runtime/spread.js';
 import { startTestWorker, type TestWorker } from './helpers.js';
 
 // The documented defaults (the test helpers turn schedules off unless asked).

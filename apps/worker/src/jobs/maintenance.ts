@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { Job } from 'bullmq';
 import {
   deleteDeadLettersBefore,
@@ -12,6 +11,7 @@ import {
 } from '@cap/db';
 import { JOBS, enqueue, parsePayload } from '@cap/queue';
 import type { WorkerDeps } from '../deps.js';
+import { installationOffsetMs } from '../runtime/spread.js';
 import { failStrandedRuns } from './bootstrap.start.js';
 import { runDeadLetterSweep } from './maintenance.dead-letters.js';
 import { runWebhookHealth } from './maintenance.webhook-health.js';
@@ -127,7 +127,7 @@ export async function runReconcile(deps: WorkerDeps): Promise<number> {
         deps.queues,
         JOBS.bootstrapStart,
         { v: 1, ...key, trigger: 'reconcile' },
-        { jobId: `reconcile-${key.workspaceId}-${key.addonId}-${day}`, delay: reconcileOffsetMs(key, spreadMs) },
+        { jobId: `reconcile-${key.workspaceId}-${key.addonId}-${day}`, delay: installationOffsetMs(key, spreadMs) },
       );
       requested++;
     }
@@ -138,13 +138,6 @@ export async function runReconcile(deps: WorkerDeps): Promise<number> {
     'reconciliation requested a bootstrap per active workspace, spread over the period',
   );
   return requested;
-}
-
-/** Where in the spread period an installation's reconciliation starts: a stable hash of its ids. */
-export function reconcileOffsetMs(key: { workspaceId: string; addonId: string }, spreadMs: number): number {
-  if (spreadMs <= 0) return 0;
-  const hash = createHash('sha256').update(key.workspaceId).update('\0').update(key.addonId).digest();
-  return Number(hash.readBigUInt64BE(0) % BigInt(spreadMs));
 }
 
 export async function processMaintenance(deps: WorkerDeps, job: Job): Promise<unknown> {

@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-import { RateLimitDeferredError, RateLimitedError } from '@cap/clockify';
 import {
   countInstallationsWithUndeliveredWebhooks,
   installationsDueForWebhookCheck,
@@ -9,8 +7,9 @@ import {
   type WebhookHealth,
 } from '@cap/db';
 import { JOBS, enqueue } from '@cap/queue';
-import { createInstallationClient } from '../clockify.js';
+import { createInstallationClient, rateLimitWaitMs } from '../clockify.js';
 import type { WorkerDeps } from '../deps.js';
+import { installationOffsetMs } from '../runtime/spread.js';
 
 const MINUTE_MS = 60_000;
 
@@ -55,7 +54,7 @@ export async function runWebhookHealth(deps: WorkerDeps): Promise<WebhookHealthR
     try {
       health = await checkInstallation(deps, installation, now);
     } catch (err) {
-      if (err instanceof RateLimitDeferredError || err instanceof RateLimitedError) {
+      if (rateLimitWaitMs(err) !== undefined) {
         // The workspace's quota is for its bootstrap and handlers first; try at the next run.
         checks.inc({ result: 'deferred' });
         continue;
@@ -70,7 +69,10 @@ export async function runWebhookHealth(deps: WorkerDeps): Promise<WebhookHealthR
         error: (err as Error).message.slice(0, 300),
       };
     }
-    await recordWebhookHealth(deps.db, key, health, nextCheckBase(installation, now, intervalMs));
+    // Recorded up to half an interval early, at the installation's own offset: the next checks of
+    // installations checked in the same run come due spread over the interval.
+    const checkedAt = new Date(now.getTime() - installationOffsetMs(key, intervalMs / 2));
+    await recordWebhookHealth(deps.db, key, health, checkedAt);
     if (health.error !== undefined) continue;
     (report as { checked: number }).checked++;
     checks.inc({ result: health.undelivered.length > 0 ? 'undelivered' : 'ok' });
@@ -122,11 +124,4 @@ async function checkInstallation(deps: WorkerDeps, installation: Installation, n
 
 function identity(w: UndeliveredWebhook): string {
   return `${w.id ?? ''}|${w.event ?? ''}`;
-}
-
-/** When the check "happened" for scheduling: up to half an interval early, by a hash of the key. */
-function nextCheckBase(installation: Installation, now: Date, intervalMs: number): Date {
-  const hash = createHash('sha256').update(installation.workspace_id).update('\0').update(installation.addon_id);
-  const offset = hash.digest().readUInt32BE(0) % Math.max(1, Math.floor(intervalMs / 2));
-  return new Date(now.getTime() - offset);
 }
