@@ -65,9 +65,10 @@ export async function rotateKeys(
           fail(`encrypted with key ${keyId ?? '(unknown)'}, which is not configured`);
           continue;
         }
+        const place = placeOf(row);
         let plaintext: string;
         try {
-          plaintext = keyring.decrypt(row.ciphertext, placeOf(row));
+          plaintext = keyring.decrypt(row.ciphertext, place);
         } catch (err) {
           fail((err as Error).message);
           continue;
@@ -76,7 +77,7 @@ export async function rotateKeys(
           report.rotated++;
           continue;
         }
-        const replaced = await replaceTokenCiphertext(db, row, keyring.encrypt(plaintext, placeOf(row)));
+        const replaced = await replaceTokenCiphertext(db, row, keyring.encrypt(plaintext, place));
         if (replaced) report.rotated++;
         else report.skipped++;
       }

@@ -55,7 +55,7 @@ async function decideOnce<T>(
   return deps.db.transaction().execute(async (tx) => {
     const previous = await storedTokenHashes(tx, key);
     const hash = payload.tokenHash;
-    if (hash !== undefined && (previous.installation === hash || previous.webhooks.includes(hash))) {
+    if (hash !== undefined && hashesOf(previous).includes(hash)) {
       return { decided: { outcome: 'wrong_kind' as const }, previous };
     }
     if (payload.receipt !== undefined) {
@@ -152,7 +152,7 @@ export async function processLifecycle(deps: WorkerDeps, job: Job, token: string
           ...(body.authTokenHash ? [{ tokenHash: body.authTokenHash, kind: 'installation' as const }] : []),
           ...webhooks.map((w) => ({ tokenHash: w.tokenHash, kind: 'webhook' as const })),
         ],
-        removed: [...(previous.installation ? [previous.installation] : []), ...previous.webhooks],
+        removed: hashesOf(previous),
       });
       // A reinstall cancels the purge scheduled by the previous uninstall.
       await deps.queues.maintenance.remove(purgeJobId(workspaceId, addonId)).catch(() => 0);
@@ -206,7 +206,7 @@ export async function processLifecycle(deps: WorkerDeps, job: Job, token: string
       }
       await syncTokenRegistry(deps, log, {
         stored: [],
-        removed: [...(previous.installation ? [previous.installation] : []), ...previous.webhooks],
+        removed: hashesOf(previous),
       });
       await deps.queues.maintenance.remove(purgeJobId(workspaceId, addonId)).catch(() => 0);
       await enqueue(
@@ -258,6 +258,11 @@ export async function processLifecycle(deps: WorkerDeps, job: Job, token: string
       return outcome;
     }
   }
+}
+
+/** Every token hash an installation stores (its installation token's, then its webhook tokens'). */
+function hashesOf(stored: StoredTokenHashes): string[] {
+  return [...(stored.installation ? [stored.installation] : []), ...stored.webhooks];
 }
 
 /** Marks the call's follow-ups done, so a later retry of the same job does not redo them. */

@@ -73,9 +73,7 @@ export class WorkerRegistry {
       const start = process.hrtime.bigint();
       let outcome = 'completed';
       try {
-        const result = await spec.process(job, token);
-        if (job.id !== undefined) this.infraWaits.delete(job.id);
-        return result;
+        return await spec.process(job, token);
       } catch (err) {
         // A job re-scheduled with moveToDelayed is neither a success nor a failure.
         outcome = err instanceof DelayedError ? 'delayed' : 'failed';
@@ -83,9 +81,10 @@ export class WorkerRegistry {
           outcome = 'infrastructure';
           throw new DelayedError();
         }
-        if (job.id !== undefined) this.infraWaits.delete(job.id);
         throw err;
       } finally {
+        // The backoff's exponent lives only while the job keeps meeting infrastructure errors.
+        if (outcome !== 'infrastructure' && job.id !== undefined) this.infraWaits.delete(job.id);
         const labels = { queue: spec.queue, job: job.name, outcome };
         this.duration.observe(labels, secondsSince(start));
         this.jobs.inc(labels);
