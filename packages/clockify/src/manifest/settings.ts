@@ -7,14 +7,21 @@ export interface SettingValue {
   readonly value: unknown;
 }
 
+const NONE: ReadonlyMap<string, Setting> = new Map();
+/** Read once per settings document: every webhook delivery's handler context asks again. */
+const declaredCache = new WeakMap<StructuredSettings, ReadonlyMap<string, Setting>>();
+
 /** Every setting a structured settings document declares, by id (tabs and their groups). */
-export function declaredSettings(settings: StructuredSettings | string | undefined): Map<string, Setting> {
+export function declaredSettings(settings: StructuredSettings | string | undefined): ReadonlyMap<string, Setting> {
+  if (settings === undefined || typeof settings === 'string') return NONE;
+  const cached = declaredCache.get(settings);
+  if (cached) return cached;
   const byId = new Map<string, Setting>();
-  if (settings === undefined || typeof settings === 'string') return byId;
   for (const tab of settings.tabs) {
     for (const s of tab.settings ?? []) byId.set(s.id, s);
     for (const group of tab.groups ?? []) for (const s of group.settings) byId.set(s.id, s);
   }
+  declaredCache.set(settings, byId);
   return byId;
 }
 
