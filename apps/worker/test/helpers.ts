@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { RegisteredAddon } from '@cap/addon';
-import { openDatabase, type DatabaseHandle } from '@cap/db';
+import { openDatabase, type Database, type DatabaseHandle, type Kysely } from '@cap/db';
 import { createLogger } from '@cap/observability';
 import { migrateToLatest } from '@cap/db';
 import { deleteRedisPrefix, testRedisUrl, uniquePrefix } from '@cap/testing';
@@ -82,4 +82,28 @@ export async function startTestWorker(opts: TestWorkerOptions): Promise<TestWork
       if (!opts.prefix) await deleteRedisPrefix(testRedisUrl(), prefix);
     },
   };
+}
+
+/** An ACTIVE installation row with no URLs, users or settings: only its key and token ciphertext. */
+export async function insertBareInstallation(
+  db: Kysely<Database>,
+  workspaceId: string,
+  addonId: string,
+  authTokenEnc: string | null = null,
+): Promise<void> {
+  await db
+    .insertInto('installations')
+    .values({
+      workspace_id: workspaceId,
+      addon_id: addonId,
+      status: 'ACTIVE',
+      api_url: null,
+      backend_url: null,
+      reports_url: null,
+      addon_user_id: null,
+      installed_by: null,
+      auth_token_enc: authTokenEnc,
+      settings: '[]',
+    })
+    .execute();
 }

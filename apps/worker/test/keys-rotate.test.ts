@@ -4,6 +4,7 @@ import { migrateToLatest, openDatabase, type DatabaseHandle } from '@cap/db';
 import { Keyring, TOKEN_COLUMNS, keyIdOf } from '@cap/secrets';
 import { createTestDatabase, startAppProcess, testRedisUrl, type TestDatabase } from '@cap/testing';
 import { distEntry } from '../../../test/dist.js';
+import { insertBareInstallation } from './helpers.js';
 
 /** `npm run cli -- keys rotate` with a three-key history: k1 (oldest), k2, k3 (current). */
 
@@ -46,21 +47,7 @@ async function seed(prefix: string): Promise<number> {
   let rows = 0;
   for (let i = 0; i < 8; i++) {
     const ws = `${prefix}-${i}`;
-    await h.db
-      .insertInto('installations')
-      .values({
-        workspace_id: ws,
-        addon_id: 'addon-k',
-        status: 'ACTIVE',
-        api_url: null,
-        backend_url: null,
-        reports_url: null,
-        addon_user_id: null,
-        installed_by: null,
-        auth_token_enc: encryptions[i % 4]!(`installation ${ws}`, ws),
-        settings: '[]',
-      })
-      .execute();
+    await insertBareInstallation(h.db, ws, 'addon-k', encryptions[i % 4]!(`installation ${ws}`, ws));
     rows++;
     for (const [j, event] of ['NEW_TAG', 'TAG_UPDATED'].entries()) {
       const keyIndex = (i + j) % 3;

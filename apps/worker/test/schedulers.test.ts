@@ -3,7 +3,7 @@ import { createTestDatabase, type TestDatabase } from '@cap/testing';
 import { workerEnv } from '../src/index.js';
 import { runReconcile } from '../src/jobs/maintenance.js';
 import { installationOffsetMs as reconcileOffsetMs } from '../src/runtime/spread.js';
-import { startTestWorker, type TestWorker } from './helpers.js';
+import { insertBareInstallation, startTestWorker, type TestWorker } from './helpers.js';
 
 // The documented defaults (the test helpers turn schedules off unless asked).
 const DEFAULTS = workerEnv.parse({});
@@ -63,21 +63,7 @@ describe('reconciliation spread', () => {
     workers.push(w);
     const deps = w.worker.deps;
     for (let i = 0; i < 20; i++) {
-      await w.database.db
-        .insertInto('installations')
-        .values({
-          workspace_id: `ws-spread-${i}`,
-          addon_id: 'addon-spread',
-          status: 'ACTIVE',
-          api_url: null,
-          backend_url: null,
-          reports_url: null,
-          addon_user_id: null,
-          installed_by: null,
-          auth_token_enc: null,
-          settings: '[]',
-        })
-        .execute();
+      await insertBareInstallation(w.database.db, `ws-spread-${i}`, 'addon-spread');
     }
     expect(await runReconcile(deps)).toBe(20);
     expect(await runReconcile(deps)).toBe(20);
