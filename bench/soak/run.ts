@@ -78,7 +78,6 @@ async function main(): Promise<void> {
     clearInterval(progress);
     sent = count;
     log(`sent ${burst.sent} in ${(burst.durationMs / 1000).toFixed(1)} s (${Math.round(burst.achievedRate)}/s)`);
-    const webhooks = cluster.sim; // keep the simulator alive until the drain
     const queue = `${cluster.prefix}:webhooks`;
     await until(
       async () => {
@@ -96,7 +95,6 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, (windowSeconds + 5) * 1000));
     await sample();
     clearInterval(timer);
-    void webhooks;
 
     // Warm-up: the first fifth of the burst. Growth: from then to the end.
     const warm = samples.find((s) => s.sent >= count / 5) ?? samples[0]!;

@@ -21,7 +21,6 @@ export async function requireRedis(url: string, timeoutMs: number): Promise<void
   }
 }
 
-/** Logs one warning per unsafe Redis setting (eviction policy, no AOF). */
 /**
  * Warns when Redis may lose what the platform acknowledged: an eviction policy other than
  * `noeviction` (queued jobs and dedupe gates could be evicted) or no AOF (a restart loses the last

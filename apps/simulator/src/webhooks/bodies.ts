@@ -55,9 +55,9 @@ export interface WebhookBuildContext {
 const DAY_MS = 86_400_000;
 
 /** The keys of each entity that Clockify's webhook examples carry (see the table above). */
-export const TAG_KEYS = ['id', 'name', 'workspaceId', 'archived'] as const;
-export const CLIENT_KEYS = ['id', 'name', 'workspaceId', 'archived'] as const;
-export const TASK_KEYS = [
+const TAG_KEYS = ['id', 'name', 'workspaceId', 'archived'] as const;
+const CLIENT_KEYS = ['id', 'name', 'workspaceId', 'archived'] as const;
+const TASK_KEYS = [
   'id',
   'name',
   'projectId',
@@ -68,7 +68,7 @@ export const TASK_KEYS = [
   'status',
   'duration',
 ] as const;
-export const PROJECT_KEYS = [
+const PROJECT_KEYS = [
   'id',
   'name',
   'hourlyRate',
@@ -84,7 +84,7 @@ export const PROJECT_KEYS = [
   'public',
   'template',
 ] as const;
-export const TIME_ENTRY_KEYS = [
+const TIME_ENTRY_KEYS = [
   'id',
   'description',
   'tagIds',
@@ -100,10 +100,10 @@ export const TIME_ENTRY_KEYS = [
   'customFieldValues',
 ] as const;
 /** USER_UPDATED, USER_DELETED_FROM_WORKSPACE. */
-export const USER_SHORT_KEYS = ['id', 'email', 'name'] as const;
+const USER_SHORT_KEYS = ['id', 'email', 'name'] as const;
 /** USER_JOINED_WORKSPACE, USER_(DE)ACTIVATED_ON_WORKSPACE: a profile, no status or memberships. */
-export const USER_PROFILE_KEYS = ['id', 'email', 'name', 'profilePicture', 'settings'] as const;
-export const USER_GROUP_KEYS = ['id', 'name', 'workspaceId', 'userIds', 'teamManagers'] as const;
+const USER_PROFILE_KEYS = ['id', 'email', 'name', 'profilePicture', 'settings'] as const;
+const USER_GROUP_KEYS = ['id', 'name', 'workspaceId', 'userIds', 'teamManagers'] as const;
 
 function pick(source: object, keys: readonly string[]): WebhookBody {
   const from = source as Record<string, unknown>;
@@ -113,7 +113,7 @@ function pick(source: object, keys: readonly string[]): WebhookBody {
 }
 
 /** A time entry as its webhooks carry it: hydrated, with the short related entities of the samples. */
-export function timeEntryBody(store: MockStore, ws: string, entry: TimeEntry): WebhookBody {
+function timeEntryBody(store: MockStore, ws: string, entry: TimeEntry): WebhookBody {
   const hydrated = store.hydrate(ws, entry);
   const project = hydrated.project as Project | null;
   const task = hydrated.task as Task | null;
@@ -130,7 +130,7 @@ export function timeEntryBody(store: MockStore, ws: string, entry: TimeEntry): W
 }
 
 /** A project as PROJECT_* carry it: with every task of the project and its client embedded. */
-export function projectBody(store: MockStore, ws: string, project: Project, tasks?: readonly Task[]): WebhookBody {
+function projectBody(store: MockStore, ws: string, project: Project, tasks?: readonly Task[]): WebhookBody {
   let client: Client | undefined;
   try {
     client = project.clientId ? store.getClient(ws, project.clientId) : undefined;

@@ -45,7 +45,9 @@ export async function runWebhookHealth(deps: WorkerDeps): Promise<WebhookHealthR
     new Date(now.getTime() - intervalMs),
     deps.config.WEBHOOK_HEALTH_BATCH,
   );
-  const report: WebhookHealthReport = { checked: 0, newlyUndelivered: [], failed: 0 };
+  let checked = 0;
+  let failed = 0;
+  const newlyUndelivered: WebhookHealthReport['newlyUndelivered'] = [];
   for (const installation of due) {
     const key = { workspaceId: installation.workspace_id, addonId: installation.addon_id };
     const log = deps.logger.child(key);
@@ -59,7 +61,7 @@ export async function runWebhookHealth(deps: WorkerDeps): Promise<WebhookHealthR
         checks.inc({ result: 'deferred' });
         continue;
       }
-      (report as { failed: number }).failed++;
+      failed++;
       checks.inc({ result: 'error' });
       log.warn({ err: { message: (err as Error).message } }, 'could not check the webhooks with Clockify');
       health = {
@@ -74,13 +76,13 @@ export async function runWebhookHealth(deps: WorkerDeps): Promise<WebhookHealthR
     const checkedAt = new Date(now.getTime() - installationOffsetMs(key, intervalMs / 2));
     await recordWebhookHealth(deps.db, key, health, checkedAt);
     if (health.error !== undefined) continue;
-    (report as { checked: number }).checked++;
+    checked++;
     checks.inc({ result: health.undelivered.length > 0 ? 'undelivered' : 'ok' });
     const before = new Set((previous?.undelivered ?? []).map(identity));
     const fresh = health.undelivered.filter((w) => !before.has(identity(w)));
     if (fresh.length === 0) continue;
     const events = fresh.map((w) => w.event ?? w.id ?? 'unknown');
-    report.newlyUndelivered.push({ ...key, events });
+    newlyUndelivered.push({ ...key, events });
     log.warn(
       { events },
       'Clockify does not deliver some of this installation’s webhooks; starting a reconciliation to heal what was missed',
@@ -93,6 +95,7 @@ export async function runWebhookHealth(deps: WorkerDeps): Promise<WebhookHealthR
       'ACTIVE installations with at least one webhook Clockify does not deliver (deliveryEnabled, enabled or planEnabled false)',
     )
     .set(await countInstallationsWithUndeliveredWebhooks(deps.db));
+  const report: WebhookHealthReport = { checked, newlyUndelivered, failed };
   if (due.length > 0) deps.logger.info({ due: due.length, ...report }, 'webhook health checked');
   return report;
 }

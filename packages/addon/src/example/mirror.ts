@@ -1,4 +1,4 @@
-import { ENTITY_EVENTS, bodyKindOf, entityIdOf, type WebhookEventName, type WebhookPayload } from '@cap/clockify';
+import { ENTITY_EVENTS, entityIdOf, type WebhookEventName, type WebhookPayload } from '@cap/clockify';
 import type { HandlerContext } from '../define.js';
 
 export const MIRROR_TIME_ENTRIES_SETTING = 'mirror-time-entries';
@@ -31,6 +31,6 @@ export function mirrorEntity<E extends WebhookEventName>(payload: WebhookPayload
   // A partial body (USER_UPDATED: id, email and name) is merged: it must not erase what it lacks.
   if (mapping.op === 'delete') ctx.mirror.deleted(mapping.entityType, entityId, body);
   else if (mapping.op === 'create') ctx.mirror.created(mapping.entityType, entityId, body);
-  else if (bodyKindOf(ctx.event) === 'partial') ctx.mirror.merged(mapping.entityType, entityId, body);
+  else if (ctx.bodyKind === 'partial') ctx.mirror.merged(mapping.entityType, entityId, body);
   else ctx.mirror.updated(mapping.entityType, entityId, body);
 }

@@ -76,15 +76,15 @@ export function checkTimeClaims(claims: ClockifyClaims, nowMs: number, tolerance
  * every kind with the same key and the same `iss`/`type`/`sub`, so these claims are what tells a
  * user's 30-minute token apart from the tokens that may change the installation.
  */
-export const USER_TOKEN_CLAIMS = ['workspaceRole', 'language', 'theme'] as const;
+const USER_TOKEN_CLAIMS = ['workspaceRole', 'language', 'theme'] as const;
 
 /** Claims every installation token carries and webhook tokens do not. */
-export const INSTALLATION_TOKEN_CLAIMS = ['backendUrl', 'user'] as const;
+const INSTALLATION_TOKEN_CLAIMS = ['backendUrl', 'user'] as const;
 
 const present = (claims: ClockifyClaims, name: string): boolean => claims[name] !== undefined && claims[name] !== null;
 
 /** True when the claims say "user token": any of the user-only claims is present. */
-export function hasUserTokenClaims(claims: ClockifyClaims): boolean {
+function hasUserTokenClaims(claims: ClockifyClaims): boolean {
   return USER_TOKEN_CLAIMS.some((name) => present(claims, name));
 }
 
@@ -96,7 +96,7 @@ export function hasUserTokenClaims(claims: ClockifyClaims): boolean {
  *   is required of them; what tells a lifecycle token from a webhook or installation token of the
  *   same installation is the stored token hashes, checked where they are known (see SECURITY.md).
  */
-export function checkKindProfile(claims: ClockifyClaims, kind: TokenKind): void {
+function checkKindProfile(claims: ClockifyClaims, kind: TokenKind): void {
   const userClaims = hasUserTokenClaims(claims);
   if (kind === 'user') {
     if (!userClaims) throw new TokenVerificationError('wrong_kind', 'token is not a user token');
