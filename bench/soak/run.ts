@@ -81,12 +81,13 @@ async function main(): Promise<void> {
     const queue = `${cluster.prefix}:webhooks`;
     await until(
       async () => {
-        const [waiting, active, delayed] = await Promise.all([
+        const counts = await Promise.all([
           redis.llen(`${queue}:wait`),
+          redis.zcard(`${queue}:prioritized`),
           redis.llen(`${queue}:active`),
           redis.zcard(`${queue}:delayed`),
         ]);
-        return waiting + active + delayed === 0;
+        return counts.every((n) => n === 0);
       },
       { timeoutMs: 30 * 60_000, intervalMs: 500, message: 'the webhook queue to drain' },
     );

@@ -143,22 +143,28 @@ async function prefill(cluster: Cluster): Promise<{ seconds: number; resent: str
 async function queuedWebhooks(redis: Redis, prefix: string): Promise<number> {
   const queue = new Queue(QUEUES.webhooks, { connection: redis, prefix });
   try {
-    return await queue.getWaitingCount();
+    // Jobs from the ingress wait at their fair turn (BullMQ's prioritized set).
+    return await queue.getJobCountByTypes('waiting', 'prioritized');
   } finally {
     await queue.close();
   }
 }
 
-/** Copies the waiting webhook jobs, unchanged (name, data, job id, queue defaults), under another prefix. */
+/** Copies the waiting webhook jobs (waiting and prioritized), unchanged (name, data, job id, queue defaults), under another prefix. */
 async function copyQueue(redis: Redis, from: string, to: string): Promise<number> {
   const source = new Queue(QUEUES.webhooks, { connection: redis, prefix: from });
   const target = createQueues(redis, to);
   try {
-    // The wait list is newest first; adding oldest first keeps the processing order.
-    const jobs = (await source.getWaiting(0, -1)).reverse();
+    // The wait list is newest first; the prioritized set is in serving order (the ingress's fair
+    // turns). Adding in serving order, with the same priorities, keeps the processing order.
+    const jobs = [...(await source.getWaiting(0, -1)).reverse(), ...(await source.getPrioritized(0, -1))];
     for (let i = 0; i < jobs.length; i += 1000) {
       await target.webhooks.addBulk(
-        jobs.slice(i, i + 1000).map((j) => ({ name: j.name, data: j.data as WebhookPayload, opts: { jobId: j.id! } })),
+        jobs.slice(i, i + 1000).map((j) => ({
+          name: j.name,
+          data: j.data as WebhookPayload,
+          opts: { jobId: j.id!, ...(j.opts.priority ? { priority: j.opts.priority } : {}) },
+        })),
       );
     }
     return jobs.length;

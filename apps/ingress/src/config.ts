@@ -64,6 +64,12 @@ export const ingressVars = {
     description:
       'Webhook jobs still to do (waiting, delayed and prioritized) above which the ingress sheds load with 503 + Retry-After (0 disables).',
   }),
+  INGRESS_SHED_WORKSPACE_BACKLOG: int({
+    default: 1000,
+    min: 0,
+    description:
+      'Above half of INGRESS_MAX_QUEUE_DEPTH, a workspace with more than this many webhooks queued ahead of its fair turn gets 503 + Retry-After while the other workspaces are still accepted (a flooding workspace is shed first).',
+  }),
   ADMIN_USERNAME: str({
     optional: true,
     expected: 'a user name',

@@ -27,7 +27,7 @@ export function ingressMetrics(metrics: Metrics, queues: Queues) {
   const enqueue = metrics.histogram('queue_enqueue_duration_seconds', 'Time to add a job to a queue', ['queue']);
   metrics.gauge(
     'queue_jobs',
-    'Jobs per queue and state (sampled at scrape time)',
+    'Jobs per queue and state (sampled at scrape time; waiting includes prioritized)',
     ['queue', 'state'],
     async function () {
       const byName = new Map(Object.values(queues).map((q) => [q.name, q]));
@@ -36,8 +36,14 @@ export function ingressMetrics(metrics: Metrics, queues: Queues) {
           const queue = byName.get(name);
           if (!queue) return;
           try {
-            const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
-            for (const [state, n] of Object.entries(counts)) this.set({ queue: name, state }, n);
+            const {
+              waiting = 0,
+              prioritized = 0,
+              ...rest
+            } = await queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed');
+            // Webhook jobs wait in BullMQ's prioritized set (their fair turn): waiting all the same.
+            this.set({ queue: name, state: 'waiting' }, waiting + prioritized);
+            for (const [state, n] of Object.entries(rest)) this.set({ queue: name, state }, n);
           } catch {
             // Redis unreachable: keep the last values; /ready reports the outage.
           }

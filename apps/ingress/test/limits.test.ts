@@ -125,6 +125,7 @@ describe('load shedding (INGRESS_MAX_QUEUE_DEPTH)', () => {
   afterAll(async () => {
     await shed?.close();
   });
+  const queued = () => shed.queues.webhooks.getJobCountByTypes('waiting', 'prioritized');
 
   it('answers 503 + Retry-After once more jobs wait than allowed, and queues nothing for it', async () => {
     const wsToken = await shed.webhookToken('ws-shed');
@@ -142,7 +143,7 @@ describe('load shedding (INGRESS_MAX_QUEUE_DEPTH)', () => {
     );
     expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
     await expectError(res, 503, 'overloaded');
-    expect(await shed.queues.webhooks.getWaitingCount()).toBeGreaterThan(3);
+    expect(await queued()).toBeGreaterThan(3);
 
     // Delayed jobs (retries waiting their turn) are backlog too: with only those, still shed.
     await shed.queues.webhooks.obliterate({ force: true });
@@ -153,7 +154,7 @@ describe('load shedding (INGRESS_MAX_QUEUE_DEPTH)', () => {
       async () => (await sendWebhook(shed, { token: wsToken, body: uniqueBody('ws-shed') })).status === 503,
       { timeoutMs: 10_000, intervalMs: 100, message: 'shedding on a delayed backlog' },
     );
-    expect(await shed.queues.webhooks.getWaitingCount()).toBe(0);
+    expect(await queued()).toBe(0);
 
     // A worker drains the queue: the ingress accepts again.
     await shed.queues.webhooks.obliterate({ force: true });
@@ -164,6 +165,55 @@ describe('load shedding (INGRESS_MAX_QUEUE_DEPTH)', () => {
         intervalMs: 200,
         message: 'acceptance after the queue drained',
       },
+    );
+  });
+});
+
+describe('fair shedding (INGRESS_SHED_WORKSPACE_BACKLOG)', () => {
+  let fair: TestIngress;
+  beforeAll(async () => {
+    fair = await startTestIngress({ INGRESS_MAX_QUEUE_DEPTH: '40', INGRESS_SHED_WORKSPACE_BACKLOG: '3' });
+  });
+  afterAll(async () => {
+    await fair?.close();
+  });
+
+  it('sheds the flooding workspace first, while a quiet one is still accepted, then everyone', async () => {
+    const flooding = await fair.webhookToken('ws-flood');
+    const quiet = await fair.webhookToken('ws-quiet');
+    // Past half the depth (20) with a backlog of its own: the flooding workspace gets 503.
+    for (let sent = 0; sent < 25; sent++) {
+      const r = await sendWebhook(fair, { token: flooding, body: uniqueBody('ws-flood') });
+      if (r.status !== 200) break;
+    }
+    const refused = await waitFor(
+      async () => {
+        const r = await sendWebhook(fair, { token: flooding, body: uniqueBody('ws-flood') });
+        return r.status === 200 ? undefined : r;
+      },
+      { timeoutMs: 10_000, intervalMs: 200, message: 'the flooding workspace shed' },
+    );
+    await expectError(refused, 503, 'overloaded');
+    expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+    const depth = await fair.queues.webhooks.getJobCountByTypes('waiting', 'prioritized');
+    expect(depth).toBeGreaterThan(20);
+    expect(depth).toBeLessThanOrEqual(40);
+
+    // The quiet workspace has nothing queued: it is still accepted, and served next.
+    const accepted = await sendWebhook(fair, { token: quiet, body: uniqueBody('ws-quiet') });
+    expect(accepted.status).toBe(200);
+    const order = (await fair.queues.webhooks.getPrioritized(0, 2)).map(
+      (j) => (j.data as { workspaceId: string }).workspaceId,
+    );
+    expect(order).toEqual(['ws-flood', 'ws-quiet', 'ws-flood']);
+
+    // Above the whole depth (a delayed backlog counts), everyone is shed.
+    for (let i = 0; i < 20; i++) {
+      await fair.queues.webhooks.add('webhook.process', { delayedBacklog: i }, { delay: 600_000 });
+    }
+    await waitFor(
+      async () => (await sendWebhook(fair, { token: quiet, body: uniqueBody('ws-quiet') })).status === 503,
+      { timeoutMs: 10_000, intervalMs: 100, message: 'everyone shed above the depth' },
     );
   });
 });

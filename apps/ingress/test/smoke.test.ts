@@ -27,7 +27,7 @@ describe('ingress smoke', () => {
     expect(await first.json()).toEqual({ received: true });
     const second = await send();
     expect(await second.json()).toEqual({ received: true, duplicate: true });
-    expect(await t.ingress.context.queues.webhooks.getWaitingCount()).toBe(1);
+    expect(await t.ingress.context.queues.webhooks.getJobCountByTypes('waiting', 'prioritized')).toBe(1);
     expect(t.queries).toEqual([]);
   });
 });

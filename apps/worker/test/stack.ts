@@ -33,6 +33,8 @@ import { FAST_WORKER_ENV, startTestWorker, type TestWorker } from './helpers.js'
 
 export interface StackOptions {
   readonly sizes?: Record<string, number>;
+  /** Simulated workspaces (1 unless set); `workspaceId` is the first. */
+  readonly workspaces?: number;
   readonly workerEnv?: Record<string, string>;
   readonly ingressEnv?: Record<string, string>;
   readonly addon?: RegisteredAddon;
@@ -62,8 +64,8 @@ export interface Stack {
   workerProcessEnv(extra?: Record<string, string>): Record<string, string>;
   /** A worker as a real process (the built dist) with this stack's settings; killed at close. */
   spawnWorker(extra?: Record<string, string>): AppProcess;
-  /** Installs the add-on into the stack's workspace and waits until the worker stored it. */
-  installAndWait(options?: { pathStyle?: 'relative' | 'full' }): Promise<{ addonId: string }>;
+  /** Installs the add-on into the stack's workspace (or another) and waits until the worker stored it. */
+  installAndWait(options?: { pathStyle?: 'relative' | 'full'; workspaceId?: string }): Promise<{ addonId: string }>;
   startWorker(extra?: { env?: Record<string, string>; addon?: RegisteredAddon; now?: () => Date }): Promise<TestWorker>;
   /** Waits until no job is waiting, active, delayed or prioritized in any queue. */
   settle(timeoutMs?: number): Promise<void>;
@@ -89,7 +91,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const sim = await createSimulator({
     dataDir,
     seed: `stack-${prefix}`,
-    workspaces: 1,
+    workspaces: opts.workspaces ?? 1,
     ...(opts.sizes ? { sizes: opts.sizes } : {}),
     ...(opts.rateLimit === false ? { rateLimit: false } : {}),
   });
@@ -151,9 +153,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       return p;
     },
     async installAndWait(options = {}) {
-      const result = await sim.install({ ingressUrl: stack.ingressUrl, workspaceId, ...options });
+      const target = options.workspaceId ?? workspaceId;
+      const result = await sim.install({ ingressUrl: stack.ingressUrl, ...options, workspaceId: target });
       if (result.status !== 200) throw new Error(`INSTALLED answered ${result.status}: ${JSON.stringify(result.body)}`);
-      const key = { workspaceId, addonId: result.installation.addonId };
+      const key = { workspaceId: target, addonId: result.installation.addonId };
       await waitFor(async () => (await getInstallation(ingress.context.database.db, key))?.status === 'ACTIVE', {
         message: 'the installation stored by the worker',
       });

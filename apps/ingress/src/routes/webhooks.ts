@@ -10,6 +10,7 @@ import {
 import { JOBS, type WebhookPayload } from '@cap/queue';
 import type { IngressContext } from '../context.js';
 import { parseJsonObject, readBody, requireJsonContentType } from '../http/body.js';
+import { type FairTurn, takeFairTurn } from '../fairness.js';
 import { HttpError, sendJson, unavailable } from '../http/errors.js';
 import { entityGateKey, entityGateParts, gateKey, takeEntityGate, withDeadline } from '../redis.js';
 
@@ -40,8 +41,9 @@ export function verificationFailure(err: unknown): HttpError {
 
 /**
  * `POST /webhooks/<event>`: steps 1–4 of the webhook flow, served without express and without
- * Postgres. Verify, check the event header and the workspace, derive the delivery key, take the
- * dedupe gate (SET NX PX) and enqueue one small job; 200 only once the job is in Redis.
+ * Postgres. Verify, check the event header and the workspace, take the workspace's fair turn,
+ * derive the delivery key, take the dedupe gate and enqueue one small job at that turn; 200 only
+ * once the job is in Redis.
  */
 export async function handleWebhook(
   ctx: IngressContext,
@@ -87,9 +89,32 @@ export async function handleWebhook(
   }
 
   const maxDepth = ctx.config.INGRESS_MAX_QUEUE_DEPTH;
+  const depth = ctx.depth.current;
   // Shed above the configured depth (the contract's wording), not at it.
-  if (maxDepth > 0 && ctx.depth.current > maxDepth) {
+  if (maxDepth > 0 && depth > maxDepth) {
     throw unavailable('the webhook queue is full; retry later', 'overloaded');
+  }
+  const timeoutMs = ctx.config.REDIS_COMMAND_TIMEOUT_MS + 500;
+  // The delivery's turn among the workspaces (its BullMQ priority). Above half the depth, a
+  // workspace already far ahead of its fair turn is shed before the others are.
+  const shedding = maxDepth > 0 && depth > maxDepth / 2;
+  let fair: FairTurn;
+  try {
+    fair = await withDeadline(
+      takeFairTurn(
+        ctx.redis,
+        ctx.queues.webhooks,
+        workspaceId,
+        shedding ? ctx.config.INGRESS_SHED_WORKSPACE_BACKLOG : undefined,
+      ),
+      timeoutMs,
+      'Redis',
+    );
+  } catch {
+    throw unavailable('the queue is unavailable; retry shortly');
+  }
+  if (!fair.accepted) {
+    throw unavailable('this workspace has too many webhooks queued; retry later', 'overloaded');
   }
 
   // Clockify sends no delivery id and the body's id is the entity's. The content key is the
@@ -107,7 +132,6 @@ export async function handleWebhook(
     .digest('hex');
   const windowMs = ctx.config.WEBHOOK_DEDUPE_WINDOW_SECONDS * 1000;
   const now = Date.now();
-  const timeoutMs = ctx.config.REDIS_COMMAND_TIMEOUT_MS + 500;
   // The job id doubles as the gate's holder: a release gives the gate up only while it is ours.
   const call: GateCall = { ctx, contentKey, jobId: randomUUID(), now, windowMs, timeoutMs };
 
@@ -141,7 +165,11 @@ export async function handleWebhook(
   };
   const started = process.hrtime.bigint();
   try {
-    await withDeadline(ctx.queues.webhooks.add(JOBS.webhookProcess, payload, { jobId }), timeoutMs, 'Redis');
+    await withDeadline(
+      ctx.queues.webhooks.add(JOBS.webhookProcess, payload, { jobId, priority: fair.turn }),
+      timeoutMs,
+      'Redis',
+    );
   } catch {
     // Release the gate so Clockify's retry (or a resend) is not mistaken for a duplicate.
     release();
