@@ -38,6 +38,7 @@ import {
   retryEarlyUnauthorized,
 } from '../clockify.js';
 import type { WorkerDeps } from '../deps.js';
+import { isInfrastructureError } from '../runtime/infrastructure-errors.js';
 import { countRun, enqueueResourceJobs } from './bootstrap.start.js';
 
 /**
@@ -134,8 +135,10 @@ export async function processBootstrapResource(deps: WorkerDeps, job: Job, token
       log.warn({ missingScope, status: err.status }, 'bootstrap resource failed: missing permission');
       return 'failed';
     }
+    // The last attempt fails the resource, unless a dependency is away (Postgres, Redis, a
+    // deadlock): such a job waits without spending the attempt and must find its resource open.
     const attempts = job.opts.attempts ?? 1;
-    if (job.attemptsMade + 1 >= attempts) {
+    if (job.attemptsMade + 1 >= attempts && !isInfrastructureError(err)) {
       await finishResource(deps, p.runId, key, p.resource, 'FAILED', { error: (err as Error).message });
     }
     throw err;
