@@ -64,6 +64,18 @@ export const ingressVars = {
     description:
       'Webhook jobs still to do (waiting, delayed and prioritized) above which the ingress sheds load with 503 + Retry-After (0 disables).',
   }),
+  REDIS_DURABLE_ACK_TIMEOUT_MS: int({
+    default: 3000,
+    min: 100,
+    max: 60_000,
+    description:
+      'How long a 2xx waits for Redis to confirm the job is durable (WAITAOF with AOF on Redis ≥ 7.2, WAIT for a replica otherwise); unconfirmed in time, the call gets 503. Lifecycle calls always wait when Redis can confirm; webhooks only with WEBHOOK_DURABLE_ACK.',
+  }),
+  WEBHOOK_DURABLE_ACK: bool({
+    default: false,
+    description:
+      'Answer a webhook 200 only once Redis confirmed its job durable, as lifecycle calls are (costs up to one AOF fsync interval of latency per webhook; see bench/ingress).',
+  }),
   INGRESS_SHED_WORKSPACE_BACKLOG: int({
     default: 1000,
     min: 0,

@@ -3,7 +3,7 @@ import type { RegisteredAddon } from '@cap/addon';
 import type { Manifest, TokenVerifier, WebhookEventName } from '@cap/clockify';
 import type { DatabaseHandle } from '@cap/db';
 import type { Logger, Metrics } from '@cap/observability';
-import type { Queues } from '@cap/queue';
+import type { DurabilityBarrier, Queues } from '@cap/queue';
 import type { Keyring } from '@cap/secrets';
 import type { IngressConfig } from './config.js';
 import type { IngressMetrics } from './metrics.js';
@@ -26,6 +26,8 @@ export interface IngressContext {
   readonly depth: DepthSampler;
   /** Releases the dedupe gates of deliveries answered 503 (retrying while Redis is away). */
   readonly gates: GateReleaser;
+  /** Confirms acknowledged jobs durable before a 2xx (lifecycle always, webhooks by config). */
+  readonly durable: DurabilityBarrier;
   /** For component and admin routes only; the webhook and lifecycle routes never touch it. */
   readonly database: DatabaseHandle;
   readonly logger: Logger;

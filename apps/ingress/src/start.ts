@@ -1,10 +1,17 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Redis } from 'ioredis';
 import { addon as defaultAddon, type RegisteredAddon } from '@cap/addon';
 import { TokenVerifier, eventRoute, type WebhookEventName } from '@cap/clockify';
 import type { DatabaseHandle } from '@cap/db';
 import { Metrics, type Logger } from '@cap/observability';
-import { closeQueues, createProducerConnection, createQueues } from '@cap/queue';
+import {
+  DurabilityBarrier,
+  closeQueues,
+  createProducerConnection,
+  createQueues,
+  openDurabilityBarrier,
+} from '@cap/queue';
 import {
   Shutdown,
   StartupError,
@@ -121,6 +128,7 @@ export async function startIngress(opts: StartIngressOptions): Promise<RunningIn
       logger.debug({ queue: queue.name, err: { message: err.message } }, 'queue connection error'),
     );
   }
+  const durable = await durabilityBarrier(config, redis, logger);
   const depth = new DepthSampler(queues.webhooks, 1000, logger);
   const gates = new GateReleaser(redis, logger, config.REDIS_COMMAND_TIMEOUT_MS + 500);
 
@@ -138,6 +146,7 @@ export async function startIngress(opts: StartIngressOptions): Promise<RunningIn
     queues,
     depth,
     gates,
+    durable,
     database,
     logger,
     metrics,
@@ -171,6 +180,7 @@ export async function startIngress(opts: StartIngressOptions): Promise<RunningIn
   shutdown.register('queues', 'gate releases', () => gates.stop());
   shutdown.register('queues', 'bullmq queues', () => closeQueues(queues));
   shutdown.register('connections', 'redis', () => redis.quit().catch(() => redis.disconnect()));
+  shutdown.register('connections', 'redis durability barrier', () => durable.close());
   if (!opts.database) shutdown.register('connections', 'database', () => database.close());
 
   if (!config.ADMIN_USERNAME || !config.ADMIN_PASSWORD) {
@@ -200,4 +210,27 @@ export async function startIngress(opts: StartIngressOptions): Promise<RunningIn
     context,
     shutdown,
   };
+}
+
+/** What a 2xx can wait for (see DurabilityBarrier); logged once, warned about when nothing. */
+async function durabilityBarrier(config: IngressConfig, redis: Redis, logger: Logger): Promise<DurabilityBarrier> {
+  let barrier: DurabilityBarrier;
+  try {
+    barrier = await openDurabilityBarrier({
+      url: config.REDIS_URL,
+      probe: redis,
+      key: `${config.BULLMQ_PREFIX}:durability-barrier`,
+      timeoutMs: config.REDIS_DURABLE_ACK_TIMEOUT_MS,
+      connectTimeoutMs: config.REDIS_CONNECT_TIMEOUT_MS,
+    });
+  } catch (err) {
+    logger.warn({ err }, 'could not read what Redis can confirm; acknowledgements do not wait for durability');
+    return new DurabilityBarrier(undefined, { mode: 'none', detail: 'unknown' }, '', 0);
+  }
+  const { mode, detail } = barrier.durability;
+  const scope = config.WEBHOOK_DURABLE_ACK ? 'lifecycle calls and webhooks' : 'lifecycle calls';
+  if (mode === 'none') logger.warn({ durability: mode }, `a 2xx cannot wait for Redis durability: ${detail}`);
+  else if (mode === 'fsync') logger.info({ durability: mode }, `every acknowledged write is on disk (${detail})`);
+  else logger.info({ durability: mode }, `${scope} answer 2xx once Redis confirms the job durable: ${detail}`);
+  return barrier;
 }

@@ -4,3 +4,4 @@ export * from './options.js';
 export * from './connections.js';
 export * from './queues.js';
 export * from './stored-tokens.js';
+export * from './durability.js';

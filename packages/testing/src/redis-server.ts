@@ -28,7 +28,16 @@ export interface OwnRedis {
  * without disturbing other tests. `stop()` kills it with SIGKILL; with `appendonly` the data
  * survives the restart.
  */
-export async function startOwnRedis(opts: { appendonly?: boolean; maxmemoryPolicy?: string } = {}): Promise<OwnRedis> {
+export async function startOwnRedis(
+  opts: {
+    appendonly?: boolean;
+    /** With `appendonly`: `always` unless set. */
+    appendfsync?: 'always' | 'everysec';
+    maxmemoryPolicy?: string;
+    /** Port of a primary on 127.0.0.1 this server replicates. */
+    replicaOf?: number;
+  } = {},
+): Promise<OwnRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'cap-redis-'));
   let proc: ChildProcess | undefined;
@@ -45,7 +54,10 @@ export async function startOwnRedis(opts: { appendonly?: boolean; maxmemoryPolic
         '--save',
         '',
         // With AOF (fsync always) a restart keeps every acknowledged write, as production should.
-        ...(opts.appendonly ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
+        ...(opts.appendonly
+          ? ['--appendonly', 'yes', '--appendfsync', opts.appendfsync ?? 'always']
+          : ['--appendonly', 'no']),
+        ...(opts.replicaOf !== undefined ? ['--replicaof', '127.0.0.1', String(opts.replicaOf)] : []),
         '--dir',
         dir,
         '--maxmemory-policy',

@@ -242,6 +242,17 @@ export async function handleLifecycle(
   // The job schema is the contract with the workers: check it before the job exists.
   const job = parsePayload(LIFECYCLE_JOB[type], { ...payload, seq });
   await redisOr503(ctx.queues.lifecycle.add(LIFECYCLE_JOB[type], job, { jobId: randomUUID() }), timeoutMs);
+  // Clockify sends INSTALLED once: 200 only once Redis confirms the job durable (when it can). A
+  // 503 here leaves a queued job; a retry of the same call is a replay the worker ignores.
+  try {
+    await ctx.durable.confirm();
+  } catch (err) {
+    ctx.logger.error(
+      { err: { message: (err as Error).message }, workspaceId: body.workspaceId, lifecycle: type, requestId },
+      'lifecycle event queued but not confirmed durable; answered 503',
+    );
+    throw unavailable('the lifecycle event could not be confirmed durable; retry shortly', 'not_durable');
+  }
   ctx.logger.info(
     { workspaceId: body.workspaceId, addonId: body.addonId, lifecycle: type, seq, requestId },
     'lifecycle event queued',

@@ -176,6 +176,14 @@ export async function handleWebhook(
     throw unavailable('the event could not be queued; retry shortly');
   }
   ctx.m.enqueue.observe({ queue: 'webhooks' }, Number(process.hrtime.bigint() - started) / 1e9);
+  if (ctx.config.WEBHOOK_DURABLE_ACK) {
+    try {
+      await ctx.durable.confirm();
+    } catch {
+      // The job and its gate stay: a resend is a duplicate of a queued job, unless Redis lost both.
+      throw unavailable('the event could not be confirmed durable; retry shortly', 'not_durable');
+    }
+  }
   ok(res, ACCEPTED);
   return { event, outcome: 'accepted' };
 }
