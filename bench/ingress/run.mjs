@@ -1,4 +1,4 @@
-// `npm run bench:ingress [-- --duration=10 --connections=50 --warmup=3 --node24 --no-build]`
+// `npm run bench:ingress [-- --duration=10 --connections=50 --warmup=3 --node24 --no-build --durable]`
 //
 // Starts the built ingress alone (production settings, its own BullMQ prefix, the local Redis, a
 // throwaway Postgres database) and a bare node:http server on the same runtime, drives both with
@@ -181,7 +181,7 @@ async function benchRuntime(nodeBin) {
   const dbUrl = new URL(ADMIN_DB_URL);
   dbUrl.pathname = `/${dbName}`;
 
-  let ingress;
+  const children = [];
   let bare;
   const results = { version };
   try {
@@ -195,61 +195,76 @@ async function benchRuntime(nodeBin) {
       bareChild.once('exit', (c) => reject(new Error(`bare server exited with ${c}`)));
     });
 
-    const ingressPort = await freePort();
-    const profile = args.cpuprof ? ['--cpu-prof', `--cpu-prof-dir=${args.cpuprof}`] : [];
-    ingress = spawn(nodeBin, [...profile, join(root, 'apps', 'ingress', 'dist', 'main.js')], {
-      cwd: root,
-      env: {
-        PATH: process.env.PATH,
-        NODE_ENV: 'production',
-        PORT: String(ingressPort),
-        INGRESS_OPS_PORT: '0',
-        REDIS_URL,
-        DATABASE_URL: dbUrl.toString(),
-        BULLMQ_PREFIX: prefix,
-        CLOCKIFY_PUBLIC_KEY: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-        TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-        ADDON_KEY,
-        LOG_LEVEL: 'warn',
-        // Measure the path itself, not the shedding: the queue grows by design during the run.
-        INGRESS_MAX_QUEUE_DEPTH: '0',
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    await waitReady(`http://127.0.0.1:${ingressPort}/ready`, ingress);
+    const startIngress = async (queuePrefix, extraEnv = {}) => {
+      const port = await freePort();
+      const profile = args.cpuprof ? ['--cpu-prof', `--cpu-prof-dir=${args.cpuprof}`] : [];
+      const child = spawn(nodeBin, [...profile, join(root, 'apps', 'ingress', 'dist', 'main.js')], {
+        cwd: root,
+        env: {
+          PATH: process.env.PATH,
+          NODE_ENV: 'production',
+          PORT: String(port),
+          INGRESS_OPS_PORT: '0',
+          REDIS_URL,
+          DATABASE_URL: dbUrl.toString(),
+          BULLMQ_PREFIX: queuePrefix,
+          CLOCKIFY_PUBLIC_KEY: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+          TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+          ADDON_KEY,
+          LOG_LEVEL: 'warn',
+          // Measure the path itself, not the shedding: the queue grows by design during the run.
+          INGRESS_MAX_QUEUE_DEPTH: '0',
+          ...extraEnv,
+        },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
+      children.push(child);
+      await waitReady(`http://127.0.0.1:${port}/ready`, child);
+      return port;
+    };
+    const targets = [
+      { name: 'bare', url: `http://127.0.0.1:${barePort}/webhooks/new-time-entry` },
+      { name: 'ingress', url: `http://127.0.0.1:${await startIngress(prefix)}/webhooks/new-time-entry`, prefix },
+    ];
+    if (args.durable) {
+      // The same ingress answering each webhook only once Redis confirmed it durable (WAITAOF or
+      // WAIT, whichever REDIS_URL's server allows), with a queue of its own.
+      const durablePrefix = `${prefix}-durable`;
+      const port = await startIngress(durablePrefix, { WEBHOOK_DURABLE_ACK: 'true' });
+      targets.push({ name: 'durable', url: `http://127.0.0.1:${port}/webhooks/new-time-entry`, prefix: durablePrefix });
+    }
 
-    Object.assign(
-      results,
-      await measure(
-        [
-          { name: 'bare', url: `http://127.0.0.1:${barePort}/webhooks/new-time-entry` },
-          { name: 'ingress', url: `http://127.0.0.1:${ingressPort}/webhooks/new-time-entry` },
-        ],
-        token,
-      ),
-    );
+    Object.assign(results, await measure(targets, token));
     results.ratio = results.ingress.rps / results.bare.rps;
+    if (results.durable) results.durableRatio = results.durable.rps / results.bare.rps;
 
     const redis = new Redis(REDIS_URL);
-    const queued = await redis.llen(`${prefix}:webhooks:wait`);
+    for (const target of targets.filter((t) => t.prefix)) {
+      // Webhook jobs wait at their fair turn: BullMQ's prioritized set (and the wait list).
+      const queued =
+        (await redis.llen(`${target.prefix}:webhooks:wait`)) +
+        (await redis.zcard(`${target.prefix}:webhooks:prioritized`));
+      // Every 200 (warm-up included) must be a job in Redis. A few more jobs are expected: requests
+      // still in flight when autocannon stops a run (at most one per connection and run) are queued
+      // but their answer is never read.
+      const inFlight = CONNECTIONS * (ROUNDS + (WARMUP > 0 ? 1 : 0));
+      const answered = results[target.name].okWithWarmup;
+      const extra = queued - answered;
+      log(
+        `  ${target.name.padEnd(8)} ${(results[target.name].rps / results.bare.rps).toFixed(2)}× the bare server; ${queued} jobs queued for ${answered} answers 200 (+${extra} cut off in flight)`,
+      );
+      if (extra < 0 || extra > inFlight)
+        log(`  WARNING: expected between 0 and ${inFlight} more jobs than answers 200`);
+      results[target.name].queued = queued;
+    }
     redis.disconnect();
-    // Every 200 (warm-up included) must be a job in Redis. A few more jobs are expected: requests
-    // still in flight when autocannon stops a run (at most one per connection and run) are queued
-    // but their answer is never read.
-    const inFlight = CONNECTIONS * (ROUNDS + (WARMUP > 0 ? 1 : 0));
-    const extra = queued - results.ingress.okWithWarmup;
-    log(
-      `  ratio    ${results.ratio.toFixed(2)}× the bare server; ${queued} jobs queued for ${results.ingress.okWithWarmup} answers 200 (+${extra} cut off in flight)`,
-    );
-    if (extra < 0 || extra > inFlight) log(`  WARNING: expected between 0 and ${inFlight} more jobs than answers 200`);
-    results.queued = queued;
   } finally {
-    await stop(ingress);
+    for (const child of children) await stop(child);
     await stop(bare);
     const redis = new Redis(REDIS_URL);
     let cursor = '0';
     do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
       cursor = next;
       if (keys.length > 0) await redis.unlink(...keys);
     } while (cursor !== '0');
@@ -284,5 +299,10 @@ for (const r of all) {
   log(
     `  ${r.version.padEnd(9)} bare ${Math.round(r.bare.rps)} (p99 ${r.bare.p99})  ingress ${Math.round(r.ingress.rps)} (p99 ${r.ingress.p99})  ratio ${r.ratio.toFixed(2)}  ${ok ? 'meets the target' : 'MISSES the target'}`,
   );
+  if (r.durable) {
+    log(
+      `  ${''.padEnd(9)} durable acks: ${Math.round(r.durable.rps)} (p99 ${r.durable.p99})  ratio ${r.durableRatio.toFixed(2)}`,
+    );
+  }
 }
 process.stdout.write(`${JSON.stringify(all)}\n`);
