@@ -4,6 +4,7 @@ import {
   countWebhookEventsByStatus,
   getActiveBootstrapRun,
   getInstallation,
+  latestInstallationOfWorkspace,
   listBootstrapRuns,
   recentWebhookEvents,
   type BootstrapProgress,
@@ -32,12 +33,7 @@ export async function findInstallation(
   addonId?: string,
 ): Promise<Installation | undefined> {
   if (addonId) return getInstallation(db, { workspaceId, addonId });
-  return db
-    .selectFrom('installations')
-    .selectAll()
-    .where('workspace_id', '=', workspaceId)
-    .orderBy('installed_at', 'desc')
-    .executeTakeFirst();
+  return latestInstallationOfWorkspace(db, workspaceId);
 }
 
 /**

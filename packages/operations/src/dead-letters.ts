@@ -4,7 +4,7 @@ import {
   getDeadLetter,
   listDeadLetters,
   markDeadLetterReplayed,
-  sql,
+  undoDeadLetterReplay,
   type Database,
   type DeadLetter,
   type Kysely,
@@ -130,12 +130,7 @@ export async function replayDeadLetter(
   try {
     await queueFor(deps.queues, name).add(name, data, { jobId });
   } catch (err) {
-    await deps.db
-      .updateTable('dead_letters')
-      .set({ replayed_at: null, replay_job_id: null })
-      .where('id', '=', id)
-      .where('replay_job_id', '=', jobId)
-      .execute();
+    await undoDeadLetterReplay(deps.db, id, jobId);
     throw err;
   }
   return { id, jobId, queue: JOB_QUEUE[name], jobName: name };
@@ -167,15 +162,6 @@ export async function replayAllDeadLetters(
     opts.onProgress?.(i + 1, ids.length);
   }
   return result;
-}
-
-export async function countOpenDeadLetters(db: Kysely<Database>): Promise<number> {
-  const row = await db
-    .selectFrom('dead_letters')
-    .select(sql<number>`count(*)::int`.as('n'))
-    .where('replayed_at', 'is', null)
-    .executeTakeFirst();
-  return row?.n ?? 0;
 }
 
 export type { DeadLetter };

@@ -2,6 +2,8 @@ import { DelayedError, type Job } from 'bullmq';
 import { ClockifyPermissionError, type ClockifyClient } from '@cap/clockify';
 import {
   ACTIVE_RUN_STATUSES,
+  claimParent,
+  databaseNow,
   finalizeBootstrapRunIfDone,
   failUnfinishedBootstrapResources,
   finishBootstrapResource,
@@ -9,18 +11,18 @@ import {
   getBootstrapResources,
   getBootstrapRun,
   getInstallation,
+  lockRunIfActive,
   markResourceRunning,
   pauseBootstrap,
   removeEntitiesNotSeen,
   saveBootstrapPage,
-  sql,
+  saveParentPage,
   upsertEntitiesFromBootstrap,
   type BootstrapResource,
   type Database,
   type Transaction,
 } from '@cap/db';
 import { JOBS, parsePayload } from '@cap/queue';
-import { claimParent, saveParentPage } from '../bootstrap/parent-cursor.js';
 import {
   RESOURCES,
   dependentsOf,
@@ -182,13 +184,7 @@ async function copyResource(
     save: (tx: Transaction<Database>) => Promise<void>,
   ) => {
     await deps.db.transaction().execute(async (tx) => {
-      const current = await tx
-        .selectFrom('bootstrap_runs')
-        .select('status')
-        .where('id', '=', runId)
-        .forShare()
-        .executeTakeFirst();
-      if (!current || !ACTIVE_RUN_STATUSES.includes(current.status)) throw new RunCancelled();
+      if (!(await lockRunIfActive(tx, runId))) throw new RunCancelled();
       await upsertEntitiesFromBootstrap(tx, {
         workspaceId,
         entityType: spec.entityType,
@@ -205,7 +201,7 @@ async function copyResource(
   };
   const saveCursor = (next: Cursor, items: number) => (tx: Transaction<Database>) =>
     saveBootstrapPage(tx, { runId, resource: spec.name, cursor: { ...next }, items, requests: 1, pages: 1 });
-  const dbNow = async () => (await sql<{ now: Date }>`SELECT clock_timestamp() AS now`.execute(deps.db)).rows[0]!.now;
+  const dbNow = () => databaseNow(deps.db);
 
   if (spec.kind === 'whole') {
     const fetchedAt = await dbNow();

@@ -1,18 +1,17 @@
 import type { Job } from 'bullmq';
 import { settingsView } from '@cap/addon';
 import {
-  ACTIVE_RUN_STATUSES,
   createBootstrapRun,
   failUnfinishedBootstrapResources,
   finalizeBootstrapRunIfDone,
   getActiveBootstrapRun,
   getBootstrapResources,
   getInstallation,
+  listActiveBootstrapRuns,
   type BootstrapRunStatus,
 } from '@cap/db';
 import { JOBS, enqueue, parsePayload } from '@cap/queue';
-import { PARENT_LISTING_JOBS } from '../bootstrap/parent-cursor.js';
-import { RESOURCES, isResourceName, isRoot, resourcesFor } from '../bootstrap/resources.js';
+import { PARENT_LISTING_JOBS, RESOURCES, isResourceName, isRoot, resourcesFor } from '../bootstrap/resources.js';
 import type { WorkerDeps } from '../deps.js';
 
 /** The job id of a resource job: deterministic, so a retried start or parent enqueues it once. */
@@ -146,11 +145,7 @@ export const STRANDED_AFTER_MS = 15 * 60_000;
  */
 export async function failStrandedRuns(deps: WorkerDeps): Promise<string[]> {
   const now = deps.now().getTime();
-  const runs = await deps.db
-    .selectFrom('bootstrap_runs')
-    .selectAll()
-    .where('status', 'in', ACTIVE_RUN_STATUSES)
-    .execute();
+  const runs = await listActiveBootstrapRuns(deps.db);
   const ended: string[] = [];
   for (const run of runs) {
     if (run.status === 'PAUSED' && run.paused_until && run.paused_until.getTime() > now) continue;

@@ -1,5 +1,5 @@
 import type { Database, Installation, InstallationVersion, Kysely } from '@cap/db';
-import { getInstallation } from '@cap/db';
+import { getInstallation, webhookTokenHashes } from '@cap/db';
 
 export interface InstallationSnapshot {
   readonly installation: Installation;
@@ -50,18 +50,11 @@ export class InstallationCache {
     const installation = await getInstallation(db, key);
     if (!installation) return undefined;
     // Tokens matter only to an ACTIVE installation; the others' webhooks are skipped or ignored.
-    const tokens =
-      installation.status === 'ACTIVE'
-        ? await db
-            .selectFrom('installation_webhooks')
-            .select(['event', 'token_hash'])
-            .where('workspace_id', '=', key.workspaceId)
-            .where('addon_id', '=', key.addonId)
-            .execute()
-        : [];
+    const tokenHashes =
+      installation.status === 'ACTIVE' ? await webhookTokenHashes(db, key) : new Map<string, string>();
     const snapshot: InstallationSnapshot = {
       installation,
-      tokenHashes: new Map(tokens.map((t) => [t.event, t.token_hash])),
+      tokenHashes,
       version: {
         lastSeq: installation.last_seq,
         statusSeq: installation.status_seq,

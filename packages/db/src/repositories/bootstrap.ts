@@ -64,6 +64,30 @@ export async function getActiveBootstrapRun(db: Db, key: InstallationKey): Promi
     .executeTakeFirst();
 }
 
+/** Every run still PENDING, RUNNING or PAUSED (for the stranded-run check). */
+export async function listActiveBootstrapRuns(db: Db): Promise<BootstrapRun[]> {
+  return db.selectFrom('bootstrap_runs').selectAll().where('status', 'in', ACTIVE_RUN_STATUSES).execute();
+}
+
+/**
+ * Locks the run against a concurrent status change for the rest of `tx` (FOR SHARE) and says
+ * whether it is still active: a page is committed only into a run that is.
+ */
+export async function lockRunIfActive(tx: Transaction<Database>, runId: string): Promise<boolean> {
+  const current = await tx
+    .selectFrom('bootstrap_runs')
+    .select('status')
+    .where('id', '=', runId)
+    .forShare()
+    .executeTakeFirst();
+  return !!current && ACTIVE_RUN_STATUSES.includes(current.status);
+}
+
+/** The database's clock now (`clock_timestamp()`): the time a listing was fetched, on the rows' clock. */
+export async function databaseNow(db: Db): Promise<Date> {
+  return (await sql<{ now: Date }>`SELECT clock_timestamp() AS now`.execute(db)).rows[0]!.now;
+}
+
 export async function getBootstrapRun(db: Db, runId: string): Promise<BootstrapRun | undefined> {
   return db.selectFrom('bootstrap_runs').selectAll().where('id', '=', runId).executeTakeFirst();
 }

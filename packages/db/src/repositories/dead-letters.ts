@@ -93,6 +93,16 @@ export async function markDeadLetterReplayed(db: Db, id: number, replayJobId: st
   return Number(result.numUpdatedRows) > 0;
 }
 
+/** Undoes markDeadLetterReplayed when the replay job could not be queued (only that replay's mark). */
+export async function undoDeadLetterReplay(db: Db, id: number, replayJobId: string): Promise<void> {
+  await db
+    .updateTable('dead_letters')
+    .set({ replayed_at: null, replay_job_id: null })
+    .where('id', '=', id)
+    .where('replay_job_id', '=', replayJobId)
+    .execute();
+}
+
 /** Retention: drops dead letters that failed before `cutoff`. */
 export async function deleteDeadLettersBefore(db: Db, cutoff: Date): Promise<number> {
   const result = await db.deleteFrom('dead_letters').where('failed_at', '<', cutoff).executeTakeFirst();

@@ -4,3 +4,4 @@ export * from './entities.js';
 export * from './installations.js';
 export * from './webhook-events.js';
 export * from './token-ciphertexts.js';
+export * from './parent-cursor.js';

@@ -36,6 +36,27 @@ export async function getInstallation(db: Db, key: InstallationKey): Promise<Ins
     .executeTakeFirst();
 }
 
+/** The most recently installed installation of a workspace, whatever the add-on. */
+export async function latestInstallationOfWorkspace(db: Db, workspaceId: string): Promise<Installation | undefined> {
+  return db
+    .selectFrom('installations')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .orderBy('installed_at', 'desc')
+    .executeTakeFirst();
+}
+
+/** The stored webhook token hash of each event of an installation. */
+export async function webhookTokenHashes(db: Db, key: InstallationKey): Promise<Map<string, string>> {
+  const rows = await db
+    .selectFrom('installation_webhooks')
+    .select(['event', 'token_hash'])
+    .where('workspace_id', '=', key.workspaceId)
+    .where('addon_id', '=', key.addonId)
+    .execute();
+  return new Map(rows.map((r) => [r.event, r.token_hash]));
+}
+
 export async function listInstallations(
   db: Db,
   opts: { status?: InstallationStatus; limit?: number; offset?: number } = {},

@@ -1,16 +1,11 @@
-import { sql, type Database, type Kysely, type Transaction } from '@cap/db';
-import type { TimeWindow } from './resources.js';
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Database } from '../tables/index.js';
 
-/**
- * Jobs that copy one per-parent listing (tasks of each project, time entries of each user) side
- * by side. A listing is walked page after page, so one job's rate is bounded by the API's
- * latency (about 25 requests per second at 30 ms); several jobs, each with one page in flight,
- * reach the workspace's limit, which the shared limiter enforces however many there are. A
- * process runs WORKER_CONCURRENCY_BOOTSTRAP of them at once; more jobs than that let a second
- * process help when Clockify answers slowly. Each job still keeps at most one page in flight,
- * so a killed worker costs one page per job it was running.
- */
-export const PARENT_LISTING_JOBS = 8;
+/** The time window of a windowed listing (`yyyy-MM-ddThh:mm:ssZ`, as the API wants). */
+export interface CursorTimeWindow {
+  readonly start: string;
+  readonly end: string;
+}
 
 /**
  * The shared cursor of a per-parent listing, in `bootstrap_resources.cursor`. Parents are handed
@@ -19,7 +14,7 @@ export const PARENT_LISTING_JOBS = 8;
  */
 export interface ParentCursor {
   /** The time window of windowed listings, fixed for the whole run. */
-  window: TimeWindow;
+  window: CursorTimeWindow;
   /** The last parent id handed to a job. */
   claimedThrough?: string;
   /** By job id: the parent it copies and the next page to fetch. */
@@ -29,8 +24,8 @@ export interface ParentCursor {
 }
 
 export type ParentClaim =
-  | { readonly kind: 'parent'; readonly parentId: string; readonly page: number; readonly window: TimeWindow }
-  | { readonly kind: 'finish'; readonly window: TimeWindow }
+  | { readonly kind: 'parent'; readonly parentId: string; readonly page: number; readonly window: CursorTimeWindow }
+  | { readonly kind: 'finish'; readonly window: CursorTimeWindow }
   /** Nothing for this job: no parent is left and another job still copies one (or closes the resource). */
   | { readonly kind: 'none' };
 
@@ -52,7 +47,7 @@ export async function claimParent(
     readonly workspaceId: string;
     readonly parentEntityType: string;
     /** The window when the cursor has none yet (the first job of the listing). */
-    readonly window: () => TimeWindow;
+    readonly window: () => CursorTimeWindow;
   },
 ): Promise<ParentClaim> {
   return db.transaction().execute(async (tx) => {
