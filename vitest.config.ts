@@ -17,14 +17,14 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts'],
+          include: ['packages/*/src/**/*.test.ts', 'addons/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts'],
         },
       },
       {
         extends: true,
         test: {
           name: 'integration',
-          include: ['packages/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'test/*.test.ts'],
+          include: ['packages/*/test/**/*.test.ts', 'addons/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'test/*.test.ts'],
           exclude: ['**/test/faults/**', '**/node_modules/**'],
         },
       },

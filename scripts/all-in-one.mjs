@@ -6,6 +6,8 @@ import { ingressEnv, startIngress } from '@cap/ingress';
 import { createLogger } from '@cap/observability';
 import { Shutdown, StartupError, acquireEmbeddedDatabaseLock, openMigratedDatabase } from '@cap/service';
 import { startWorker, workerEnv } from '@cap/worker';
+// The add-on this process runs: swap this line for another add-on package.
+import { addon } from '@cap/workspace-mirror';
 
 const ingressConfig = loadConfigOrExit(ingressEnv);
 const workerConfig = loadConfigOrExit(workerEnv);
@@ -35,12 +37,14 @@ try {
     logger: logger.child({ app: 'worker' }),
     database,
     shutdown,
+    addon,
   });
   const ingress = await startIngress({
     config: ingressConfig,
     logger: logger.child({ app: 'ingress' }),
     database,
     shutdown,
+    addon,
   });
   shutdown.installSignalHandlers();
   logger.info(

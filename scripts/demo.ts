@@ -20,6 +20,7 @@ import { Shutdown, acquireEmbeddedDatabaseLock, openMigratedDatabase } from '@ca
 import { createSimulator, diffMirror, expectedMirror, snapshotFromRows, type Simulator } from '@cap/simulator';
 import { deleteRedisPrefix, freePort } from '@cap/testing';
 import { startWorker, workerEnv } from '@cap/worker';
+import { addon } from '@cap/workspace-mirror';
 
 const USAGE = `npm run demo [-- options]
 
@@ -118,8 +119,14 @@ async function startEmbedded(sim: Simulator): Promise<Target> {
   const workerConfig = workerEnv.parse(env);
   const database = await openMigratedDatabase(workerConfig, silentLogger(), 'demo');
   shutdown.register('connections', 'database', () => database.close());
-  await startWorker({ config: workerConfig, logger: silentLogger(), database, shutdown });
-  const ingress = await startIngress({ config: ingressEnv.parse(env), logger: silentLogger(), database, shutdown });
+  await startWorker({ config: workerConfig, logger: silentLogger(), database, shutdown, addon });
+  const ingress = await startIngress({
+    config: ingressEnv.parse(env),
+    logger: silentLogger(),
+    database,
+    shutdown,
+    addon,
+  });
   console.log(
     `  ingress    ${ingress.url}  (manifest ${ingress.url}/manifest, Bull Board ${ingress.url}/admin/queues)`,
   );

@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { addon } from '@cap/addon';
+import { addon } from '@cap/workspace-mirror';
 import { renderEnvDocs, repoRoot, type EnvDefinition, type EnvVars } from '@cap/config';
 import { ingressEnv, prepareManifest } from '@cap/ingress';
 import { silentLogger } from '@cap/observability';
@@ -24,7 +24,11 @@ export function renderManifestFile(): string {
   const defaults = ingressEnv.parse({});
   const manifest = prepareManifest(
     addon,
-    { baseUrl: defaults.BASE_URL, key: defaults.ADDON_KEY, schemaVersion: defaults.MANIFEST_SCHEMA_VERSION },
+    {
+      baseUrl: defaults.BASE_URL,
+      key: defaults.ADDON_KEY ?? addon.key,
+      schemaVersion: defaults.MANIFEST_SCHEMA_VERSION,
+    },
     silentLogger(),
   );
   return `${JSON.stringify(manifest, null, 2)}\n`;

@@ -26,7 +26,7 @@ COPY . /src
 RUN mkdir -p /out \
  && cd /src \
  && cp package.json package-lock.json turbo.json /out/ \
- && find packages apps -mindepth 2 -maxdepth 2 -name package.json -exec cp --parents {} /out/ \;
+ && find packages addons apps -mindepth 2 -maxdepth 2 -name package.json -exec cp --parents {} /out/ \;
 
 FROM base AS deps
 COPY --from=manifests /out/ ./
@@ -43,7 +43,7 @@ RUN npx turbo run build --output-logs=errors-only
 # OpenAPI spec, Clockify public key). turbo.json and package.json mark the repository root.
 RUN mkdir -p /out \
  && cp package.json turbo.json /out/ \
- && for ws in packages/* apps/*; do \
+ && for ws in packages/* addons/* apps/*; do \
       if [ -f "$ws/package.json" ]; then \
         mkdir -p "/out/$ws" && cp "$ws/package.json" "/out/$ws/"; \
         if [ -d "$ws/dist" ]; then cp -R "$ws/dist" "/out/$ws/"; fi; \

@@ -1,10 +1,11 @@
-import { defineAddon } from './define.js';
-import { MIRROR_TIME_ENTRIES_SETTING, mirrorEntity } from './example/mirror.js';
+import { defineAddon } from '@cap/addon';
+import { MIRROR_TIME_ENTRIES_SETTING, mirrorEntity } from './mirror.js';
 
 /**
- * THE add-on. This file is the one place an add-on author edits: metadata, the events it
- * subscribes to and one handler per event. The manifest (`npm run manifest`), the ingress routes
- * (`POST /webhooks/<event>`) and the worker's dispatch all follow from it.
+ * The example add-on, built on the SDK (`@cap/addon`): metadata, the events it subscribes to and
+ * one handler per event. The manifest (`npm run manifest`), the ingress routes
+ * (`POST /webhooks/<event>`) and the worker's dispatch all follow from it. The apps run whichever
+ * add-on their entry point hands them (`main.ts` of each app).
  *
  * The example keeps a live mirror of a workspace: it bootstraps the workspace's data after
  * install and applies webhooks for time entries, timers, projects, clients, tags, tasks and

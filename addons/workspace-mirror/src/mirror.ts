@@ -1,5 +1,5 @@
 import { ENTITY_EVENTS, entityIdOf, type WebhookEventName, type WebhookPayload } from '@cap/clockify';
-import type { HandlerContext } from '../define.js';
+import type { HandlerContext } from '@cap/addon';
 
 export const MIRROR_TIME_ENTRIES_SETTING = 'mirror-time-entries';
 

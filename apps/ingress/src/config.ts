@@ -1,4 +1,3 @@
-import { addon } from '@cap/addon';
 import {
   addonVars,
   bool,
@@ -29,7 +28,7 @@ export const ingressVars = {
     description:
       'Ops port of the ingress: `/health`, `/ready` with check detail, `/metrics` (0 picks a free port). The public port keeps `/health` and a `/ready` without detail.',
   }),
-  ...addonVars(addon.key),
+  ...addonVars(),
   ...redisVars,
   ...producerRedisVars,
   ...jobVars,

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
-import { addon as defaultAddon, type RegisteredAddon } from '@cap/addon';
+import type { RegisteredAddon } from '@cap/addon';
 import { TokenVerifier, eventRoute, type WebhookEventName } from '@cap/clockify';
 import type { DatabaseHandle } from '@cap/db';
 import { Metrics, type Logger } from '@cap/observability';
@@ -37,8 +37,8 @@ export interface StartIngressOptions {
   readonly database?: DatabaseHandle;
   readonly metrics?: Metrics;
   readonly shutdown?: Shutdown;
-  /** Replaces the add-on definition (tests). */
-  readonly addon?: RegisteredAddon;
+  /** The add-on this process runs (the entry point chooses it; see main.ts). */
+  readonly addon: RegisteredAddon;
 }
 
 export interface RunningIngress {
@@ -58,7 +58,9 @@ export interface RunningIngress {
  */
 export async function startIngress(opts: StartIngressOptions): Promise<RunningIngress> {
   const { config, logger } = opts;
-  const addon = opts.addon ?? defaultAddon;
+  const { addon } = opts;
+  // ADDON_KEY overrides the definition's key (a staging copy of the same add-on, say).
+  const addonKey = config.ADDON_KEY ?? addon.key;
   const metrics = opts.metrics ?? new Metrics({ app: 'ingress' });
   const shutdown = opts.shutdown ?? new Shutdown(logger, config.SHUTDOWN_TIMEOUT_MS);
 
@@ -66,7 +68,7 @@ export async function startIngress(opts: StartIngressOptions): Promise<RunningIn
   try {
     manifest = prepareManifest(
       addon,
-      { baseUrl: config.BASE_URL, key: config.ADDON_KEY, schemaVersion: config.MANIFEST_SCHEMA_VERSION },
+      { baseUrl: config.BASE_URL, key: addonKey, schemaVersion: config.MANIFEST_SCHEMA_VERSION },
       logger,
     );
   } catch (err) {
@@ -76,7 +78,7 @@ export async function startIngress(opts: StartIngressOptions): Promise<RunningIn
   let verifier: TokenVerifier;
   try {
     verifier = await TokenVerifier.create({
-      addonKey: config.ADDON_KEY,
+      addonKey,
       ...(config.CLOCKIFY_PUBLIC_KEY ? { publicKeyPem: config.CLOCKIFY_PUBLIC_KEY } : {}),
       ...(config.CLOCKIFY_PUBLIC_KEY_FILE ? { publicKeyFile: config.CLOCKIFY_PUBLIC_KEY_FILE } : {}),
       ...(config.CLOCKIFY_JWKS_URL ? { jwksUrl: config.CLOCKIFY_JWKS_URL } : {}),
@@ -195,7 +197,7 @@ export async function startIngress(opts: StartIngressOptions): Promise<RunningIn
       opsPort: ops.port,
       metricsUrl: `http://127.0.0.1:${ops.port}/metrics`,
       baseUrl: config.BASE_URL,
-      addonKey: config.ADDON_KEY,
+      addonKey,
       events: addon.events.length,
       schemaVersion: config.MANIFEST_SCHEMA_VERSION,
     },

@@ -6,11 +6,13 @@ import { Redis } from 'ioredis';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { expect } from 'vitest';
+import type { RegisteredAddon } from '@cap/addon';
 import { signAddonToken } from '@cap/clockify';
 import { migrateToLatest, type Database, type DatabaseHandle } from '@cap/db';
 import { createLogger } from '@cap/observability';
 import type { Queues } from '@cap/queue';
 import { createTestDatabase, deleteRedisPrefix, testRedisUrl, uniquePrefix, type TestDatabase } from '@cap/testing';
+import { addon as exampleAddon } from '@cap/workspace-mirror';
 import { ingressEnv, startIngress, type IngressConfig, type RunningIngress } from '../src/index.js';
 
 export interface TestKeys {
@@ -55,7 +57,7 @@ export interface TestIngress {
  */
 export async function startTestIngress(
   env: Record<string, string> = {},
-  shared?: { keys?: TestKeys; database?: TestDatabase },
+  shared?: { keys?: TestKeys; database?: TestDatabase; addon?: RegisteredAddon },
 ): Promise<TestIngress> {
   const keys = shared?.keys ?? generateTestKeys();
   const testDb = shared?.database ?? (await createTestDatabase('ingress'));
@@ -100,7 +102,7 @@ export async function startTestIngress(
       },
     }),
   );
-  const ingress = await startIngress({ config, logger, database });
+  const ingress = await startIngress({ config, logger, database, addon: shared?.addon ?? exampleAddon });
   const sign = (
     kind: 'webhook' | 'lifecycle' | 'installation' | 'user',
     claims: { workspaceId?: string; addonId?: string },
@@ -108,7 +110,7 @@ export async function startTestIngress(
     signAddonToken({
       kind,
       privateKey: keys.privateKey,
-      addonKey: config.ADDON_KEY,
+      addonKey: ingress.context.manifest.key,
       ...claims,
       ...(kind === 'installation' || kind === 'user'
         ? {

@@ -26,7 +26,7 @@ beforeAll(async () => {
   corpus = await hostileTokenCorpus({
     privateKey: t.keys.privateKey,
     publicKeyPem: t.keys.publicKeyPem,
-    addonKey: t.config.ADDON_KEY,
+    addonKey: t.ingress.context.manifest.key,
     workspaceId: WS,
     addonId: ADDON,
   });

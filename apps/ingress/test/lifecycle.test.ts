@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { addon } from '@cap/addon';
+import { addon } from '@cap/workspace-mirror';
 import { eventRoute } from '@cap/clockify';
 import { JOBS, parsePayload, type LifecyclePayload } from '@cap/queue';
 import { TOKEN_COLUMNS } from '@cap/secrets';

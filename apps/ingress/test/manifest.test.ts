@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LIFECYCLE_PATHS, validateManifest, type Manifest } from '@cap/clockify';
-import { addon } from '@cap/addon';
+import { addon } from '@cap/workspace-mirror';
 import { startTestIngress, type TestIngress } from './helpers.js';
 
 const BASE_URL = 'https://mirror.example.test/cap';

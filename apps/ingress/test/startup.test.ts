@@ -3,7 +3,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addon, type RegisteredAddon } from '@cap/addon';
+import type { RegisteredAddon } from '@cap/addon';
+import { addon } from '@cap/workspace-mirror';
 import { validateManifest, type Manifest } from '@cap/clockify';
 import { ConfigError } from '@cap/config';
 import { createLogger } from '@cap/observability';
@@ -71,7 +72,7 @@ function quietLogger(lines: string[] = []) {
 async function startFailure(config: IngressConfig, definition?: RegisteredAddon): Promise<unknown> {
   let running: RunningIngress | undefined;
   try {
-    running = await startIngress({ config, logger: quietLogger(), ...(definition ? { addon: definition } : {}) });
+    running = await startIngress({ config, logger: quietLogger(), addon: definition ?? addon });
   } catch (err) {
     return err;
   } finally {
@@ -242,6 +243,7 @@ describe('a Redis that evicts keys', () => {
     const running = await startIngress({
       config: ingressEnv.parse(env({ REDIS_URL: evicting.url })),
       logger: quietLogger(lines),
+      addon,
     });
     try {
       expect(lines.join('')).toContain('Redis maxmemory-policy is allkeys-lru');

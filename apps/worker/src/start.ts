@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { addon as defaultAddon, type RegisteredAddon } from '@cap/addon';
+import type { RegisteredAddon } from '@cap/addon';
 import { RateLimiter } from '@cap/clockify';
 import { ensureWebhookEventPartitions, recordDeadLetter, type DatabaseHandle } from '@cap/db';
 import { Metrics, type Logger } from '@cap/observability';
@@ -41,8 +41,8 @@ export interface StartWorkerOptions {
   readonly database?: DatabaseHandle;
   readonly metrics?: Metrics;
   readonly shutdown?: Shutdown;
-  /** Replaces the add-on definition (tests). */
-  readonly addon?: RegisteredAddon;
+  /** The add-on this process runs (the entry point chooses it; see main.ts). */
+  readonly addon: RegisteredAddon;
   /** Replaces the clock used for retention and purge dates (tests). */
   readonly now?: () => Date;
 }
@@ -114,7 +114,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
           }),
         }
       : {}),
-    addon: opts.addon ?? defaultAddon,
+    addon: opts.addon,
     logger,
     metrics,
     now: opts.now ?? (() => new Date()),

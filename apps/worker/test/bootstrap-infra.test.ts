@@ -34,17 +34,15 @@ describe('a bootstrap resource job whose last attempt meets an infrastructure er
   it('keeps its resource open, so the job that waits out the outage still copies it', async () => {
     const deps = s.worker!.worker.deps;
     const db = deps.db;
-    const run = await db
-      .transaction()
-      .execute((tx) =>
-        createBootstrapRun(tx, {
-          workspaceId: s.workspaceId,
-          addonId,
-          trigger: 'manual',
-          jobId: null,
-          resources: ['tags'],
-        }),
-      );
+    const run = await db.transaction().execute((tx) =>
+      createBootstrapRun(tx, {
+        workspaceId: s.workspaceId,
+        addonId,
+        trigger: 'manual',
+        jobId: null,
+        resources: ['tags'],
+      }),
+    );
     const runId = run!.id;
 
     // Redis (the rate limiter's) is away at that moment: an infrastructure error, no attempt spent.
@@ -63,17 +61,15 @@ describe('a bootstrap resource job whose last attempt meets an infrastructure er
     expect((await getBootstrapResource(db, runId, 'tags'))?.status).toBe('COMPLETED');
 
     // A job error of its own on the last attempt still fails the resource.
-    const second = await db
-      .transaction()
-      .execute((tx) =>
-        createBootstrapRun(tx, {
-          workspaceId: s.workspaceId,
-          addonId,
-          trigger: 'manual',
-          jobId: null,
-          resources: ['tags'],
-        }),
-      );
+    const second = await db.transaction().execute((tx) =>
+      createBootstrapRun(tx, {
+        workspaceId: s.workspaceId,
+        addonId,
+        trigger: 'manual',
+        jobId: null,
+        resources: ['tags'],
+      }),
+    );
     deps.limiter.acquire = () => Promise.reject(new Error('something the job itself got wrong'));
     try {
       await expect(processBootstrapResource(deps, lastAttempt(second!.id), 'token')).rejects.toThrow(/itself/);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { MIRROR_TIME_ENTRIES_SETTING } from '@cap/addon';
+import { MIRROR_TIME_ENTRIES_SETTING } from '@cap/workspace-mirror';
 import { getBootstrapResources, getInstallation, listBootstrapRuns, listEntities } from '@cap/db';
 import { requestBootstrap } from '@cap/operations';
 import { OPERATIONS_USED } from '@cap/clockify';

@@ -1,10 +1,5 @@
-import {
-  addon as exampleAddon,
-  mirrorEntity,
-  type HandlerContext,
-  type RegisteredAddon,
-  type WebhookHandler,
-} from '@cap/addon';
+import type { HandlerContext, RegisteredAddon, WebhookHandler } from '@cap/addon';
+import { addon as exampleAddon, mirrorEntity } from '@cap/workspace-mirror';
 import type { WebhookEventName } from '@cap/clockify';
 
 /**

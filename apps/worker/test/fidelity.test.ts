@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MIRROR_TIME_ENTRIES_SETTING } from '@cap/addon';
+import { MIRROR_TIME_ENTRIES_SETTING } from '@cap/workspace-mirror';
 import { getEntity, getInstallation, listEntities } from '@cap/db';
 import { waitFor } from '@cap/testing';
 import { countingAddon } from './counting-addon.js';

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { RegisteredAddon } from '@cap/addon';
+import { addon as exampleAddon } from '@cap/workspace-mirror';
 import { openDatabase, type Database, type DatabaseHandle, type Kysely } from '@cap/db';
 import { createLogger } from '@cap/observability';
 import { migrateToLatest } from '@cap/db';
@@ -67,7 +68,7 @@ export async function startTestWorker(opts: TestWorkerOptions): Promise<TestWork
     config,
     logger,
     database,
-    ...(opts.addon ? { addon: opts.addon } : {}),
+    addon: opts.addon ?? exampleAddon,
     ...(opts.now ? { now: opts.now } : {}),
   });
   return {

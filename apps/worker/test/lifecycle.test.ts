@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { getEntity, getInstallation, listEntities } from '@cap/db';
 import { JOBS } from '@cap/queue';
 import { waitFor } from '@cap/testing';
-import { MIRROR_TIME_ENTRIES_SETTING } from '@cap/addon';
+import { MIRROR_TIME_ENTRIES_SETTING } from '@cap/workspace-mirror';
 import { purgeJobId } from '../src/jobs/lifecycle.apply.js';
 import { startTestWorker, type TestWorker } from './helpers.js';
 import { startStack, type Stack } from './stack.js';

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { expect } from 'vitest';
 import type { RegisteredAddon } from '@cap/addon';
+import { addon as exampleAddon } from '@cap/workspace-mirror';
 import { getBootstrapResources, getInstallation, listEntities, type BootstrapRun } from '@cap/db';
 import { ingressEnv, startIngress, type RunningIngress } from '@cap/ingress';
 import { createLogger } from '@cap/observability';
@@ -98,6 +99,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const port = await freePort();
   const ingressLogs: string[] = [];
   const ingress = await startIngress({
+    addon: opts.addon ?? exampleAddon,
     config: ingressEnv.parse({
       PORT: String(port),
       INGRESS_OPS_PORT: '0',

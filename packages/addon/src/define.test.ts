@@ -1,6 +1,5 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { flattenSettingsDocument, type TagPayload, type TimeEntryPayload, type WebhookEventName } from '@cap/clockify';
-import { addon } from './addon.js';
 import {
   defineAddon,
   handlerFor,
@@ -68,21 +67,27 @@ describe('defineAddon typing', () => {
   });
 });
 
-describe('the example add-on', () => {
-  it('is a RegisteredAddon with one handler per subscribed event, and nothing else', () => {
-    const registered: RegisteredAddon = addon;
-    expect(Object.keys(registered.handlers).sort()).toEqual([...registered.events].sort());
-    for (const event of registered.events) expect(handlerFor(registered, event)).toBeTypeOf('function');
-    expect(handlerFor(registered, 'NEW_INVOICE' satisfies WebhookEventName)).toBeUndefined();
-    expect(handlerFor(registered, 'toString')).toBeUndefined();
+describe('a registered add-on', () => {
+  const small: RegisteredAddon = defineAddon({
+    key: 'small-addon',
+    name: 'Small',
+    minimalSubscriptionPlan: 'FREE',
+    scopes: ['TAG_READ'],
+    events: ['NEW_TAG'],
+    handlers: { NEW_TAG: () => undefined },
+    bootstrap: { include: () => true },
   });
 
-  it('gives the manifest its metadata, scopes, settings and events', () => {
-    const input = manifestInputOf(addon);
-    expect(input).toMatchObject({ key: 'workspace-mirror', minimalSubscriptionPlan: 'FREE' });
-    expect(input.events).toEqual(addon.events);
-    expect(input.scopes).toEqual(addon.scopes);
-    expect(input.settings).toEqual(addon.settings);
+  it('finds a handler by event, and none for other events or object keys', () => {
+    expect(handlerFor(small, 'NEW_TAG')).toBeTypeOf('function');
+    expect(handlerFor(small, 'NEW_INVOICE' satisfies WebhookEventName)).toBeUndefined();
+    expect(handlerFor(small, 'toString')).toBeUndefined();
+  });
+
+  it('gives the manifest its metadata, scopes and events, and nothing the platform keeps to itself', () => {
+    const input = manifestInputOf(small);
+    expect(input).toMatchObject({ key: 'small-addon', minimalSubscriptionPlan: 'FREE', scopes: ['TAG_READ'] });
+    expect(input.events).toEqual(['NEW_TAG']);
     expect(input).not.toHaveProperty('handlers');
     expect(input).not.toHaveProperty('bootstrap');
   });

@@ -1,3 +1,1 @@
 export * from './define.js';
-export { addon } from './addon.js';
-export { mirrorEntity, MIRROR_TIME_ENTRIES_SETTING } from './example/mirror.js';

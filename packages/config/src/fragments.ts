@@ -134,10 +134,11 @@ export const secretVars = {
   }),
 };
 
-export function addonVars(defaultAddonKey: string) {
+export function addonVars() {
   return {
     ADDON_KEY: str({
-      default: defaultAddonKey,
+      optional: true,
+      defaultDoc: "the add-on definition's `key`",
       pattern: /^[A-Za-z0-9._-]{2,50}$/,
       expected: '2–50 characters of letters, digits and `._-`',
       description: 'The add-on key: manifest `key` and the `sub` every Clockify token must carry.',

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addon as exampleAddon, mirrorEntity, type RegisteredAddon } from '@cap/addon';
+import type { RegisteredAddon } from '@cap/addon';
+import { addon as exampleAddon, mirrorEntity } from '@cap/workspace-mirror';
 import { startOwnRedis, waitFor, type OwnRedis } from '@cap/testing';
 import { startStack, type Stack } from '../stack.js';
 
