@@ -6,8 +6,8 @@ import type { Logger, Metrics } from '@cap/observability';
 import type { Queues } from '@cap/queue';
 import type { Keyring } from '@cap/secrets';
 import type { WorkerConfig } from './config.js';
-import type { DeliveryGroups } from './runtime/delivery-groups.js';
-import type { InstallationCache } from './runtime/installation-cache.js';
+import type { DeliveryGroups } from './webhooks/delivery-groups.js';
+import type { InstallationCache } from './webhooks/installation-cache.js';
 
 /** Everything a job processor may use; built once per process in start.ts. */
 export interface WorkerDeps {

@@ -24,14 +24,14 @@ import {
 } from '@cap/service';
 import type { WorkerConfig } from './config.js';
 import type { WorkerDeps } from './deps.js';
-import { failResourceOfExhaustedJob, processBootstrapResource } from './jobs/bootstrap.resource.js';
-import { failRunOfExhaustedStart, processBootstrapStart } from './jobs/bootstrap.start.js';
-import { processLifecycle } from './jobs/lifecycle.apply.js';
-import { processLoadSettings } from './jobs/lifecycle.load-settings.js';
-import { processMaintenance } from './jobs/maintenance.js';
-import { processWebhook } from './jobs/webhook.process.js';
-import { DeliveryGroups } from './runtime/delivery-groups.js';
-import { InstallationCache } from './runtime/installation-cache.js';
+import { failResourceOfExhaustedJob, processBootstrapResource } from './bootstrap/resource.js';
+import { failRunOfExhaustedStart, processBootstrapStart } from './bootstrap/start.js';
+import { processLifecycle } from './lifecycle/apply.js';
+import { processLoadSettings } from './lifecycle/load-settings.js';
+import { processMaintenance } from './maintenance/jobs.js';
+import { processWebhook } from './webhooks/process.js';
+import { DeliveryGroups } from './webhooks/delivery-groups.js';
+import { InstallationCache } from './webhooks/installation-cache.js';
 import { WorkerRegistry, type Processor } from './runtime/registry.js';
 
 export interface StartWorkerOptions {

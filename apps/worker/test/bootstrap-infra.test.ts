@@ -2,7 +2,7 @@ import type { Job } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBootstrapRun, getBootstrapResource } from '@cap/db';
 import { JOBS } from '@cap/queue';
-import { processBootstrapResource } from '../src/jobs/bootstrap.resource.js';
+import { processBootstrapResource } from '../src/bootstrap/resource.js';
 import { startStack, type Stack } from './stack.js';
 
 let s: Stack;

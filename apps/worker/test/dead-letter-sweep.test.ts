@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listDeadLetters } from '@cap/db';
 import { waitFor } from '@cap/testing';
-import { runDeadLetterSweep } from '../src/jobs/maintenance.dead-letters.js';
+import { runDeadLetterSweep } from '../src/maintenance/dead-letters.js';
 import { countingAddon } from './counting-addon.js';
 import { startStack, type Stack } from './stack.js';
 

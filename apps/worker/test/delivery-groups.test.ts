@@ -12,7 +12,7 @@ import {
 } from '@cap/db';
 import { Metrics, createLogger } from '@cap/observability';
 import { createTestDatabase, type TestDatabase } from '@cap/testing';
-import { DeliveryGroups, type GroupOutcome, type GroupedDelivery } from '../src/runtime/delivery-groups.js';
+import { DeliveryGroups, type GroupOutcome, type GroupedDelivery } from '../src/webhooks/delivery-groups.js';
 
 const ADDON = 'addon-groups';
 const VERSION = { lastSeq: 1, statusSeq: 1, settingsSeq: 1 };

@@ -3,7 +3,7 @@ import { getEntity, getInstallation, listEntities } from '@cap/db';
 import { JOBS } from '@cap/queue';
 import { waitFor } from '@cap/testing';
 import { MIRROR_TIME_ENTRIES_SETTING } from '@cap/workspace-mirror';
-import { purgeJobId } from '../src/jobs/lifecycle.apply.js';
+import { purgeJobId } from '../src/lifecycle/apply.js';
 import { startTestWorker, type TestWorker } from './helpers.js';
 import { startStack, type Stack } from './stack.js';
 

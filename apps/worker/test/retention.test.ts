@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBootstrapRun, getBootstrapRun, sql } from '@cap/db';
 import { JOBS } from '@cap/queue';
 import { waitFor } from '@cap/testing';
-import { resourceJobId, STRANDED_AFTER_MS } from '../src/jobs/bootstrap.start.js';
-import type { RetentionReport } from '../src/jobs/maintenance.js';
+import { resourceJobId, STRANDED_AFTER_MS } from '../src/bootstrap/runs.js';
+import type { RetentionReport } from '../src/maintenance/jobs.js';
 import { startStack, type Stack } from './stack.js';
 
 const DAY_MS = 86_400_000;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '@cap/testing';
 import { workerEnv } from '../src/index.js';
-import { runReconcile } from '../src/jobs/maintenance.js';
+import { runReconcile } from '../src/maintenance/jobs.js';
 import { installationOffsetMs as reconcileOffsetMs } from '../src/runtime/spread.js';
 import { insertBareInstallation, startTestWorker, type TestWorker } from './helpers.js';
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getInstallation } from '@cap/db';
 import { waitFor } from '@cap/testing';
-import { runWebhookHealth } from '../src/jobs/maintenance.webhook-health.js';
+import { runWebhookHealth } from '../src/maintenance/webhook-health.js';
 import { startStack, type Stack } from './stack.js';
 
 /** Clockify switches a webhook's delivery off after repeated failures; nothing else would notice. */

@@ -32,7 +32,7 @@ import {
   type ResourceName,
   type ResourceSpec,
   type TimeWindow,
-} from '../bootstrap/resources.js';
+} from './resources.js';
 import {
   InstallationUnusableError,
   createInstallationClient,
@@ -41,7 +41,7 @@ import {
 } from '../clockify.js';
 import type { WorkerDeps } from '../deps.js';
 import { isInfrastructureError } from '../runtime/infrastructure-errors.js';
-import { countRun, enqueueResourceJobs } from './bootstrap.start.js';
+import { countRun, enqueueResourceJobs } from './runs.js';
 
 /**
  * Where a whole or paged listing resumes after a restart: the next page to fetch. Per-parent

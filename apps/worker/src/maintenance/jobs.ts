@@ -12,9 +12,9 @@ import {
 import { JOBS, enqueue, parsePayload } from '@cap/queue';
 import type { WorkerDeps } from '../deps.js';
 import { installationOffsetMs } from '../runtime/spread.js';
-import { failStrandedRuns } from './bootstrap.start.js';
-import { runDeadLetterSweep } from './maintenance.dead-letters.js';
-import { runWebhookHealth } from './maintenance.webhook-health.js';
+import { failStrandedRuns } from '../bootstrap/runs.js';
+import { runDeadLetterSweep } from './dead-letters.js';
+import { runWebhookHealth } from './webhook-health.js';
 
 const DAY_MS = 86_400_000;
 /** Partitions kept ready ahead of time, so inserts rarely create one. */

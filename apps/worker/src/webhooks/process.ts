@@ -26,7 +26,7 @@ import type { Logger } from '@cap/observability';
 import { JOBS, parsePayload } from '@cap/queue';
 import { createInstallationClient } from '../clockify.js';
 import type { WorkerDeps } from '../deps.js';
-import { PendingMirrorWrites, refusedMirrorWrites } from '../runtime/mirror-writes.js';
+import { PendingMirrorWrites, refusedMirrorWrites } from './mirror-writes.js';
 
 export type WebhookOutcome = 'done' | 'duplicate' | 'skipped' | 'ignored' | 'orphaned';
 
