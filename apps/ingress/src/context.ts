@@ -7,7 +7,8 @@ import type { DurabilityBarrier, Queues } from '@cap/queue';
 import type { Keyring } from '@cap/secrets';
 import type { IngressConfig } from './config.js';
 import type { IngressMetrics } from './metrics.js';
-import type { DepthSampler, GateReleaser } from './redis.js';
+import type { DepthSampler } from './depth-sampler.js';
+import type { GateReleaser } from './gates.js';
 
 /** Everything the routes use; built once in start.ts. */
 export interface IngressContext {
@@ -32,6 +33,7 @@ export interface IngressContext {
   readonly database: DatabaseHandle;
   readonly logger: Logger;
   readonly metrics: Metrics;
-  readonly m: IngressMetrics;
+  /** The ingress's own metrics (requests, webhooks by outcome, enqueue time, skipped webhooks). */
+  readonly ingressMetrics: IngressMetrics;
   readonly isAccepting: () => boolean;
 }

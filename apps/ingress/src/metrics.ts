@@ -4,7 +4,7 @@ import type { Metrics } from '@cap/observability';
 
 export type WebhookOutcome = 'accepted' | 'duplicate' | 'rejected' | 'shed' | 'unavailable';
 
-export function ingressMetrics(metrics: Metrics, queues: Queues) {
+export function createIngressMetrics(metrics: Metrics, queues: Queues) {
   const requests = metrics.counter('http_requests_total', 'HTTP requests by route, method and status', [
     'route',
     'method',
@@ -66,4 +66,4 @@ export function ingressMetrics(metrics: Metrics, queues: Queues) {
   };
 }
 
-export type IngressMetrics = ReturnType<typeof ingressMetrics>;
+export type IngressMetrics = ReturnType<typeof createIngressMetrics>;

@@ -26,8 +26,9 @@ import { createApp } from './app.js';
 import type { IngressConfig } from './config.js';
 import type { IngressContext } from './context.js';
 import { createIngressServer, ingressOps } from './http/server.js';
-import { ingressMetrics } from './metrics.js';
-import { DepthSampler, GateReleaser } from './redis.js';
+import { createIngressMetrics } from './metrics.js';
+import { DepthSampler } from './depth-sampler.js';
+import { GateReleaser } from './gates.js';
 import { ManifestError, prepareManifest } from './routes/manifest.js';
 
 export interface StartIngressOptions {
@@ -152,7 +153,7 @@ export async function startIngress(opts: StartIngressOptions): Promise<RunningIn
     database,
     logger,
     metrics,
-    m: ingressMetrics(metrics, queues),
+    ingressMetrics: createIngressMetrics(metrics, queues),
     isAccepting: () => started && shutdown.accepting,
   };
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { webhookPayload } from '@cap/queue';
 import { waitFor } from '@cap/testing';
-import { entityGateKey } from '../src/redis.js';
+import { entityGateKey } from '../src/gates.js';
 import {
   NO_JOBS,
   REMOVE,

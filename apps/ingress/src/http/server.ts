@@ -58,7 +58,7 @@ export function createIngressServer(ctx: IngressContext, app: Express): Server {
 
     const done = (route: string) => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      ctx.m.observe(route, req.method ?? 'GET', res.statusCode, seconds);
+      ctx.ingressMetrics.observe(route, req.method ?? 'GET', res.statusCode, seconds);
       if (res.statusCode >= 500) {
         ctx.logger.error(
           { requestId, method: req.method, route, status: res.statusCode, ms: Math.round(seconds * 1000) },
@@ -73,7 +73,7 @@ export function createIngressServer(ctx: IngressContext, app: Express): Server {
       const segment = path.slice(WEBHOOK_PREFIX.length).replace(/\/+$/, '');
       handleWebhook(ctx, req, res, segment, requestId)
         .then((result) => {
-          ctx.m.webhook(result.event, result.outcome);
+          ctx.ingressMetrics.webhook(result.event, result.outcome);
           done('/webhooks/:event');
         })
         .catch((err: unknown) => {
@@ -81,7 +81,7 @@ export function createIngressServer(ctx: IngressContext, app: Express): Server {
           const httpErr = known ? err : new HttpError(500, 'internal', 'unexpected error');
           if (!known) ctx.logger.error({ err, requestId }, 'webhook request failed');
           const event = ctx.routes.get(segment) ?? 'unknown';
-          ctx.m.webhook(
+          ctx.ingressMetrics.webhook(
             event,
             httpErr.status === 503 ? (httpErr.code === 'overloaded' ? 'shed' : 'unavailable') : 'rejected',
           );

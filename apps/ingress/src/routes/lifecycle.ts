@@ -14,7 +14,8 @@ import { TOKEN_COLUMNS } from '@cap/secrets';
 import type { IngressContext } from '../context.js';
 import { parseJsonObject, readBody, requireJsonContentType } from '../http/body.js';
 import { HttpError, unavailable, wrongKind } from '../http/errors.js';
-import { nextLifecycleSeq, withDeadline } from '../redis.js';
+import { withDeadline } from '../deadline.js';
+import { nextLifecycleSeq } from '../lifecycle-seq.js';
 import { verificationFailure } from './webhooks.js';
 
 type InstalledWebhook = InstalledPayload['body']['webhooks'][number];
@@ -192,7 +193,7 @@ export async function handleLifecycle(
       installationHash,
     ]);
     if (skipped.length > 0) {
-      for (const w of skipped) ctx.m.webhookSkipped.inc({ reason: w.reason });
+      for (const w of skipped) ctx.ingressMetrics.webhookSkipped.inc({ reason: w.reason });
       ctx.logger.warn(
         { workspaceId: installed.workspaceId, addonId: installed.addonId, skipped },
         'INSTALLED lists webhooks that were skipped; the rest of the install proceeds',

@@ -12,7 +12,8 @@ import type { IngressContext } from '../context.js';
 import { parseJsonObject, readBody, requireJsonContentType } from '../http/body.js';
 import { type FairTurn, takeFairTurn } from '../fairness.js';
 import { HttpError, sendJson, unavailable } from '../http/errors.js';
-import { entityGateKey, entityGateParts, gateKey, takeEntityGate, withDeadline } from '../redis.js';
+import { withDeadline } from '../deadline.js';
+import { entityGateKey, entityGateParts, gateKey, takeEntityGate } from '../gates.js';
 
 const ACCEPTED = JSON.stringify({ received: true });
 const DUPLICATE = JSON.stringify({ received: true, duplicate: true });
@@ -175,7 +176,7 @@ export async function handleWebhook(
     release();
     throw unavailable('the event could not be queued; retry shortly');
   }
-  ctx.m.enqueue.observe({ queue: 'webhooks' }, Number(process.hrtime.bigint() - started) / 1e9);
+  ctx.ingressMetrics.enqueue.observe({ queue: 'webhooks' }, Number(process.hrtime.bigint() - started) / 1e9);
   if (ctx.config.WEBHOOK_DURABLE_ACK) {
     try {
       await ctx.durable.confirm();

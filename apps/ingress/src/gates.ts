@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { Queue } from 'bullmq';
 import type { Logger } from '@cap/observability';
+import { withDeadline } from './deadline.js';
 
 /** Redis keys the ingress writes besides BullMQ's, all under BULLMQ_PREFIX. */
 export function gateKey(prefix: string, deliveryKey: string): string {
@@ -70,77 +70,6 @@ export async function takeEntityGate(
 export function entityGateParts(value: string): { holder: string; content: string; previous: string; seq: number } {
   const [holder = '', content = '', previous = '', seq = ''] = value.split('|');
   return { holder, content, previous, seq: /^\d+$/.test(seq) ? Number(seq) : 0 };
-}
-
-export function lifecycleSeqKey(prefix: string, workspaceId: string): string {
-  return `${prefix}:lifecycle-seq:${workspaceId}`;
-}
-
-/**
- * The per-workspace lifecycle sequence: INCR, floored at Redis time (µs/1000 ⇒ ms·1000), so it
- * keeps growing even if Redis lost the counter (restart without AOF) — a reset would otherwise
- * make every later event look stale to the workers.
- */
-const NEXT_SEQ = `
-local v = redis.call('INCR', KEYS[1])
-local t = redis.call('TIME')
-local floor = tonumber(t[1]) * 1000000 + math.floor(tonumber(t[2]) / 1000) * 1000
-if v < floor then
-  -- %d: a plain integer string (tostring would print 1.8e+15, which INCR cannot read)
-  redis.call('SET', KEYS[1], string.format('%d', floor))
-  v = floor
-end
-return v
-`;
-
-export async function nextLifecycleSeq(redis: Redis, prefix: string, workspaceId: string): Promise<number> {
-  const v = await redis.eval(NEXT_SEQ, 1, lifecycleSeqKey(prefix, workspaceId));
-  return Number(v);
-}
-
-/**
- * Samples the backlog of the webhook queue in the background, so load shedding costs the hot path
- * nothing: waiting jobs and delayed ones (retries and jobs waiting for their installation are
- * work still to do, not work done). When Redis does not answer, the last value is kept (the add
- * fails anyway).
- */
-export class DepthSampler {
-  private depth = 0;
-  private timer: NodeJS.Timeout | undefined;
-  private inflight = false;
-
-  constructor(
-    private readonly queue: Queue,
-    private readonly intervalMs: number,
-    private readonly logger: Logger,
-  ) {}
-
-  get current(): number {
-    return this.depth;
-  }
-
-  start(): void {
-    const tick = () => {
-      if (this.inflight) return;
-      this.inflight = true;
-      this.queue
-        .getJobCounts('waiting', 'delayed', 'prioritized')
-        .then((counts) => {
-          this.depth = Object.values(counts).reduce((sum, n) => sum + n, 0);
-        })
-        .catch((err: unknown) => this.logger.debug({ err }, 'could not sample the webhook queue depth'))
-        .finally(() => {
-          this.inflight = false;
-        });
-    };
-    tick();
-    this.timer = setInterval(tick, this.intervalMs);
-    this.timer.unref();
-  }
-
-  stop(): void {
-    clearInterval(this.timer);
-  }
 }
 
 /** Deletes a gate only while it still holds this request's value, so another holder's survives. */
@@ -282,15 +211,4 @@ export class GateReleaser {
       }
     }
   }
-}
-
-/** Rejects after `ms` if the promise has not settled: Redis calls on HTTP paths are bounded. */
-export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
