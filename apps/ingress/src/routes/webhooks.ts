@@ -11,7 +11,7 @@ import { JOBS, type WebhookPayload } from '@cap/queue';
 import type { IngressContext } from '../context.js';
 import { parseJsonObject, readBody, requireJsonContentType } from '../http/body.js';
 import { type FairTurn, takeFairTurn } from '../fairness.js';
-import { HttpError, sendJson, unavailable } from '../http/errors.js';
+import { HttpError, unavailable } from '../http/errors.js';
 import { withDeadline } from '../deadline.js';
 import { entityGateKey, entityGateParts, gateKey, takeEntityGate } from '../gates.js';
 
@@ -283,8 +283,4 @@ async function takeOver(
     onFailure();
     throw unavailable('the queue is unavailable; retry shortly');
   }
-}
-
-export function sendUnexpected(res: ServerResponse, requestId: string): void {
-  sendJson(res, 500, { error: { code: 'internal', message: 'unexpected error', requestId } });
 }

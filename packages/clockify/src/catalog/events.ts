@@ -160,7 +160,3 @@ export const LIFECYCLE_PATHS = Object.freeze({
 } as const satisfies Record<LifecycleType, string>);
 
 export type LifecyclePath = (typeof LIFECYCLE_PATHS)[LifecycleType];
-
-export function isLifecycleType(s: unknown): s is LifecycleType {
-  return typeof s === 'string' && (LIFECYCLE_TYPES as readonly string[]).includes(s);
-}

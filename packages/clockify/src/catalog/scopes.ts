@@ -47,10 +47,6 @@ export function isScope(s: unknown): s is Scope {
   return typeof s === 'string' && SCOPE_SET.has(s);
 }
 
-export function isWriteScope(scope: Scope): boolean {
-  return scope.endsWith('_WRITE');
-}
-
 export function readScopeFor<S extends Scope>(scope: S): ReadScopeOf<S> {
   return (scope.endsWith('_WRITE') ? `${scope.slice(0, -'_WRITE'.length)}_READ` : scope) as ReadScopeOf<S>;
 }

@@ -149,17 +149,6 @@ export async function upsertEntityFromWebhook(
   return refused.length === 0;
 }
 
-/** Writes an entity from a creation event only if no copy exists (see EntityWrite). */
-export async function insertEntityIfAbsent(
-  db: Db,
-  key: EntityKey,
-  data: Record<string, unknown>,
-  event: string,
-): Promise<boolean> {
-  const refused = await applyEntityWrites(db, [{ ...key, change: 'created', data, event }]);
-  return refused.length === 0;
-}
-
 /** Marks an entity deleted (creating the tombstone if the entity was never seen). */
 export async function tombstoneEntity(
   db: Db,
@@ -297,9 +286,4 @@ export async function countEntities(db: Db, workspaceId: string): Promise<Record
     .groupBy('entity_type')
     .execute();
   return Object.fromEntries(rows.map((r) => [r.entity_type, Number(r.n)]));
-}
-
-export async function deleteWorkspaceEntities(db: Db, workspaceId: string): Promise<number> {
-  const result = await db.deleteFrom('workspace_entities').where('workspace_id', '=', workspaceId).executeTakeFirst();
-  return Number(result.numDeletedRows);
 }
