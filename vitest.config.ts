@@ -24,7 +24,12 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'integration',
-          include: ['packages/*/test/**/*.test.ts', 'addons/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'test/*.test.ts'],
+          include: [
+            'packages/*/test/**/*.test.ts',
+            'addons/*/test/**/*.test.ts',
+            'apps/*/test/**/*.test.ts',
+            'test/*.test.ts',
+          ],
           exclude: ['**/test/faults/**', '**/node_modules/**'],
         },
       },

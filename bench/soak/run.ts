@@ -1,6 +1,9 @@
 // Soak: many webhooks through the built ingress and two worker processes, with the memory of
 // every process and of Redis sampled each second. Not part of CI: `npm run bench:soak`.
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { QUEUES } from '@cap/queue';
@@ -71,13 +74,31 @@ async function main(): Promise<void> {
       const rss = Object.fromEntries(Object.entries(processes).map(([k, pid]) => [k, rssMb(pid)]));
       samples.push({ t: (Date.now() - started) / 1000, sent, rssMb: rss, redisMb: await redisUsedMb(redis) });
     };
-    const timer = setInterval(() => void sample(), 1000);
-    const progress = setInterval(() => {
-      sent = Math.min(count, Math.round(((Date.now() - started) / 1000) * rate));
-    }, 200);
+    // Sampled by a process of its own: building and sending the burst keeps this event loop busy.
+    const sampler = spawn(
+      process.execPath,
+      [
+        join(import.meta.dirname, 'sampler.mjs'),
+        cluster.redisUrl,
+        ...Object.entries(processes).map(([k, pid]) => `${k}=${pid}`),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let burstEnded = false;
+    createInterface({ input: sampler.stdout }).on('line', (line) => {
+      const s = JSON.parse(line) as { at: number; rssMb: Record<string, number>; redisMb: number };
+      const t = (s.at - started) / 1000;
+      // The burst is paced at `rate`: what was sent by then, until it ends.
+      samples.push({
+        t,
+        sent: burstEnded ? count : Math.min(count, Math.round(t * rate)),
+        rssMb: s.rssMb,
+        redisMb: s.redisMb,
+      });
+    });
 
     const burst = await cluster.sim.burst({ count, rate, duplicates: 0, mutate: false, keepDeliveries: false });
-    clearInterval(progress);
+    burstEnded = true;
     sent = count;
     log(`sent ${burst.sent} in ${(burst.durationMs / 1000).toFixed(1)} s (${Math.round(burst.achievedRate)}/s)`);
     const queue = `${cluster.prefix}:webhooks`;
@@ -96,8 +117,8 @@ async function main(): Promise<void> {
     const drainedAt = (Date.now() - started) / 1000;
     log(`drained at ${drainedAt.toFixed(0)} s; waiting for the dedupe gates to expire (${windowSeconds} s)`);
     await new Promise((r) => setTimeout(r, (windowSeconds + 5) * 1000));
+    sampler.kill('SIGTERM');
     await sample();
-    clearInterval(timer);
     // BullMQ keeps the last 5 000 completed webhook jobs for an hour (Bull Board): remove them as
     // that hour would, so what stays in Redis beyond them can be seen.
     const webhooks = new Queue(QUEUES.webhooks, { connection: redis, prefix: cluster.prefix });
@@ -141,7 +162,17 @@ async function main(): Promise<void> {
       machine: machine(),
       settings: { count, rate, windowSeconds },
       ...(build.warning ? { warning: build.warning } : {}),
-      summary: { growth, peak, warm, last, baselineRedisMb, afterRetentionMb, keptCompleted: kept, processed: Number(done.n), drainedAtSeconds: drainedAt },
+      summary: {
+        growth,
+        peak,
+        warm,
+        last,
+        baselineRedisMb,
+        afterRetentionMb,
+        keptCompleted: kept,
+        processed: Number(done.n),
+        drainedAtSeconds: drainedAt,
+      },
       samples,
     });
     log(`  results  ${file}`);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hostileTokenCorpus, type HostileTokenCase } from '@cap/clockify';
+import { hostileTokenCorpus, type HostileTokenCase } from '@cap/testing';
 import {
   NO_JOBS,
   expectError,

@@ -3,3 +3,4 @@ export * from './wait.js';
 export * from './redis-server.js';
 export * from './tcp-proxy.js';
 export * from './processes.js';
+export * from './hostile-tokens.js';

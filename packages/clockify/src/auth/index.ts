@@ -11,5 +11,4 @@ export {
   type InspectedPublicKey,
 } from './public-key.js';
 export { TokenVerifier, type VerifiedToken, type VerifierOptions } from './verifier.js';
-export { hostileTokenCorpus, type HostileTokenCase, type HostileTokenCorpusInput } from './hostile-corpus.js';
 export { MAX_TOKEN_LENGTH, MAX_HEADER_LENGTH } from './jws.js';

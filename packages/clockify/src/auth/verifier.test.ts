@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportSPKI, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { Metrics, type Logger } from '@cap/observability';
+import { hostileTokenCorpus } from '@cap/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TokenVerificationError } from './errors.js';
-import { hostileTokenCorpus } from './hostile-corpus.js';
 import { signAddonToken, USER_TOKEN_LIFETIME_SECONDS } from './sign.js';
 import { TokenVerifier, type VerifierOptions } from './verifier.js';
 

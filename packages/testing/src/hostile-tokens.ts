@@ -9,9 +9,13 @@ import {
 } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { CryptoKey } from 'jose';
-import type { ExpectedInstallation, TokenKind } from './claims.js';
-import type { VerificationReason } from './errors.js';
-import { MAX_HEADER_LENGTH, MAX_TOKEN_LENGTH } from './jws.js';
+import {
+  MAX_HEADER_LENGTH,
+  MAX_TOKEN_LENGTH,
+  type ExpectedInstallation,
+  type TokenKind,
+  type VerificationReason,
+} from '@cap/clockify';
 
 export interface HostileTokenCorpusInput {
   /** The private half of `publicKeyPem`: hostile tokens are otherwise valid, so each fails for one reason. */

@@ -1,9 +1,7 @@
 import { generateKeyPair, exportSPKI, type CryptoKey } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { hostileTokenCorpus, type HostileTokenCase } from './hostile-corpus.js';
-import { signAddonToken } from './sign.js';
-import { TokenVerificationError } from './errors.js';
-import { TokenVerifier } from './verifier.js';
+import { hostileTokenCorpus, type HostileTokenCase } from '@cap/testing';
+import { TokenVerificationError, TokenVerifier, signAddonToken } from '../src/index.js';
 
 const ADDON_KEY = 'corpus-addon';
 const WORKSPACE_ID = '68adfddad138cb5d24c63b22';
