@@ -84,22 +84,24 @@ async function main(): Promise<void> {
       ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
-    let burstEnded = false;
+    const raw: { t: number; rssMb: Record<string, number>; redisMb: number }[] = [];
     createInterface({ input: sampler.stdout }).on('line', (line) => {
       const s = JSON.parse(line) as { at: number; rssMb: Record<string, number>; redisMb: number };
-      const t = (s.at - started) / 1000;
-      // The burst is paced at `rate`: what was sent by then, until it ends.
-      samples.push({
-        t,
-        sent: burstEnded ? count : Math.min(count, Math.round(t * rate)),
-        rssMb: s.rssMb,
-        redisMb: s.redisMb,
-      });
+      raw.push({ t: (s.at - started) / 1000, rssMb: s.rssMb, redisMb: s.redisMb });
     });
 
+    // The simulator builds every body before it sends the first (minutes for 100 000), then paces
+    // the sending at `rate`: what was sent at a sample's time follows from when the sending began.
     const burst = await cluster.sim.burst({ count, rate, duplicates: 0, mutate: false, keepDeliveries: false });
-    burstEnded = true;
+    const sendingEnded = (Date.now() - started) / 1000;
+    const sendingBegan = sendingEnded - burst.durationMs / 1000;
+    const sentAt = (t: number) =>
+      Math.max(0, Math.min(count, Math.round(((t - sendingBegan) / (sendingEnded - sendingBegan)) * count)));
+    const collect = () => {
+      for (const r of raw.splice(0)) samples.push({ ...r, sent: sentAt(r.t) });
+    };
     sent = count;
+    log(`the simulator began sending ${sendingBegan.toFixed(0)} s after the start (it builds every body first)`);
     log(`sent ${burst.sent} in ${(burst.durationMs / 1000).toFixed(1)} s (${Math.round(burst.achievedRate)}/s)`);
     const queue = `${cluster.prefix}:webhooks`;
     await until(
@@ -118,6 +120,7 @@ async function main(): Promise<void> {
     log(`drained at ${drainedAt.toFixed(0)} s; waiting for the dedupe gates to expire (${windowSeconds} s)`);
     await new Promise((r) => setTimeout(r, (windowSeconds + 5) * 1000));
     sampler.kill('SIGTERM');
+    collect();
     await sample();
     // BullMQ keeps the last 5 000 completed webhook jobs for an hour (Bull Board): remove them as
     // that hour would, so what stays in Redis beyond them can be seen.

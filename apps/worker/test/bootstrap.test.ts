@@ -88,7 +88,7 @@ describe('bootstrap', () => {
       workerEnv: { BOOTSTRAP_PAUSE_AFTER_MS: '1000', BOOTSTRAP_LIMITER_MAX_WAIT_MS: '500' },
     });
     s.sim.api!.faults.set('getProjects', { failNext: 1, failStatus: 429, retryAfterSeconds: 3 });
-    await s.sim.install({ ingressUrl: s.ingressUrl, workspaceId: s.workspaceId });
+    expect((await s.sim.install({ ingressUrl: s.ingressUrl, workspaceId: s.workspaceId })).status).toBe(200);
     const paused = await s.waitForRun(['PAUSED']);
     expect(paused.paused_until).not.toBeNull();
     expect(paused.error).toMatch(/rate limit/);

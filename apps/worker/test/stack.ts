@@ -200,13 +200,22 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         .executeTakeFirst();
     },
     async waitForRun(statuses, timeoutMs = 60_000) {
-      return waitFor(
-        async () => {
-          const run = await stack.latestRun();
-          return run && statuses.includes(run.status) ? run : undefined;
-        },
-        { timeoutMs, intervalMs: 100, message: `a bootstrap run in ${statuses.join('/')}` },
-      );
+      try {
+        return await waitFor(
+          async () => {
+            const run = await stack.latestRun();
+            return run && statuses.includes(run.status) ? run : undefined;
+          },
+          { timeoutMs, intervalMs: 100, message: `a bootstrap run in ${statuses.join('/')}` },
+        );
+      } catch (err) {
+        // Say where the run is instead: none at all (the install never arrived) or in which state.
+        const run = await stack.latestRun();
+        const resources = run ? await getBootstrapResources(ingress.context.database.db, run.id) : [];
+        throw new Error(
+          `${(err as Error).message}; latest run: ${run ? `${run.status} (${resources.map((r) => `${r.resource} ${r.status}`).join(', ')})` : 'none'}`,
+        );
+      }
     },
     async mirrorDiff() {
       const db = stack.ingress.context.database.db;
