@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import { partitionName } from '../partitions.js';
 import { PREPARED } from '../prepared.js';
 import type { Database, WebhookEvent, WebhookEventStatus, WebhookTokenCheck } from '../tables/index.js';
@@ -188,6 +188,50 @@ export async function countWebhookEventsByStatus(db: Db, workspaceId?: string): 
  */
 export type FirstClaim = 'claimed' | 'stale' | 'duplicate' | 'exists';
 
+/** One side of the claim rule: parameters (one delivery) or columns of an `unnest` (several). */
+interface ClaimTerms {
+  readonly deliveryKey: RawBuilder<unknown>;
+  readonly workspaceId: RawBuilder<unknown>;
+  readonly addonId: RawBuilder<unknown>;
+  readonly lastSeq: RawBuilder<unknown>;
+  readonly statusSeq: RawBuilder<unknown>;
+  readonly settingsSeq: RawBuilder<unknown>;
+  readonly previousWindow: RawBuilder<unknown>;
+  readonly notBefore: RawBuilder<unknown>;
+}
+
+/**
+ * The claim rule, written once for the single-delivery and the grouped statement: the columns
+ * a claimed row fills, the installation still ACTIVE at the version the worker looked at, and the
+ * same content done in the previous window (a duplicate).
+ */
+const CLAIMED_COLUMNS = sql`(delivery_key, window_start, workspace_id, addon_id, event, status,
+      token_check, entity_id, job_id, attempts, error, received_at, processed_at)`;
+
+function installationCurrent(t: ClaimTerms): RawBuilder<unknown> {
+  return sql`installations.workspace_id = ${t.workspaceId} AND installations.addon_id = ${t.addonId}
+    AND installations.status = 'ACTIVE' AND installations.last_seq = ${t.lastSeq}
+    AND installations.status_seq = ${t.statusSeq} AND installations.settings_seq = ${t.settingsSeq}`;
+}
+
+/** The grouped statement's terms: the columns of its `unnest` (alias `d`). */
+const GROUP_TERMS: ClaimTerms = {
+  deliveryKey: sql.ref('d.delivery_key'),
+  workspaceId: sql.ref('d.workspace_id'),
+  addonId: sql.ref('d.addon_id'),
+  lastSeq: sql.ref('d.last_seq'),
+  statusSeq: sql.ref('d.status_seq'),
+  settingsSeq: sql.ref('d.settings_seq'),
+  previousWindow: sql.ref('d.previous_window'),
+  notBefore: sql.ref('d.not_before'),
+};
+
+function doneInPreviousWindow(t: ClaimTerms): RawBuilder<unknown> {
+  return sql`EXISTS (SELECT 1 FROM webhook_events prev
+    WHERE prev.delivery_key = ${t.deliveryKey} AND prev.window_start = ${t.previousWindow}
+      AND prev.status = 'done' AND prev.received_at > ${t.notBefore})`;
+}
+
 /**
  * The common case of a delivery in one statement, inside the handler's transaction: the
  * installation is still ACTIVE at the version the worker looked at, the previous window did not
@@ -203,15 +247,20 @@ export async function claimFirstDelivery(tx: Transaction<Database>, input: First
   const windowMs = input.windowSeconds * 1000;
   const previousWindow = new Date(ref.windowStart.getTime() - windowMs);
   const notBefore = new Date(ref.receivedAt.getTime() - windowMs);
-  const current = sql`installations.workspace_id = ${ref.workspaceId} AND installations.addon_id = ${input.addonId}
-    AND installations.status = 'ACTIVE' AND installations.last_seq = ${version.lastSeq}
-    AND installations.status_seq = ${version.statusSeq} AND installations.settings_seq = ${version.settingsSeq}`;
-  const doneBefore = sql`EXISTS (SELECT 1 FROM webhook_events prev
-    WHERE prev.delivery_key = ${ref.deliveryKey} AND prev.window_start = ${previousWindow}
-      AND prev.status = 'done' AND prev.received_at > ${notBefore})`;
+  const terms: ClaimTerms = {
+    deliveryKey: sql.val(ref.deliveryKey),
+    workspaceId: sql.val(ref.workspaceId),
+    addonId: sql.val(input.addonId),
+    lastSeq: sql.val(version.lastSeq),
+    statusSeq: sql.val(version.statusSeq),
+    settingsSeq: sql.val(version.settingsSeq),
+    previousWindow: sql.val(previousWindow),
+    notBefore: sql.val(notBefore),
+  };
+  const current = installationCurrent(terms);
+  const doneBefore = doneInPreviousWindow(terms);
   const inserted = await sql<{ one: number }>`${PREPARED}
-    INSERT INTO ${sql.table(partitionName(ref.windowStart))} (delivery_key, window_start, workspace_id, addon_id, event, status,
-      token_check, entity_id, job_id, attempts, error, received_at, processed_at)
+    INSERT INTO ${sql.table(partitionName(ref.windowStart))} ${CLAIMED_COLUMNS}
     SELECT ${ref.deliveryKey}, ${ref.windowStart}, ${ref.workspaceId}, ${input.addonId}, ${ref.event}, 'done',
       ${input.tokenCheck}, ${ref.entityId}, ${ref.jobId}, 1, NULL, ${ref.receivedAt}, now()
     FROM installations WHERE ${current} AND NOT ${doneBefore}
@@ -246,9 +295,9 @@ export function deliveryRowKey(ref: Pick<DeliveryRef, 'deliveryKey' | 'windowSta
  * (`deliveryRowKey`) it inserted; a delivery left out must be claimed alone, where
  * `claimFirstDelivery` says why. The deliveries must have distinct row keys.
  *
- * `claimFirstDelivery` keeps its own single-row statement with the same checks (change both
- * together): one delivery through `unnest` cost ≈ 0.72 ms of Postgres CPU against ≈ 0.54 ms in
- * `bench:worker` with WEBHOOK_COMMIT_GROUP_MAX=1.
+ * `claimFirstDelivery` keeps a single-row statement of its own, measured cheaper for one delivery
+ * (`bench:worker` with WEBHOOK_COMMIT_GROUP_MAX=1); both are built from the same rule
+ * (CLAIMED_COLUMNS, installationCurrent, doneInPreviousWindow), so they cannot drift apart.
  */
 export async function claimFirstDeliveries(
   tx: Transaction<Database>,
@@ -266,8 +315,7 @@ export async function claimFirstDeliveries(
     const column = <T>(pick: (input: FirstClaimInput) => T): T[] => list.map(pick);
     const windowMs = (i: FirstClaimInput) => i.windowSeconds * 1000;
     const { rows } = await sql<{ delivery_key: string; window_start: Date }>`${PREPARED}
-      INSERT INTO ${sql.table(partition)} (delivery_key, window_start, workspace_id, addon_id, event, status,
-        token_check, entity_id, job_id, attempts, error, received_at, processed_at)
+      INSERT INTO ${sql.table(partition)} ${CLAIMED_COLUMNS}
       SELECT d.delivery_key, d.window_start, d.workspace_id, d.addon_id, d.event, 'done',
         d.token_check, d.entity_id, d.job_id, 1, NULL, d.received_at, now()
       FROM unnest(${column((i) => i.ref.deliveryKey)}::text[], ${column((i) => i.ref.windowStart)}::timestamptz[],
@@ -280,12 +328,8 @@ export async function claimFirstDeliveries(
           ${column((i) => new Date(i.ref.receivedAt.getTime() - windowMs(i)))}::timestamptz[])
         AS d(delivery_key, window_start, workspace_id, addon_id, event, token_check, entity_id, job_id,
           received_at, last_seq, status_seq, settings_seq, previous_window, not_before)
-      JOIN installations ON installations.workspace_id = d.workspace_id AND installations.addon_id = d.addon_id
-        AND installations.status = 'ACTIVE' AND installations.last_seq = d.last_seq
-        AND installations.status_seq = d.status_seq AND installations.settings_seq = d.settings_seq
-      WHERE NOT EXISTS (SELECT 1 FROM webhook_events prev
-        WHERE prev.delivery_key = d.delivery_key AND prev.window_start = d.previous_window
-          AND prev.status = 'done' AND prev.received_at > d.not_before)
+      JOIN installations ON ${installationCurrent(GROUP_TERMS)}
+      WHERE NOT ${doneInPreviousWindow(GROUP_TERMS)}
       ON CONFLICT (delivery_key, window_start) DO NOTHING
       RETURNING delivery_key, window_start`.execute(tx);
     for (const row of rows) {
