@@ -30,11 +30,11 @@ function lastAttempt(runId: string): Job {
   } as unknown as Job;
 }
 
-describe('a bootstrap resource job whose last attempt meets an infrastructure error', () => {
-  it('keeps its resource open, so the job that waits out the outage still copies it', async () => {
-    const deps = s.worker!.worker.deps;
-    const db = deps.db;
-    const run = await db.transaction().execute((tx) =>
+/** A new run of the tags resource alone (the add-on is installed, no bootstrap ran). */
+async function newRun(): Promise<string> {
+  const run = await s
+    .worker!.worker.deps.db.transaction()
+    .execute((tx) =>
       createBootstrapRun(tx, {
         workspaceId: s.workspaceId,
         addonId,
@@ -43,7 +43,14 @@ describe('a bootstrap resource job whose last attempt meets an infrastructure er
         resources: ['tags'],
       }),
     );
-    const runId = run!.id;
+  return run!.id;
+}
+
+describe('a bootstrap resource job whose last attempt meets an infrastructure error', () => {
+  it('keeps its resource open, so the job that waits out the outage still copies it', async () => {
+    const deps = s.worker!.worker.deps;
+    const db = deps.db;
+    const runId = await newRun();
 
     // Redis (the rate limiter's) is away at that moment: an infrastructure error, no attempt spent.
     const acquire = deps.limiter.acquire.bind(deps.limiter);
@@ -61,21 +68,13 @@ describe('a bootstrap resource job whose last attempt meets an infrastructure er
     expect((await getBootstrapResource(db, runId, 'tags'))?.status).toBe('COMPLETED');
 
     // A job error of its own on the last attempt still fails the resource.
-    const second = await db.transaction().execute((tx) =>
-      createBootstrapRun(tx, {
-        workspaceId: s.workspaceId,
-        addonId,
-        trigger: 'manual',
-        jobId: null,
-        resources: ['tags'],
-      }),
-    );
+    const second = await newRun();
     deps.limiter.acquire = () => Promise.reject(new Error('something the job itself got wrong'));
     try {
-      await expect(processBootstrapResource(deps, lastAttempt(second!.id), 'token')).rejects.toThrow(/itself/);
+      await expect(processBootstrapResource(deps, lastAttempt(second), 'token')).rejects.toThrow(/itself/);
     } finally {
       deps.limiter.acquire = acquire;
     }
-    expect((await getBootstrapResource(db, second!.id, 'tags'))?.status).toBe('FAILED');
+    expect((await getBootstrapResource(db, second, 'tags'))?.status).toBe('FAILED');
   });
 });
