@@ -32,17 +32,9 @@ function lastAttempt(runId: string): Job {
 
 /** A new run of the tags resource alone (the add-on is installed, no bootstrap ran). */
 async function newRun(): Promise<string> {
-  const run = await s
-    .worker!.worker.deps.db.transaction()
-    .execute((tx) =>
-      createBootstrapRun(tx, {
-        workspaceId: s.workspaceId,
-        addonId,
-        trigger: 'manual',
-        jobId: null,
-        resources: ['tags'],
-      }),
-    );
+  const { db } = s.worker!.worker.deps;
+  const input = { workspaceId: s.workspaceId, addonId, trigger: 'manual' as const, jobId: null, resources: ['tags'] };
+  const run = await db.transaction().execute((tx) => createBootstrapRun(tx, input));
   return run!.id;
 }
 
