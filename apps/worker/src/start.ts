@@ -1,4 +1,4 @@
-import type { Job } from 'bullmq';
+import { UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { RegisteredAddon } from '@cap/addon';
 import { RateLimiter } from '@cap/clockify';
@@ -22,17 +22,13 @@ import {
   startOpsServer,
   warnAboutRedisDurability,
 } from '@cap/service';
+import { CATALOG } from './catalog.js';
 import type { WorkerConfig } from './config.js';
 import type { WorkerDeps } from './deps.js';
-import { failResourceOfExhaustedJob, processBootstrapResource } from './bootstrap/resource.js';
-import { failRunOfExhaustedStart, processBootstrapStart } from './bootstrap/start.js';
-import { processLifecycle } from './lifecycle/apply.js';
-import { processLoadSettings } from './lifecycle/load-settings.js';
-import { processMaintenance } from './maintenance/jobs.js';
-import { processWebhook } from './webhooks/process.js';
 import { DeliveryGroups } from './webhooks/delivery-groups.js';
 import { InstallationCache } from './webhooks/installation-cache.js';
-import { WorkerRegistry, type Processor } from './runtime/registry.js';
+import { jobSpecOf } from './runtime/catalog.js';
+import { WorkerRegistry } from './runtime/registry.js';
 
 export interface StartWorkerOptions {
   readonly config: WorkerConfig;
@@ -123,6 +119,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
 
   await ensureWebhookEventPartitions(database.db, new Date(Date.now() - 86_400_000), PARTITIONS_AHEAD_DAYS + 1);
 
+  const catalog = new Map(CATALOG.map((spec) => [spec.queue, spec]));
   const registry = new WorkerRegistry({
     prefix: config.BULLMQ_PREFIX,
     connection: () => connect('worker-consumer'),
@@ -135,38 +132,23 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     metrics,
     onExhausted: async (queue: QueueName, job: Job, error: Error) => {
       await recordDeadLetter(database.db, deadLetterOf(queue, job, error.message));
-      // A bootstrap job that failed for good must not leave its run active for ever.
-      if (job.name === JOBS.bootstrapResource) await failResourceOfExhaustedJob(deps, job, error);
-      else if (job.name === JOBS.bootstrapStart) await failRunOfExhaustedStart(deps, job, error);
+      const spec = catalog.get(queue);
+      await (spec && jobSpecOf(spec, job.name))?.onExhausted?.(deps, job, error);
     },
   });
 
-  const processors: Record<QueueName, { concurrency: number; process: Processor }> = {
-    lifecycle: {
-      concurrency: config.WORKER_CONCURRENCY_LIFECYCLE,
-      process: (job, token) =>
-        job.name === JOBS.lifecycleLoadSettings
-          ? processLoadSettings(deps, job, token)
-          : processLifecycle(deps, job, token),
-    },
-    webhooks: {
-      concurrency: config.WORKER_CONCURRENCY_WEBHOOKS,
-      process: (job, token) => processWebhook(deps, job, token),
-    },
-    bootstrap: {
-      concurrency: config.WORKER_CONCURRENCY_BOOTSTRAP,
-      process: (job, token) =>
-        job.name === JOBS.bootstrapStart
-          ? processBootstrapStart(deps, job)
-          : processBootstrapResource(deps, job, token),
-    },
-    maintenance: {
-      concurrency: config.WORKER_CONCURRENCY_MAINTENANCE,
-      process: (job) => processMaintenance(deps, job),
-    },
-  };
   for (const queue of config.WORKER_QUEUES as QueueName[]) {
-    registry.register({ queue, ...processors[queue] });
+    const spec = catalog.get(queue)!;
+    registry.register({
+      queue,
+      concurrency: spec.concurrency(config),
+      process: (job, token) => {
+        const jobSpec = jobSpecOf(spec, job.name);
+        // A name no module declares cannot get better by retrying: straight to the dead letters.
+        if (!jobSpec) throw new UnrecoverableError(`no processor for job ${job.name} in queue ${queue}`);
+        return jobSpec.process(deps, job, token);
+      },
+    });
   }
   if (config.WORKER_QUEUES.includes(QUEUES.maintenance)) {
     await upsertSchedulers(deps);

@@ -13,8 +13,6 @@ import { JOBS, enqueue, parsePayload } from '@cap/queue';
 import type { WorkerDeps } from '../deps.js';
 import { installationOffsetMs } from '../runtime/spread.js';
 import { failStrandedRuns } from '../bootstrap/runs.js';
-import { runDeadLetterSweep } from './dead-letters.js';
-import { runWebhookHealth } from './webhook-health.js';
 
 const DAY_MS = 86_400_000;
 /** Partitions kept ready ahead of time, so inserts rarely create one. */
@@ -138,25 +136,4 @@ export async function runReconcile(deps: WorkerDeps): Promise<number> {
     'reconciliation requested a bootstrap per active workspace, spread over the period',
   );
   return requested;
-}
-
-export async function processMaintenance(deps: WorkerDeps, job: Job): Promise<unknown> {
-  switch (job.name) {
-    case JOBS.retention:
-      parsePayload(JOBS.retention, job.data);
-      return runRetention(deps);
-    case JOBS.reconcile:
-      parsePayload(JOBS.reconcile, job.data);
-      return runReconcile(deps);
-    case JOBS.purgeInstallation:
-      return runPurge(deps, job);
-    case JOBS.webhookHealth:
-      parsePayload(JOBS.webhookHealth, job.data);
-      return runWebhookHealth(deps);
-    case JOBS.deadLetterSweep:
-      parsePayload(JOBS.deadLetterSweep, job.data);
-      return runDeadLetterSweep(deps);
-    default:
-      throw new Error(`unknown maintenance job ${job.name}`);
-  }
 }
