@@ -235,10 +235,13 @@ describe('bootstrap', () => {
     expect(burst.sent).toBeGreaterThan(60);
     await s.settle();
     // Changes Clockify never told us about (lost webhooks): only reconciliation can see them.
-    const tag = s.sim.store.listTags(ws)[0]!;
+    // The random changes may have deleted every tag or project (the store's data is seeded per
+    // run): make one first, silently too, so there is always one to delete and one to rename.
+    const tag = s.sim.store.listTags(ws)[0] ?? s.sim.store.createTag(ws, { name: 'Made silently' }).entity;
     s.sim.store.deleteTag(ws, tag.id);
     s.sim.store.createClient(ws, { name: 'Created while webhooks were down' });
-    s.sim.store.updateProject(ws, s.sim.store.listProjects(ws)[0]!.id, { name: 'Renamed silently' });
+    const project = s.sim.store.listProjects(ws)[0] ?? s.sim.store.createProject(ws, { name: 'Made silently' }).entity;
+    s.sim.store.updateProject(ws, project.id, { name: 'Renamed silently' });
     expect((await s.mirrorDiff()).equal).toBe(false);
 
     await s.ingress.context.queues.maintenance.add(JOBS.reconcile, { v: 1 }, { jobId: 'reconcile-now' });
