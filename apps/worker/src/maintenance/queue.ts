@@ -1,38 +1,29 @@
-import { JOBS, QUEUES, parsePayload } from '@cap/queue';
-import { defineQueue } from '../runtime/catalog.js';
+import { JOBS, QUEUES, parsePayload, type JobName } from '@cap/queue';
+import type { WorkerDeps } from '../deps.js';
+import { defineQueue, type JobSpec } from '../runtime/catalog.js';
 import { runDeadLetterSweep } from './dead-letters.js';
 import { runPurge, runReconcile, runRetention } from './jobs.js';
 import { runWebhookHealth } from './webhook-health.js';
+
+/** A scheduled job: its payload carries nothing but the version, checked before the run. */
+function scheduled(name: JobName, run: (deps: WorkerDeps) => Promise<unknown>): JobSpec {
+  return {
+    process: async (deps, job) => {
+      parsePayload(name, job.data);
+      return run(deps);
+    },
+  };
+}
 
 /** The maintenance queue: the scheduled jobs and the purge of an uninstalled installation. */
 export const maintenanceQueue = defineQueue({
   queue: QUEUES.maintenance,
   concurrency: (config) => config.WORKER_CONCURRENCY_MAINTENANCE,
   jobs: {
-    [JOBS.retention]: {
-      process: async (deps, job) => {
-        parsePayload(JOBS.retention, job.data);
-        return runRetention(deps);
-      },
-    },
-    [JOBS.reconcile]: {
-      process: async (deps, job) => {
-        parsePayload(JOBS.reconcile, job.data);
-        return runReconcile(deps);
-      },
-    },
+    [JOBS.retention]: scheduled(JOBS.retention, runRetention),
+    [JOBS.reconcile]: scheduled(JOBS.reconcile, runReconcile),
     [JOBS.purgeInstallation]: { process: (deps, job) => runPurge(deps, job) },
-    [JOBS.webhookHealth]: {
-      process: async (deps, job) => {
-        parsePayload(JOBS.webhookHealth, job.data);
-        return runWebhookHealth(deps);
-      },
-    },
-    [JOBS.deadLetterSweep]: {
-      process: async (deps, job) => {
-        parsePayload(JOBS.deadLetterSweep, job.data);
-        return runDeadLetterSweep(deps);
-      },
-    },
+    [JOBS.webhookHealth]: scheduled(JOBS.webhookHealth, runWebhookHealth),
+    [JOBS.deadLetterSweep]: scheduled(JOBS.deadLetterSweep, runDeadLetterSweep),
   },
 });
