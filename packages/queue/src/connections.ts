@@ -105,9 +105,14 @@ export interface RedisHealthWarning {
  * an eviction policy other than `noeviction` (Redis could drop jobs under memory pressure) and
  * no AOF (jobs acknowledged to Clockify could vanish on restart).
  */
+/** One `name:value` line of Redis's INFO text, trimmed; undefined when absent. */
+export function infoField(info: string, name: string): string | undefined {
+  return new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim();
+}
+
 export async function checkRedisDurability(client: Redis): Promise<RedisHealthWarning[]> {
   const info = await client.info();
-  const field = (name: string): string | undefined => new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim();
+  const field = (name: string) => infoField(info, name);
   const warnings: RedisHealthWarning[] = [];
   const policy = field('maxmemory_policy');
   if (policy !== undefined && policy !== 'noeviction') {

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { createProducerConnection } from './connections.js';
+import { createProducerConnection, infoField } from './connections.js';
 
 /**
  * How the ingress can know that a job it added survives a Redis crash, decided once at start from
@@ -25,7 +25,7 @@ function versionAtLeast(version: string, major: number, minor: number): boolean 
 
 export async function detectDurability(redis: Redis): Promise<Durability> {
   const info = await redis.info();
-  const field = (name: string): string | undefined => new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim();
+  const field = (name: string) => infoField(info, name);
   const version = field('redis_version') ?? '0';
   const aof = field('aof_enabled') === '1';
   const replicas = Number(field('connected_slaves') ?? 0);

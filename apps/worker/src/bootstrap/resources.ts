@@ -1,5 +1,6 @@
 import { BOOTSTRAP_RESOURCES, type BootstrapResource } from '@cap/addon';
 import type { ClockifyClient, Scope } from '@cap/clockify';
+import type { CursorTimeWindow } from '@cap/db';
 
 /**
  * What a bootstrap copies, in the order of the architecture: workspace, users (every status),
@@ -53,11 +54,8 @@ interface PerParentSpec extends BaseSpec {
 
 export type ResourceSpec = WholeSpec | PagedSpec | PerParentSpec;
 
-export interface TimeWindow {
-  /** `yyyy-MM-ddThh:mm:ssZ`, as the API wants. */
-  readonly start: string;
-  readonly end: string;
-}
+/** The time window of a windowed listing, as its cursor stores it (`yyyy-MM-ddThh:mm:ssZ`). */
+export type TimeWindow = CursorTimeWindow;
 
 export function timeWindow(now: Date, days: number): TimeWindow {
   const fmt = (d: Date) => `${d.toISOString().slice(0, 19)}Z`;

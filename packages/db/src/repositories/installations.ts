@@ -458,14 +458,9 @@ export async function storedTokenHashes(db: Db, key: InstallationKey): Promise<S
       .where('workspace_id', '=', key.workspaceId)
       .where('addon_id', '=', key.addonId)
       .executeTakeFirst(),
-    db
-      .selectFrom('installation_webhooks')
-      .select('token_hash')
-      .where('workspace_id', '=', key.workspaceId)
-      .where('addon_id', '=', key.addonId)
-      .execute(),
+    webhookTokenHashes(db, key),
   ]);
-  return { installation: row?.auth_token_hash ?? null, webhooks: hooks.map((h) => h.token_hash) };
+  return { installation: row?.auth_token_hash ?? null, webhooks: [...hooks.values()] };
 }
 
 export type LifecycleReceiptType = LifecycleReceipt['type'];
