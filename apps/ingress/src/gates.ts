@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from '@cap/observability';
-import { withDeadline } from './deadline.js';
+import { withDeadline } from '@cap/queue';
 
 /** Redis keys the ingress writes besides BullMQ's, all under BULLMQ_PREFIX. */
 export function gateKey(prefix: string, deliveryKey: string): string {

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { createProducerConnection, infoField } from './connections.js';
+import { withDeadline } from './deadline.js';
 
 /**
  * How the ingress can know that a job it added survives a Redis crash, decided once at start from
@@ -161,17 +162,10 @@ export class DurabilityBarrier {
     const pipeline = this.redis!.pipeline().incr(this.key);
     if (this.durability.mode === 'waitaof') pipeline.call('WAITAOF', 1, 0, this.timeoutMs);
     else pipeline.call('WAIT', 1, this.timeoutMs);
-    let timer: NodeJS.Timeout | undefined;
-    const results = await Promise.race([
-      pipeline.exec(),
-      new Promise<never>((_, reject) => {
-        // The server's own timeout plus a margin: an unreachable Redis must not hold callers.
-        timer = setTimeout(
-          () => reject(new NotDurableError('Redis did not answer the durability check')),
-          this.timeoutMs + 1000,
-        );
-      }),
-    ]).finally(() => clearTimeout(timer));
+    // The server's own timeout plus a margin: an unreachable Redis must not hold callers.
+    const results = await withDeadline(pipeline.exec(), this.timeoutMs + 1000, 'Redis').catch((err: unknown) => {
+      throw new NotDurableError(`the durability check got no answer: ${(err as Error).message}`);
+    });
     const [, waited] = results ?? [];
     if (!waited || waited[0])
       throw new NotDurableError(`the durability check failed: ${String(waited?.[0] ?? 'no reply')}`);

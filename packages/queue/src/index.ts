@@ -5,3 +5,4 @@ export * from './connections.js';
 export * from './queues.js';
 export * from './stored-tokens.js';
 export * from './durability.js';
+export * from './deadline.js';

@@ -14,7 +14,7 @@ import { TOKEN_COLUMNS } from '@cap/secrets';
 import type { IngressContext } from '../context.js';
 import { parseJsonObject, readBody, requireJsonContentType } from '../http/body.js';
 import { HttpError, unavailable, wrongKind } from '../http/errors.js';
-import { withDeadline } from '../deadline.js';
+import { withDeadline } from '@cap/queue';
 import { nextLifecycleSeq } from '../lifecycle-seq.js';
 import { verificationFailure } from './webhooks.js';
 

@@ -12,7 +12,7 @@ import type { IngressContext } from '../context.js';
 import { parseJsonObject, readBody, requireJsonContentType } from '../http/body.js';
 import { type FairTurn, takeFairTurn } from '../fairness.js';
 import { HttpError, unavailable } from '../http/errors.js';
-import { withDeadline } from '../deadline.js';
+import { withDeadline } from '@cap/queue';
 import { entityGateKey, entityGateParts, gateKey, takeEntityGate } from '../gates.js';
 
 const ACCEPTED = JSON.stringify({ received: true });

@@ -1,4 +1,4 @@
-/** Rejects after `ms` if the promise has not settled: Redis calls on HTTP paths are bounded. */
+/** Rejects after `ms` if the promise has not settled: Redis calls on HTTP paths and in the durability barrier are bounded. */
 export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([
