@@ -9,12 +9,18 @@ import {
   type VerifiedToken,
   type WebhookEventName,
 } from '@cap/clockify';
-import { LIFECYCLE_JOB, parsePayload, storedTokenKind, type InstalledPayload, type LifecyclePayload } from '@cap/queue';
+import {
+  LIFECYCLE_JOB,
+  parsePayload,
+  storedTokenKind,
+  withDeadline,
+  type InstalledPayload,
+  type LifecyclePayload,
+} from '@cap/queue';
 import { TOKEN_COLUMNS } from '@cap/secrets';
 import type { IngressContext } from '../context.js';
 import { parseJsonObject, readBody, requireJsonContentType } from '../http/body.js';
 import { HttpError, unavailable, wrongKind } from '../http/errors.js';
-import { withDeadline } from '@cap/queue';
 import { nextLifecycleSeq } from '../lifecycle-seq.js';
 import { verificationFailure } from './webhooks.js';
 

@@ -7,12 +7,11 @@ import {
   entityIdOf,
   type VerifiedToken,
 } from '@cap/clockify';
-import { JOBS, type WebhookPayload } from '@cap/queue';
+import { JOBS, withDeadline, type WebhookPayload } from '@cap/queue';
 import type { IngressContext } from '../context.js';
 import { parseJsonObject, readBody, requireJsonContentType } from '../http/body.js';
 import { type FairTurn, takeFairTurn } from '../fairness.js';
 import { HttpError, unavailable } from '../http/errors.js';
-import { withDeadline } from '@cap/queue';
 import { entityGateKey, entityGateParts, gateKey, takeEntityGate } from '../gates.js';
 
 const ACCEPTED = JSON.stringify({ received: true });
