@@ -18,14 +18,20 @@ describe('the job catalog', () => {
     expect(withFollowUp.sort()).toEqual([JOBS.bootstrapResource, JOBS.bootstrapStart].sort());
   });
 
-  it('refuses a job declared in a queue that does not carry it, and finds no spec for an unknown name', () => {
+  it('refuses a binding that is not exactly its contract, and finds no spec for an unknown name', () => {
+    const noop = { process: () => Promise.resolve() };
     expect(() =>
       defineQueue({
         queue: 'webhooks',
         concurrency: () => 1,
-        jobs: { [JOBS.retention]: { process: () => Promise.resolve() } },
+        // @ts-expect-error -- the retention job is not the webhook queue's
+        jobs: { [JOBS.webhookProcess]: noop, [JOBS.retention]: noop },
       }),
-    ).toThrow(/belongs to queue maintenance/);
+    ).toThrow(/declares jobs webhook.process but the worker binds maintenance.retention, webhook.process/);
+    expect(() =>
+      // @ts-expect-error -- the bootstrap queue also carries bootstrap.resource
+      defineQueue({ queue: 'bootstrap', concurrency: () => 1, jobs: { [JOBS.bootstrapStart]: noop } }),
+    ).toThrow(/declares jobs bootstrap.resource, bootstrap.start but the worker binds bootstrap.start$/);
     const webhooks = CATALOG.find((q) => q.queue === 'webhooks')!;
     expect(jobSpecOf(webhooks, JOBS.webhookProcess)).toBeDefined();
     expect(jobSpecOf(webhooks, 'toString')).toBeUndefined();

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { DEFAULT_JOB_OPTIONS } from './options.js';
 import { JOB_QUEUE, QUEUES, type JobName, type QueueKey, type QueueName } from './names.js';
-import { parsePayload, type JobPayload } from './payloads.js';
+import { LIFECYCLE_JOB, parsePayload, type JobPayload, type LifecyclePayload } from './payloads.js';
 
 export type Queues = Readonly<Record<QueueKey, Queue>>;
 
@@ -57,6 +57,12 @@ export async function enqueue<N extends JobName>(
   const data = parsePayload(name, payload);
   const job = await queueFor(queues, name).add(name, data, { ...opts, jobId: opts.jobId ?? randomUUID() });
   return job.id!;
+}
+
+/** Adds a lifecycle event's job, named by the event's type; validated like any other. */
+export function enqueueLifecycle(queues: Queues, payload: LifecyclePayload, opts: JobsOptions = {}): Promise<string> {
+  // The union of the four payloads is checked against the one schema its type names.
+  return enqueue(queues, LIFECYCLE_JOB[payload.type], payload as never, opts);
 }
 
 export async function closeQueues(queues: Queues): Promise<void> {

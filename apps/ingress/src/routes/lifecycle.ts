@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
 import {
@@ -10,8 +10,7 @@ import {
   type WebhookEventName,
 } from '@cap/clockify';
 import {
-  LIFECYCLE_JOB,
-  parsePayload,
+  enqueueLifecycle,
   storedTokenKind,
   withDeadline,
   type InstalledPayload,
@@ -246,9 +245,8 @@ export async function handleLifecycle(
   }
 
   const seq = await redisOr503(nextLifecycleSeq(ctx.redis, ctx.config.BULLMQ_PREFIX, body.workspaceId), timeoutMs);
-  // The job schema is the contract with the workers: check it before the job exists.
-  const job = parsePayload(LIFECYCLE_JOB[type], { ...payload, seq });
-  await redisOr503(ctx.queues.lifecycle.add(LIFECYCLE_JOB[type], job, { jobId: randomUUID() }), timeoutMs);
+  // The job schema is the contract with the workers: `enqueue` checks it before the job exists.
+  await redisOr503(enqueueLifecycle(ctx.queues, { ...payload, seq } as LifecyclePayload), timeoutMs);
   // Clockify sends INSTALLED once: 200 only once Redis confirms the job durable (when it can). A
   // 503 here leaves a queued job; a retry of the same call is a replay the worker ignores.
   try {

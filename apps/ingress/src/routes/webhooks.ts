@@ -7,7 +7,7 @@ import {
   entityIdOf,
   type VerifiedToken,
 } from '@cap/clockify';
-import { JOBS, withDeadline, type WebhookPayload } from '@cap/queue';
+import { enqueue, JOBS, withDeadline, type WebhookPayload } from '@cap/queue';
 import type { IngressContext } from '../context.js';
 import { parseJsonObject, readBody, requireJsonContentType } from '../http/body.js';
 import { type FairTurn, takeFairTurn } from '../fairness.js';
@@ -166,7 +166,7 @@ export async function handleWebhook(
   const started = process.hrtime.bigint();
   try {
     await withDeadline(
-      ctx.queues.webhooks.add(JOBS.webhookProcess, payload, { jobId, priority: fair.turn }),
+      enqueue(ctx.queues, JOBS.webhookProcess, payload, { jobId, priority: fair.turn }),
       timeoutMs,
       'Redis',
     );

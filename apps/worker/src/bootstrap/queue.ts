@@ -1,4 +1,4 @@
-import { JOBS, QUEUES } from '@cap/queue';
+import { JOBS } from '@cap/queue';
 import { defineQueue } from '../runtime/catalog.js';
 import { failResourceOfExhaustedJob, processBootstrapResource } from './resource.js';
 import { failRunOfExhaustedStart, processBootstrapStart } from './start.js';
@@ -8,7 +8,7 @@ import { failRunOfExhaustedStart, processBootstrapStart } from './start.js';
  * part of the run, so the run never stays active for ever.
  */
 export const bootstrapQueue = defineQueue({
-  queue: QUEUES.bootstrap,
+  queue: 'bootstrap',
   concurrency: (config) => config.WORKER_CONCURRENCY_BOOTSTRAP,
   jobs: {
     [JOBS.bootstrapStart]: {

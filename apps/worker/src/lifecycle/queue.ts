@@ -1,4 +1,4 @@
-import { JOBS, QUEUES } from '@cap/queue';
+import { JOBS } from '@cap/queue';
 import { defineQueue, type JobSpec } from '../runtime/catalog.js';
 import { processLifecycle } from './apply.js';
 import { processLoadSettings } from './load-settings.js';
@@ -7,7 +7,7 @@ const apply: JobSpec = { process: processLifecycle };
 
 /** The lifecycle queue: Clockify's four lifecycle events, and reading the settings after an install. */
 export const lifecycleQueue = defineQueue({
-  queue: QUEUES.lifecycle,
+  queue: 'lifecycle',
   concurrency: (config) => config.WORKER_CONCURRENCY_LIFECYCLE,
   jobs: {
     [JOBS.lifecycleInstalled]: apply,

@@ -1,4 +1,4 @@
-import { JOBS, QUEUES, parsePayload, type JobName } from '@cap/queue';
+import { JOBS, parsePayload, type JobName } from '@cap/queue';
 import type { WorkerDeps } from '../deps.js';
 import { defineQueue, type JobSpec } from '../runtime/catalog.js';
 import { runDeadLetterSweep } from './dead-letters.js';
@@ -17,7 +17,7 @@ function scheduled(name: JobName, run: (deps: WorkerDeps) => Promise<unknown>): 
 
 /** The maintenance queue: the scheduled jobs and the purge of an uninstalled installation. */
 export const maintenanceQueue = defineQueue({
-  queue: QUEUES.maintenance,
+  queue: 'maintenance',
   concurrency: (config) => config.WORKER_CONCURRENCY_MAINTENANCE,
   jobs: {
     [JOBS.retention]: scheduled(JOBS.retention, runRetention),

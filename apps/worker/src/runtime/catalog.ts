@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import { JOB_QUEUE, type JobName, type QueueName } from '@cap/queue';
+import { QUEUE_CONTRACTS, type JobName, type JobsOf, type QueueKey, type QueueName } from '@cap/queue';
 import type { WorkerConfig } from '../config.js';
 import type { WorkerDeps } from '../deps.js';
 
@@ -14,10 +14,11 @@ export interface JobSpec {
 }
 
 /**
- * One queue's jobs, declared by the domain folder that owns them (`webhooks/queue.ts`, …): the
- * worker registers every queue of the catalog (`src/catalog.ts`) and dispatches on the job name.
- * The contract half of each job (name, payload schema, default options) is `@cap/queue`'s,
- * shared with the ingress and the CLI, which enqueue through it.
+ * One queue as the worker runs it: its contract (`@cap/queue`'s `jobs/<queue>.ts`: the job names,
+ * payload schemas and default options, shared with the ingress and the CLI, which enqueue through
+ * it) bound to what the worker does with each job. Declared by the domain folder that owns the
+ * jobs (`webhooks/queue.ts`, …); the worker registers every queue of the catalog (`src/catalog.ts`)
+ * and dispatches on the job name.
  */
 export interface QueueSpec {
   readonly queue: QueueName;
@@ -25,14 +26,23 @@ export interface QueueSpec {
   readonly jobs: { readonly [N in JobName]?: JobSpec };
 }
 
-/** Checks at load time that every job declared belongs to the queue (`JOB_QUEUE`). */
-export function defineQueue(spec: QueueSpec): QueueSpec {
-  for (const name of Object.keys(spec.jobs) as JobName[]) {
-    if (JOB_QUEUE[name] !== spec.queue) {
-      throw new Error(`job ${name} belongs to queue ${JOB_QUEUE[name]}, not ${spec.queue}`);
-    }
+/**
+ * Binds a processor (and, where one is needed, an exhaustion handler) to every job of the queue's
+ * contract: a job the contract declares and the worker does not handle is a type error.
+ */
+export function defineQueue<Q extends QueueKey>(spec: {
+  readonly queue: Q;
+  readonly concurrency: (config: WorkerConfig) => number;
+  readonly jobs: { readonly [N in JobsOf<Q>]: JobSpec };
+}): QueueSpec {
+  const declared = Object.keys(QUEUE_CONTRACTS[spec.queue].jobs).sort();
+  const bound = Object.keys(spec.jobs).sort();
+  if (declared.join() !== bound.join()) {
+    throw new Error(
+      `queue ${spec.queue} declares jobs ${declared.join(', ')} but the worker binds ${bound.join(', ')}`,
+    );
   }
-  return spec;
+  return { queue: QUEUE_CONTRACTS[spec.queue].queue, concurrency: spec.concurrency, jobs: spec.jobs };
 }
 
 /** The job's spec in its queue, or undefined for a name the queue does not declare. */
