@@ -212,10 +212,10 @@ export function isResourceName(s: string): s is ResourceName {
 /**
  * Jobs that copy one per-parent listing (tasks of each project, time entries of each user) side
  * by side. A listing is walked page after page, so one job's rate is bounded by the API's
- * latency (about 25 requests per second at 30 ms); several jobs, each with one page in flight,
- * reach the workspace's limit, which the shared limiter enforces however many there are. A
- * process runs WORKER_CONCURRENCY_BOOTSTRAP of them at once; more jobs than that let a second
- * process help when Clockify answers slowly. Each job still keeps at most one page in flight,
- * so a killed worker costs one page per job it was running.
+ * latency (measured: see bench/bootstrap/README.md, section "One listing job's rate"); several
+ * jobs, each with one page in flight, reach the workspace's limit, which the shared limiter
+ * enforces however many there are. A process runs WORKER_CONCURRENCY_BOOTSTRAP of them at once;
+ * more jobs than that let a second process help when Clockify answers slowly. Each job still
+ * keeps at most one page in flight, so a killed worker costs one page per job it was running.
  */
 export const PARENT_LISTING_JOBS = 8;

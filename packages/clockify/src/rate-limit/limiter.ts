@@ -29,8 +29,8 @@ export const DEFAULT_RATE_LIMIT_RPS = 50;
  * Slots are spaced this much wider than 1/rps. A slot says when a request leaves; Clockify counts
  * when it arrives, and event-loop stalls on a busy host and the network bunch requests. Spaced by
  * (1 + h)/rps, no second of Clockify's holds more than rps requests while no request is later than
- * h seconds: 50 ms at 50 rps. With 2% `npm run bench:bootstrap` saw the mock's sliding window
- * reach 50 and a 429 now and then; 5% still allows 47.6 requests per second.
+ * h seconds: 50 ms at 50 rps. Why 5 % and not 2 %
+ * (measured: see bench/bootstrap/README.md, section "Limiter headroom").
  */
 export const DEFAULT_RATE_LIMIT_HEADROOM = 0.05;
 
