@@ -30,7 +30,7 @@ try {
     const release = acquireEmbeddedDatabaseLock(ingressConfig.DATA_DIR);
     shutdown.register('connections', 'embedded database lock', release);
   }
-  const database = await openMigratedDatabase(workerConfig, logger, 'all');
+  const database = await openMigratedDatabase(workerConfig, logger, 'all', addon);
   shutdown.register('connections', 'database', () => database.close());
   const worker = await startWorker({
     config: workerConfig,

@@ -117,7 +117,7 @@ async function startEmbedded(sim: Simulator): Promise<Target> {
   };
   shutdown.register('connections', 'lock', acquireEmbeddedDatabaseLock(dataDir));
   const workerConfig = workerEnv.parse(env);
-  const database = await openMigratedDatabase(workerConfig, silentLogger(), 'demo');
+  const database = await openMigratedDatabase(workerConfig, silentLogger(), 'demo', addon);
   shutdown.register('connections', 'database', () => database.close());
   await startWorker({ config: workerConfig, logger: silentLogger(), database, shutdown, addon });
   const ingress = await startIngress({

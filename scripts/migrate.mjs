@@ -1,14 +1,17 @@
-// `npm run db:migrate`: applies pending migrations and exits (the apps also do this at start).
+// `npm run db:migrate`: applies pending migrations (the platform's, then the add-on's) and exits
+// (the apps also do this at start).
 import { databaseVars, defineEnv, loadConfigOrExit, runtimeVars } from '@cap/config';
 import { createLogger } from '@cap/observability';
 import { StartupError, acquireEmbeddedDatabaseLock, openMigratedDatabase } from '@cap/service';
+// The add-on whose own migrations follow the platform's: swap this line for another add-on package.
+import { addon } from '@cap/workspace-mirror';
 
 const config = loadConfigOrExit(defineEnv('migrate', { ...runtimeVars, ...databaseVars }));
 const logger = createLogger({ name: 'migrate', level: config.LOG_LEVEL });
 let release = () => {};
 try {
   if (!config.DATABASE_URL) release = acquireEmbeddedDatabaseLock(config.DATA_DIR);
-  const db = await openMigratedDatabase(config, logger, 'migrate');
+  const db = await openMigratedDatabase(config, logger, 'migrate', addon);
   await db.close();
 } catch (err) {
   logger.fatal({ err }, err instanceof StartupError ? err.message : 'migration failed');

@@ -1,2 +1,1 @@
-export { addon } from './addon.js';
-export { mirrorEntity, MIRROR_TIME_ENTRIES_SETTING } from './mirror.js';
+export { addon, mirrorEntity, MIRROR_TIME_ENTRIES_SETTING } from './addon.js';

@@ -6,7 +6,7 @@ import { HttpError, sendError } from './http/errors.js';
 import { adminRouter } from './routes/admin.js';
 import { LIFECYCLE_ROUTES, handleLifecycle } from './routes/lifecycle.js';
 import { ICON_SVG } from './routes/manifest.js';
-import { sidebar } from './routes/ui.js';
+import { addonPage, sidebar } from './routes/ui.js';
 
 declare module 'http' {
   interface IncomingMessage {
@@ -49,6 +49,11 @@ export function createApp(ctx: IngressContext): express.Express {
     referrerPolicy: { policy: 'no-referrer' },
   });
   app.get('/ui/sidebar', componentHeaders, (req, res) => sidebar(ctx, req, res));
+  // The add-on's pages (paths checked at start, see pageProblems).
+  for (const page of ctx.addon.pages ?? []) {
+    const adminsOnly = (ctx.addon.components ?? []).some((c) => c.path === page.path && c.accessLevel === 'ADMINS');
+    app.get(page.path, componentHeaders, (req, res) => addonPage(ctx, page, adminsOnly, req, res));
+  }
 
   app.use('/admin', adminRouter(ctx));
 

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
-import type { RegisteredAddon } from '@cap/addon';
+import { pageProblems, type RegisteredAddon } from '@cap/addon';
 import { TokenVerifier, eventRoute, type WebhookEventName } from '@cap/clockify';
 import type { DatabaseHandle } from '@cap/db';
 import { Metrics, type Logger } from '@cap/observability';
@@ -76,6 +76,8 @@ export async function startIngress(opts: StartIngressOptions): Promise<RunningIn
     if (err instanceof ManifestError) throw new StartupError(`invalid manifest: ${err.message}`);
     throw err;
   }
+  const pages = pageProblems(addon);
+  if (pages.length > 0) throw new StartupError(`the add-on's pages cannot be served: ${pages.join('; ')}`);
   let verifier: TokenVerifier;
   try {
     verifier = await TokenVerifier.create({
@@ -96,7 +98,7 @@ export async function startIngress(opts: StartIngressOptions): Promise<RunningIn
   }
 
   await requireRedis(config.REDIS_URL, config.REDIS_CONNECT_TIMEOUT_MS);
-  const database = opts.database ?? (await openMigratedDatabase(config, logger, 'ingress'));
+  const database = opts.database ?? (await openMigratedDatabase(config, logger, 'ingress', opts.addon));
   const keyring = loadKeyring(config, logger);
 
   const redis = createProducerConnection({

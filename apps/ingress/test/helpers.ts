@@ -46,7 +46,8 @@ export interface TestIngress {
   webhookToken(workspaceId: string, addonId?: string): Promise<string>;
   lifecycleToken(claims?: { workspaceId?: string; addonId?: string }): Promise<string>;
   installationToken(workspaceId: string, addonId: string): Promise<string>;
-  userToken(workspaceId: string, addonId: string): Promise<string>;
+  /** A user token; `claims` override the defaults (e.g. `{ workspaceRole: 'USER' }`). */
+  userToken(workspaceId: string, addonId: string, claims?: Record<string, unknown>): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -71,7 +72,8 @@ export async function startTestIngress(
       queries.push(event.query.sql);
     },
   });
-  await migrateToLatest(db);
+  const addon = shared?.addon ?? exampleAddon;
+  await migrateToLatest(db, addon);
   queries.length = 0;
   const database: DatabaseHandle = {
     db,
@@ -102,10 +104,18 @@ export async function startTestIngress(
       },
     }),
   );
-  const ingress = await startIngress({ config, logger, database, addon: shared?.addon ?? exampleAddon });
+  let ingress: RunningIngress;
+  try {
+    ingress = await startIngress({ config, logger, database, addon });
+  } catch (err) {
+    await db.destroy().catch(() => undefined);
+    if (!shared?.database) await testDb.drop();
+    throw err;
+  }
   const sign = (
     kind: 'webhook' | 'lifecycle' | 'installation' | 'user',
     claims: { workspaceId?: string; addonId?: string },
+    extra?: Record<string, unknown>,
   ) =>
     signAddonToken({
       kind,
@@ -118,6 +128,7 @@ export async function startTestIngress(
             environment: { backendUrl: 'https://api.clockify.me/api', reportsUrl: 'https://reports.api.clockify.me' },
           }
         : {}),
+      ...(extra ? { claims: extra } : {}),
     });
   return {
     url: ingress.url,
@@ -134,7 +145,7 @@ export async function startTestIngress(
     webhookToken: (workspaceId, addonId = 'addon-1') => sign('webhook', { workspaceId, addonId }),
     lifecycleToken: (claims = {}) => sign('lifecycle', claims),
     installationToken: (workspaceId, addonId) => sign('installation', { workspaceId, addonId }),
-    userToken: (workspaceId, addonId) => sign('user', { workspaceId, addonId }),
+    userToken: (workspaceId, addonId, claims) => sign('user', { workspaceId, addonId }, claims),
     async close() {
       await ingress.shutdown.shutdown().catch(() => undefined);
       await db.destroy().catch(() => undefined);

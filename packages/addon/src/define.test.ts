@@ -1,13 +1,7 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { flattenSettingsDocument, type TagPayload, type TimeEntryPayload, type WebhookEventName } from '@cap/clockify';
-import {
-  defineAddon,
-  handlerFor,
-  manifestInputOf,
-  settingsView,
-  type HandlerContext,
-  type RegisteredAddon,
-} from './define.js';
+import { defineAddon, manifestInputOf, type HandlerContext, type RegisteredAddon } from './define.js';
+import { handlerFor, settingsView } from './runtime.js';
 
 // These checks run twice: `npm run typecheck` compiles this file (a `@ts-expect-error` that no
 // longer finds an error fails it), and vitest runs the assertions below.

@@ -1,4 +1,3 @@
-import { declaredSettings, parseSettingValue } from '@cap/clockify';
 import type {
   BodyKind,
   ClockifyClient,
@@ -10,7 +9,7 @@ import type {
   WebhookEventName,
   WebhookPayload,
 } from '@cap/clockify';
-import type { Database, Transaction } from '@cap/db';
+import type { Database, Kysely, Migration, Transaction } from '@cap/db';
 import type { Logger } from '@cap/observability';
 
 /** One stored setting, as Clockify sends them in SETTINGS_UPDATED. */
@@ -39,30 +38,6 @@ export interface SettingsView {
   readonly settings: readonly InstallationSetting[];
   /** The value of one setting by id, or undefined. */
   setting<T = unknown>(id: string): T | undefined;
-}
-
-/**
- * A SettingsView over an installation's stored settings (anything but a list counts as none),
- * typed by the add-on's declared settings: each declared setting's value is read by its type
- * (a CHECKBOX stored as "false" is `false`), and one not stored yet has the manifest's default —
- * the value Clockify itself stores at install. Settings the add-on does not declare pass as stored.
- */
-export function settingsView(stored: unknown, declared?: StructuredSettings | string): SettingsView {
-  const list = (Array.isArray(stored) ? stored : []).filter(
-    (s): s is InstallationSetting =>
-      s !== null && typeof s === 'object' && typeof (s as { id?: unknown }).id === 'string',
-  );
-  const byId = new Map(list.map((s) => [s.id, s]));
-  const settings: InstallationSetting[] = [];
-  for (const [id, d] of declaredSettings(declared)) {
-    const storedValue = byId.get(id);
-    const parsed = storedValue === undefined ? undefined : parseSettingValue(d.type, storedValue.value);
-    settings.push({ id, name: storedValue?.name ?? d.name, value: parsed ?? d.value });
-    byId.delete(id);
-  }
-  settings.push(...byId.values());
-  const values = new Map(settings.map((s) => [s.id, s.value]));
-  return { settings, setting: <T>(id: string) => values.get(id) as T | undefined };
 }
 
 /** An installation as the add-on's bootstrap choice sees it. */
@@ -141,6 +116,79 @@ export type WebhookHandler<E extends WebhookEventName> = (
 
 export type HandlerMap<E extends WebhookEventName> = { readonly [K in E]: WebhookHandler<K> };
 
+/** What a page of the add-on receives, once the viewer's user token is verified. */
+export interface PageContext extends SettingsView {
+  readonly workspaceId: string;
+  /** The installation the token names (its `addonId` claim). */
+  readonly addonId: string;
+  /** The viewing user (the token's `user` claim) and their workspace role (`workspaceRole`). */
+  readonly userId?: string;
+  readonly workspaceRole?: string;
+  /** The query string of the request, without `auth_token`. */
+  readonly query: URLSearchParams;
+  /**
+   * The nonce of this response's Content-Security-Policy: only `<style nonce="…">` blocks carrying
+   * it apply (no scripts, no remote resources, no forms).
+   */
+  readonly nonce: string;
+  /**
+   * The database, for reads of the mirror and of the add-on's own tables
+   * (`ctx.db.withTables<MyTables>()` types them).
+   */
+  readonly db: Kysely<Database>;
+  readonly logger: Logger;
+}
+
+/**
+ * A page of the add-on, served by the ingress at `GET <path>` with the checks and headers of the
+ * platform's sidebar: the `auth_token` query parameter must be a valid user token of an installed
+ * workspace; the response is `no-store`, framed by Clockify only, and its CSP allows nothing but
+ * the nonce's styles. Declare a component (`components`) with the same `path` to show it in
+ * Clockify; if that component is for `ADMINS`, the ingress also requires the token's
+ * `workspaceRole` to be `OWNER` or `ADMIN`.
+ */
+export interface AddonPage {
+  /** Path under the add-on's base URL, e.g. `/ui/report`; not `/ui/sidebar` (the platform's). */
+  readonly path: string;
+  /** Returns the page's HTML. Escape everything that comes from data (`escapeHtml`). */
+  readonly render: (ctx: PageContext) => Promise<string> | string;
+}
+
+/** Paths the platform serves itself; a page cannot take them. */
+const RESERVED_PATHS =
+  /^\/(?:ui\/sidebar|manifest(?:\.json)?|health|ready|metrics)$|^\/(?:assets|admin|webhooks|lifecycle)(?:\/|$)/;
+
+/**
+ * What is wrong with the definition's pages, one message each: a path that is not a plain
+ * absolute path (letters, digits, `-`, `_`, `.`, `/`, not ending in `/`), one the platform
+ * serves itself, or one declared twice. The ingress refuses to start on any.
+ */
+export function pageProblems(definition: Pick<RegisteredAddon, 'pages'>): string[] {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  for (const [i, page] of (definition.pages ?? []).entries()) {
+    const path = page.path;
+    if (typeof path !== 'string' || !/^\/[A-Za-z0-9._/-]*[A-Za-z0-9._-]$/.test(path) || path.includes('//')) {
+      problems.push(`page ${i} path ${JSON.stringify(path)} must be an absolute path like /ui/report`);
+    } else if (RESERVED_PATHS.test(path)) {
+      problems.push(`page ${i} path ${path} is served by the platform`);
+    } else if (seen.has(path)) {
+      problems.push(`page ${i} path ${path} is declared twice`);
+    }
+    seen.add(path);
+    if (typeof page.render !== 'function') problems.push(`page ${i} (${String(path)}) has no render function`);
+  }
+  return problems;
+}
+
+/** Escapes text for HTML content and attribute values. */
+export function escapeHtml(value: unknown): string {
+  return String(value ?? '').replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
+}
+
 /** Everything an add-on author writes, in one place; manifest, routes and queues follow. */
 export interface AddonDefinition<E extends WebhookEventName = WebhookEventName> {
   readonly key: string;
@@ -162,6 +210,15 @@ export interface AddonDefinition<E extends WebhookEventName = WebhookEventName> 
      */
     readonly include?: (resource: BootstrapResource, installation: BootstrapContext) => boolean;
   };
+  /**
+   * The add-on's own tables: Kysely migrations by name, applied in name order after the
+   * platform's (at start, or with `npm run db:migrate`), recorded in `addon_migrations_<key>`.
+   * Name tables after the add-on (e.g. `mirror_notes`) so they never meet the platform's.
+   * Handlers write them through `ctx.tx`, pages read them through `ctx.db`.
+   */
+  readonly migrations?: Readonly<Record<string, Migration>>;
+  /** Pages served by the ingress (see `AddonPage`); a component shows one in Clockify. */
+  readonly pages?: readonly AddonPage[];
   readonly lint?: {
     /**
      * Clockify documents a limit of 20 webhooks per add-on; set this to turn the error into a
@@ -199,10 +256,4 @@ export function manifestInputOf(definition: RegisteredAddon): ManifestInput {
     ...(definition.settings !== undefined ? { settings: definition.settings } : {}),
     events: definition.events,
   };
-}
-
-/** Looks up the handler of an event, typed loosely for the worker's dispatcher. */
-export function handlerFor(definition: RegisteredAddon, event: string): WebhookHandler<WebhookEventName> | undefined {
-  const handlers = definition.handlers as Partial<Record<string, WebhookHandler<WebhookEventName>>>;
-  return Object.prototype.hasOwnProperty.call(handlers, event) ? handlers[event] : undefined;
 }

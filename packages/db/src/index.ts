@@ -4,4 +4,4 @@ export * from './migrate.js';
 export * from './partitions.js';
 export { PREPARED, PREPARED_MARK, MAX_PREPARED_PER_CONNECTION, prepareMarkedQueries } from './prepared.js';
 export * from './repositories/index.js';
-export { sql, type Kysely, type Transaction } from 'kysely';
+export { sql, type Kysely, type Migration, type Transaction } from 'kysely';

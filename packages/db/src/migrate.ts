@@ -1,15 +1,30 @@
-import { Migrator, type Kysely, type MigrationResultSet } from 'kysely';
+import { Migrator, type Kysely, type Migration, type MigrationResultSet } from 'kysely';
 import { migrations } from './migrations/index.js';
 
 /**
- * Applies every pending migration. Kysely's Migrator takes a Postgres advisory lock, so several
- * instances starting at once apply each migration exactly once.
+ * An add-on's own schema: its migrations (Kysely `Migration`s, applied in the order of their
+ * names) and the add-on key, which names the table that records which of them ran
+ * (`addon_migrations_<key>`), apart from the platform's own.
  */
+export interface AddonMigrations {
+  readonly key: string;
+  readonly migrations?: Readonly<Record<string, Migration>>;
+}
+
+/** The table an add-on's applied migrations are recorded in: `addon_migrations_<key>`, an identifier. */
+export function addonMigrationTable(key: string): string {
+  const name = `addon_migrations_${key.toLowerCase().replace(/[^a-z0-9_]/g, '_')}`;
+  // Postgres truncates identifiers at 63 bytes; a silently truncated name could collide.
+  if (name.length > 58) throw new Error(`add-on key ${key} is too long to name its migration table`);
+  return name;
+}
+
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations work on any schema
-export async function migrateToLatest(db: Kysely<any>): Promise<{ applied: string[] }> {
+async function run(db: Kysely<any>, list: Readonly<Record<string, Migration>>, table?: string): Promise<string[]> {
   const migrator = new Migrator({
     db,
-    provider: { getMigrations: async () => migrations },
+    provider: { getMigrations: async () => ({ ...list }) },
+    ...(table ? { migrationTableName: table, migrationLockTableName: `${table}_lock` } : {}),
   });
   const result: MigrationResultSet = await migrator.migrateToLatest();
   if (result.error) {
@@ -17,5 +32,20 @@ export async function migrateToLatest(db: Kysely<any>): Promise<{ applied: strin
     const cause = result.error instanceof Error ? result.error : new Error(String(result.error));
     throw new Error(`migration ${failed ?? '(unknown)'} failed: ${cause.message}`, { cause });
   }
-  return { applied: (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) };
+  return (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/**
+ * Applies every pending migration: the platform's, then the add-on's own (`addon`), whose names
+ * are reported as `<key>:<name>`. Kysely's Migrator takes a Postgres advisory lock, so several
+ * instances starting at once apply each migration exactly once.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations work on any schema
+export async function migrateToLatest(db: Kysely<any>, addon?: AddonMigrations): Promise<{ applied: string[] }> {
+  const applied = await run(db, migrations);
+  if (addon?.migrations && Object.keys(addon.migrations).length > 0) {
+    const own = await run(db, addon.migrations, addonMigrationTable(addon.key));
+    applied.push(...own.map((name) => `${addon.key}:${name}`));
+  }
+  return { applied };
 }

@@ -1,11 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, waitFor, type TestDatabase } from '@cap/testing';
 import {
+  addonMigrationTable,
   dropWebhookEventPartitionsBefore,
   ensureWebhookEventPartition,
   ensureWebhookEventPartitions,
@@ -89,6 +90,52 @@ describe('migrations', () => {
         })
         .execute(),
     ).rejects.toThrow(/check constraint/);
+  });
+});
+
+describe('an add-on’s own migrations', () => {
+  const table = (name: string) => ({
+    up: async (db: Kysely<unknown>) => {
+      await db.schema
+        .createTable(name)
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .execute();
+    },
+  });
+
+  it('run after the platform’s, once each, recorded in a table of the add-on’s own', async () => {
+    const addon = { key: 'Own-Tables.v2', migrations: { '002_b': table('own_b'), '001_a': table('own_a') } };
+    expect(addonMigrationTable(addon.key)).toBe('addon_migrations_own_tables_v2');
+    expect(await migrateToLatest(handle.db, addon)).toEqual({
+      applied: ['Own-Tables.v2:001_a', 'Own-Tables.v2:002_b'],
+    });
+    expect(await migrateToLatest(handle.db, addon)).toEqual({ applied: [] });
+    const later = { ...addon, migrations: { ...addon.migrations, '003_c': table('own_c') } };
+    expect(await migrateToLatest(handle.db, later)).toEqual({ applied: ['Own-Tables.v2:003_c'] });
+    const recorded = await sql<{ name: string }>`SELECT name FROM addon_migrations_own_tables_v2 ORDER BY name`.execute(
+      handle.db,
+    );
+    expect(recorded.rows.map((r) => r.name)).toEqual(['001_a', '002_b', '003_c']);
+    // The platform's record holds none of them.
+    const platform = await sql<{
+      n: number;
+    }>`SELECT count(*)::int AS n FROM kysely_migration WHERE name LIKE '00%'`.execute(handle.db);
+    expect(platform.rows[0]!.n).toBe(0);
+  });
+
+  it('name the migration that failed, and refuse a key too long for a table name', async () => {
+    const broken = {
+      key: 'broken',
+      migrations: {
+        '001_bad': {
+          up: async (db: Kysely<unknown>) => {
+            await sql`SELECT * FROM no_such_table`.execute(db);
+          },
+        },
+      },
+    };
+    await expect(migrateToLatest(handle.db, broken)).rejects.toThrow(/migration 001_bad failed: .*no_such_table/);
+    expect(() => addonMigrationTable('k'.repeat(60))).toThrow(/too long/);
   });
 });
 

@@ -1,4 +1,4 @@
-import { openDatabase, migrateToLatest, type DatabaseHandle } from '@cap/db';
+import { openDatabase, migrateToLatest, type AddonMigrations, type DatabaseHandle } from '@cap/db';
 import type { Logger } from '@cap/observability';
 import { checkRedisDurability, waitForRedis } from '@cap/queue';
 import { Keyring, resolveEncryptionKey } from '@cap/secrets';
@@ -57,11 +57,15 @@ export interface DatabaseConfig {
   readonly DATABASE_PREPARED_STATEMENTS?: boolean;
 }
 
-/** Opens the database and applies pending migrations (under the migrator's lock). */
+/**
+ * Opens the database and applies pending migrations (under the migrator's lock): the platform's,
+ * then the add-on's own when `addon` declares any.
+ */
 export async function openMigratedDatabase(
   config: DatabaseConfig,
   logger: Logger,
   app: string,
+  addon?: AddonMigrations,
 ): Promise<DatabaseHandle> {
   let handle: DatabaseHandle;
   try {
@@ -81,7 +85,7 @@ export async function openMigratedDatabase(
     );
   }
   try {
-    const { applied } = await migrateToLatest(handle.db);
+    const { applied } = await migrateToLatest(handle.db, addon);
     logger.info(
       { applied, database: handle.kind, location: handle.location },
       applied.length > 0 ? 'database migrated' : 'database schema up to date',

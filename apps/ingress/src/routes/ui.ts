@@ -1,16 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Request, Response } from 'express';
-import type { WebhookHealth } from '@cap/db';
+import { escapeHtml as escape, settingsView, type AddonPage } from '@cap/addon';
+import { getInstallation, type WebhookHealth } from '@cap/db';
 import { workspaceStatus, type WorkspaceStatus } from '@cap/operations';
 import type { IngressContext } from '../context.js';
 import { HttpError } from '../http/errors.js';
 import { verificationFailure } from './webhooks.js';
-
-const escape = (value: unknown): string =>
-  String(value ?? '').replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
-  );
 
 const when = (d: Date | null | undefined): string =>
   d ? new Date(d).toISOString().replace('T', ' ').slice(0, 19) + ' UTC' : '—';
@@ -28,28 +23,99 @@ export function componentCsp(ctx: IngressContext, nonce: string): string {
   ].join('; ');
 }
 
+/** The viewer of a component page, from its verified user token. */
+interface Viewer {
+  readonly workspaceId: string;
+  readonly addonId?: string;
+  readonly userId?: string;
+  readonly workspaceRole?: string;
+}
+
+/** Verifies the `auth_token` query parameter of a component request as a user token. */
+async function viewerOf(ctx: IngressContext, req: Request): Promise<Viewer> {
+  const token = typeof req.query.auth_token === 'string' ? req.query.auth_token : undefined;
+  if (!token) throw new HttpError(401, 'missing_token', 'the auth_token query parameter is missing');
+  let claims;
+  try {
+    ({ claims } = await ctx.verifier.verify(token, 'user'));
+  } catch (err) {
+    throw verificationFailure(err);
+  }
+  if (!claims.workspaceId) throw new HttpError(401, 'missing_claim', 'the user token carries no workspaceId');
+  const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+  const addonId = text(claims.addonId);
+  const userId = text(claims.user);
+  const workspaceRole = text(claims.workspaceRole);
+  return {
+    workspaceId: claims.workspaceId,
+    ...(addonId ? { addonId } : {}),
+    ...(userId ? { userId } : {}),
+    ...(workspaceRole ? { workspaceRole } : {}),
+  };
+}
+
+/** Sends a component page under a CSP that admits only the styles carrying `nonce`. */
+function sendPage(ctx: IngressContext, res: Response, nonce: string, html: string): void {
+  res.setHeader('content-security-policy', componentCsp(ctx, nonce));
+  res.setHeader('cache-control', 'no-store');
+  res.type('html').send(html);
+}
+
 /**
  * `GET /ui/sidebar?auth_token=…`: the sidebar component. Verifies the user token, then shows the
  * workspace's installation status, bootstrap progress and recent webhook deliveries.
  */
 export async function sidebar(ctx: IngressContext, req: Request, res: Response): Promise<void> {
-  const token = typeof req.query.auth_token === 'string' ? req.query.auth_token : undefined;
-  if (!token) throw new HttpError(401, 'missing_token', 'the auth_token query parameter is missing');
-  let workspaceId: string | undefined;
-  let addonId: string | undefined;
-  try {
-    const verified = await ctx.verifier.verify(token, 'user');
-    workspaceId = verified.claims.workspaceId;
-    addonId = verified.claims.addonId;
-  } catch (err) {
-    throw verificationFailure(err);
-  }
-  if (!workspaceId) throw new HttpError(401, 'missing_claim', 'the user token carries no workspaceId');
-  const status = await workspaceStatus(ctx.database.db, workspaceId, addonId);
+  const viewer = await viewerOf(ctx, req);
+  const status = await workspaceStatus(ctx.database.db, viewer.workspaceId, viewer.addonId);
   const nonce = randomBytes(16).toString('base64');
-  res.setHeader('content-security-policy', componentCsp(ctx, nonce));
-  res.setHeader('cache-control', 'no-store');
-  res.type('html').send(renderSidebar(ctx.addon.name, workspaceId, status, nonce));
+  sendPage(ctx, res, nonce, renderSidebar(ctx.addon.name, viewer.workspaceId, status, nonce));
+}
+
+/** Workspace roles Clockify's `ADMINS` access level admits. */
+const ADMIN_ROLES = new Set(['OWNER', 'ADMIN']);
+
+/**
+ * `GET <page.path>?auth_token=…`: a page of the add-on (`AddonPage`). The same token check and
+ * headers as the sidebar; the token must name an installation that is not uninstalled, and a page
+ * shown by an `ADMINS` component refuses a viewer whose role is not OWNER or ADMIN (or unknown).
+ */
+export async function addonPage(
+  ctx: IngressContext,
+  page: AddonPage,
+  adminsOnly: boolean,
+  req: Request,
+  res: Response,
+): Promise<void> {
+  const viewer = await viewerOf(ctx, req);
+  if (!viewer.addonId) throw new HttpError(401, 'missing_claim', 'the user token carries no addonId');
+  if (adminsOnly && !ADMIN_ROLES.has(viewer.workspaceRole ?? '')) {
+    throw new HttpError(403, 'forbidden', 'this page is for workspace admins');
+  }
+  const installation = await getInstallation(ctx.database.db, {
+    workspaceId: viewer.workspaceId,
+    addonId: viewer.addonId,
+  });
+  if (!installation || installation.status === 'DELETED') {
+    throw new HttpError(403, 'not_installed', 'the add-on is not installed in this workspace');
+  }
+  const query = new URLSearchParams();
+  for (const [name, value] of Object.entries(req.query)) {
+    if (name !== 'auth_token' && typeof value === 'string') query.append(name, value);
+  }
+  const nonce = randomBytes(16).toString('base64');
+  const html = await page.render({
+    ...settingsView(installation.settings, ctx.addon.settings),
+    workspaceId: viewer.workspaceId,
+    addonId: viewer.addonId,
+    ...(viewer.userId ? { userId: viewer.userId } : {}),
+    ...(viewer.workspaceRole ? { workspaceRole: viewer.workspaceRole } : {}),
+    query,
+    nonce,
+    db: ctx.database.db,
+    logger: ctx.logger.child({ page: page.path, workspaceId: viewer.workspaceId }),
+  });
+  sendPage(ctx, res, nonce, html);
 }
 
 /** INSTALLED webhooks that were not stored: their deliveries will be ignored until a reinstall. */

@@ -7,7 +7,7 @@ import {
   type Transaction,
 } from '@cap/db';
 import type { Logger, Metrics } from '@cap/observability';
-import { PendingMirrorWrites, refusedMirrorWrites } from './mirror-writes.js';
+import { PendingMirrorWrites, refusedMirrorWrites } from '@cap/addon';
 
 /** One delivery that wants to commit with others: its claim, and its handler. */
 export interface GroupedDelivery {

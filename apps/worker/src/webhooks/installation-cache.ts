@@ -1,5 +1,5 @@
 import type { Database, Installation, InstallationVersion, Kysely } from '@cap/db';
-import { getInstallation, webhookTokenHashes } from '@cap/db';
+import { installationForDelivery } from '@cap/db';
 
 export interface InstallationSnapshot {
   readonly installation: Installation;
@@ -47,11 +47,10 @@ export class InstallationCache {
       if (hit && hit.expiresAt > this.now()) return hit.snapshot;
     }
     this.entries.delete(id);
-    const installation = await getInstallation(db, key);
-    if (!installation) return undefined;
     // Tokens matter only to an ACTIVE installation; the others' webhooks are skipped or ignored.
-    const tokenHashes =
-      installation.status === 'ACTIVE' ? await webhookTokenHashes(db, key) : new Map<string, string>();
+    const found = await installationForDelivery(db, key);
+    if (!found) return undefined;
+    const { installation, tokenHashes } = found;
     const snapshot: InstallationSnapshot = {
       installation,
       tokenHashes,

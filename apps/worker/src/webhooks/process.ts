@@ -1,5 +1,5 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
-import { handlerFor, settingsView, type HandlerContext } from '@cap/addon';
+import { handlerFor, invokeHandler, PendingMirrorWrites, refusedMirrorWrites, settingsView } from '@cap/addon';
 import {
   ENTITY_EVENTS,
   bodyKindOf,
@@ -26,7 +26,6 @@ import type { Logger } from '@cap/observability';
 import { JOBS, parsePayload } from '@cap/queue';
 import { createInstallationClient } from '../clockify.js';
 import type { WorkerDeps } from '../deps.js';
-import { PendingMirrorWrites, refusedMirrorWrites } from './mirror-writes.js';
 
 export type WebhookOutcome = 'done' | 'duplicate' | 'skipped' | 'ignored' | 'orphaned';
 
@@ -162,44 +161,28 @@ export async function processWebhook(deps: WorkerDeps, job: Job, token: string |
       return finish('ignored');
     }
 
-    const { settings, setting } = settingsView(installation.settings, deps.addon.settings);
+    const settings = settingsView(installation.settings, deps.addon.settings);
+    const entityType = ENTITY_EVENTS[event]?.entityType;
     let api: ClockifyClient | undefined;
-    const runHandler = async (tx: Transaction<Database>, pending: PendingMirrorWrites): Promise<void> => {
-      const entityType = ENTITY_EVENTS[event]?.entityType;
-      const { mirror, close } = pending.writer({
-        workspaceId: p.workspaceId,
+    const runHandler = (tx: Transaction<Database>, pending: PendingMirrorWrites): Promise<void> =>
+      invokeHandler(tx, pending, {
+        handler,
         event,
-        log,
-        ...(entityType && ref.entityId && p.entitySeq !== undefined
-          ? { entity: { entityType, entityId: ref.entityId, seq: p.entitySeq } }
-          : {}),
-      });
-      const ctx: HandlerContext = {
+        body,
         workspaceId: p.workspaceId,
         addonId: installation.addon_id,
-        event,
         bodyKind: bodyKindOf(event),
         deliveryKey: p.deliveryKey,
         attempt: job.attemptsMade + 1,
         receivedAt: ref.receivedAt,
-        get api() {
-          api ??= createInstallationClient(deps, installation);
-          return api;
-        },
         settings,
-        setting,
-        get logger() {
-          return log();
-        },
-        mirror,
-        tx,
-      };
-      try {
-        await handler(body as never, ctx as never);
-      } finally {
-        close();
-      }
-    };
+        // One client for the delivery, whichever transaction attempt first needs it.
+        api: () => (api ??= createInstallationClient(deps, installation)),
+        logger: log,
+        ...(entityType && ref.entityId && p.entitySeq !== undefined
+          ? { entity: { entityType, entityId: ref.entityId, seq: p.entitySeq } }
+          : {}),
+      });
     const claim: FirstClaimInput = {
       ref,
       addonId: installation.addon_id,

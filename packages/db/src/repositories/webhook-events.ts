@@ -1,8 +1,8 @@
 import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import { partitionName } from '../partitions.js';
 import { PREPARED } from '../prepared.js';
-import type { Database, WebhookEvent, WebhookEventStatus, WebhookTokenCheck } from '../tables/index.js';
-import type { InstallationVersion } from './installations.js';
+import type { Database, Installation, WebhookEvent, WebhookEventStatus, WebhookTokenCheck } from '../tables/index.js';
+import type { InstallationKey, InstallationVersion } from './installations.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -16,6 +16,35 @@ export interface DeliveryRef {
   readonly receivedAt: Date;
   readonly entityId: string | null;
   readonly jobId: string | null;
+}
+
+/** What a delivery needs to know about its installation. */
+export interface DeliveryInstallation {
+  readonly installation: Installation;
+  /** SHA-256 of the stored per-event webhook token, by event (empty unless ACTIVE). */
+  readonly tokenHashes: ReadonlyMap<string, string>;
+}
+
+/**
+ * The installation a delivery is for and, when it is ACTIVE, its webhook token hashes: one
+ * statement, read when the worker's installation cache misses.
+ */
+export async function installationForDelivery(db: Db, key: InstallationKey): Promise<DeliveryInstallation | undefined> {
+  const row = await db
+    .selectFrom('installations as i')
+    .selectAll('i')
+    .select(
+      sql<Record<string, string> | null>`(
+        SELECT jsonb_object_agg(w.event, w.token_hash) FROM installation_webhooks w
+        WHERE w.workspace_id = i.workspace_id AND w.addon_id = i.addon_id AND i.status = 'ACTIVE'
+      )`.as('token_hashes'),
+    )
+    .where('i.workspace_id', '=', key.workspaceId)
+    .where('i.addon_id', '=', key.addonId)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const { token_hashes, ...installation } = row;
+  return { installation, tokenHashes: new Map(Object.entries(token_hashes ?? {})) };
 }
 
 const FINAL: readonly WebhookEventStatus[] = ['done', 'skipped', 'ignored', 'orphaned'];

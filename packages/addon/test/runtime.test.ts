@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getEntity, migrateToLatest, openDatabase, type DatabaseHandle } from '@cap/db';
 import { Metrics, type Logger } from '@cap/observability';
 import { createTestDatabase, type TestDatabase } from '@cap/testing';
-import { PendingMirrorWrites, refusedMirrorWrites } from '../src/webhooks/mirror-writes.js';
+import { PendingMirrorWrites, refusedMirrorWrites } from '../src/runtime.js';
 
 let testDb: TestDatabase;
 let handle: DatabaseHandle;
