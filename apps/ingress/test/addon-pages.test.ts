@@ -109,11 +109,11 @@ describe('pages of the add-on', () => {
   });
 
   it('shows an ADMINS page only to owners and admins, and refuses a token without a role', async () => {
-    expect((await open('/ui/notes', await t.userToken('ws-pages', ADDON_ID, { workspaceRole: 'ADMIN' }))).status).toBe(
-      200,
-    );
+    for (const workspaceRole of ['WORKSPACE_ADMIN', 'ADMIN']) {
+      expect((await open('/ui/notes', await t.userToken('ws-pages', ADDON_ID, { workspaceRole }))).status).toBe(200);
+    }
     await expectError(
-      await open('/ui/notes', await t.userToken('ws-pages', ADDON_ID, { workspaceRole: 'USER' })),
+      await open('/ui/notes', await t.userToken('ws-pages', ADDON_ID, { workspaceRole: 'TEAM_MANAGER' })),
       403,
       'forbidden',
     );

@@ -488,7 +488,8 @@ export class Simulator {
   /** A user token (30 minutes) for a user of an installation's workspace, as a component would get. */
   async userToken(userId: string, target: TargetOptions = {}): Promise<string> {
     const inst = this.live(target);
-    this.store.getUser(inst.workspaceId, userId);
+    // Clockify's user token carries the viewer's own role (`workspaceRole`), not the owner's.
+    const workspaceRole = this.store.userRole(inst.workspaceId, userId);
     return signUserToken(this.keys, {
       addonKey: inst.addonKey,
       workspaceId: inst.workspaceId,
@@ -496,6 +497,7 @@ export class Simulator {
       userId,
       apiUrl: inst.apiUrl,
       reportsUrl: inst.reportsUrl,
+      workspaceRole,
     });
   }
 

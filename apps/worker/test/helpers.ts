@@ -46,7 +46,7 @@ export async function startTestWorker(opts: TestWorkerOptions): Promise<TestWork
   const encryptionKey = opts.encryptionKey ?? randomBytes(32).toString('base64');
   const logs: string[] = [];
   const database = await openDatabase({ url: opts.databaseUrl, dataDir: '/unused', poolMax: 8 });
-  await migrateToLatest(database.db);
+  await migrateToLatest(database.db, opts.addon ?? exampleAddon);
   const config = workerEnv.parse({
     ...FAST_WORKER_ENV,
     REDIS_URL: testRedisUrl(),

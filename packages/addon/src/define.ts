@@ -145,7 +145,7 @@ export interface PageContext extends SettingsView {
  * workspace; the response is `no-store`, framed by Clockify only, and its CSP allows nothing but
  * the nonce's styles. Declare a component (`components`) with the same `path` to show it in
  * Clockify; if that component is for `ADMINS`, the ingress also requires the token's
- * `workspaceRole` to be `OWNER` or `ADMIN`.
+ * `workspaceRole` to be `OWNER` or `WORKSPACE_ADMIN`.
  */
 export interface AddonPage {
   /** Path under the add-on's base URL, e.g. `/ui/report`; not `/ui/sidebar` (the platform's). */

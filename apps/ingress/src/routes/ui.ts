@@ -72,13 +72,17 @@ export async function sidebar(ctx: IngressContext, req: Request, res: Response):
   sendPage(ctx, res, nonce, renderSidebar(ctx.addon.name, viewer.workspaceId, status, nonce));
 }
 
-/** Workspace roles Clockify's `ADMINS` access level admits. */
-const ADMIN_ROLES = new Set(['OWNER', 'ADMIN']);
+/**
+ * Workspace roles Clockify's `ADMINS` access level admits: the owner and workspace admins, named
+ * as the API's role filters name them (OWNER, WORKSPACE_ADMIN). The claim's values other than
+ * OWNER are undocumented, so ADMIN is admitted too.
+ */
+const ADMIN_ROLES = new Set(['OWNER', 'WORKSPACE_ADMIN', 'ADMIN']);
 
 /**
  * `GET <page.path>?auth_token=…`: a page of the add-on (`AddonPage`). The same token check and
  * headers as the sidebar; the token must name an installation that is not uninstalled, and a page
- * shown by an `ADMINS` component refuses a viewer whose role is not OWNER or ADMIN (or unknown).
+ * shown by an `ADMINS` component refuses a viewer who is not an owner or admin (or whose role is unknown).
  */
 export async function addonPage(
   ctx: IngressContext,

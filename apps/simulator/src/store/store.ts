@@ -26,6 +26,7 @@ import type {
   User,
   UserGroup,
   Workspace,
+  WorkspaceRole,
   WorkspaceSizes,
   WorkspaceSpec,
 } from './types.js';
@@ -141,6 +142,10 @@ export class MockStore {
 
   membershipStatus(workspaceId: string, userId: string): MembershipStatus {
     return this.users.membershipStatus(workspaceId, userId);
+  }
+
+  userRole(workspaceId: string, userId: string): WorkspaceRole {
+    return this.users.role(workspaceId, userId);
   }
 
   updateUser(workspaceId: string, userId: string, patch: UserPatch): StoreChange<User> {

@@ -2,7 +2,7 @@ import type { WebhookEventName } from '@cap/clockify';
 import { change, copy, type StoreChange } from './changes.js';
 import { CURRENCY, workspaceMembership, type WorkspaceData } from './generate.js';
 import { sortBy, type SortOrder } from './query.js';
-import type { AccountStatus, Membership, MembershipStatus, Rate, User, UserRecord } from './types.js';
+import type { AccountStatus, Membership, MembershipStatus, Rate, User, UserRecord, WorkspaceRole } from './types.js';
 import { requireName, StoreError } from './validation.js';
 import type { Workspaces } from './workspaces.js';
 
@@ -76,6 +76,11 @@ export class Users {
   /** A user's workspace membership status (PENDING, ACTIVE, DECLINED, INACTIVE). */
   membershipStatus(workspaceId: string, userId: string): MembershipStatus {
     return requireUser(this.workspaces.get(workspaceId), userId).membershipStatus;
+  }
+
+  /** The user's role in the workspace (OWNER, WORKSPACE_ADMIN, …), as user tokens carry it. */
+  role(workspaceId: string, userId: string): WorkspaceRole {
+    return requireUser(this.workspaces.get(workspaceId), userId).role;
   }
 
   update(workspaceId: string, userId: string, patch: UserPatch): StoreChange<User> {

@@ -1,0 +1,1 @@
+export { addon } from './addon.js';
