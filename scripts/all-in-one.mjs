@@ -4,7 +4,7 @@
 import { loadConfigOrExit } from '@cap/config';
 import { ingressEnv, startIngress } from '@cap/ingress';
 import { createLogger } from '@cap/observability';
-import { Shutdown, StartupError, acquireEmbeddedDatabaseLock, openMigratedDatabase } from '@cap/service';
+import { Shutdown, StartupError, acquireEmbeddedDatabaseLock, openMigratedDatabase } from '@cap/app-process';
 import { startWorker, workerEnv } from '@cap/worker';
 // The add-on this process runs: swap this line for another add-on package.
 import { addon } from '@cap/workspace-mirror';

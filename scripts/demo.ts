@@ -16,7 +16,7 @@ import cliProgress from 'cli-progress';
 import { repoRoot } from '@cap/config';
 import { ingressEnv, startIngress, ADMIN_CSRF_HEADER } from '@cap/ingress';
 import { silentLogger } from '@cap/observability';
-import { Shutdown, acquireEmbeddedDatabaseLock, openMigratedDatabase } from '@cap/service';
+import { Shutdown, acquireEmbeddedDatabaseLock, openMigratedDatabase } from '@cap/app-process';
 import { createSimulator, diffMirror, expectedMirror, snapshotFromRows, type Simulator } from '@cap/simulator';
 import { deleteRedisPrefix, freePort } from '@cap/testing';
 import { startWorker, workerEnv } from '@cap/worker';

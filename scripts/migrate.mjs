@@ -2,7 +2,7 @@
 // (the apps also do this at start).
 import { databaseVars, defineEnv, loadConfigOrExit, runtimeVars } from '@cap/config';
 import { createLogger } from '@cap/observability';
-import { StartupError, acquireEmbeddedDatabaseLock, openMigratedDatabase } from '@cap/service';
+import { StartupError, acquireEmbeddedDatabaseLock, openMigratedDatabase } from '@cap/app-process';
 // The add-on whose own migrations follow the platform's: swap this line for another add-on package.
 import { addon } from '@cap/workspace-mirror';
 

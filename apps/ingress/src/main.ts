@@ -1,4 +1,4 @@
-import { runStandalone } from '@cap/service';
+import { runStandalone } from '@cap/app-process';
 // The add-on this process runs: swap this line (and the dependency in package.json) for another.
 import { addon } from '@cap/workspace-mirror';
 import { ingressEnv } from './config.js';

@@ -21,7 +21,7 @@ import {
   startOpsServer,
   warnAboutRedisDurability,
   type OpsServer,
-} from '@cap/service';
+} from '@cap/app-process';
 import { createApp } from './app.js';
 import type { IngressConfig } from './config.js';
 import type { IngressContext } from './context.js';

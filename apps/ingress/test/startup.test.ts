@@ -8,7 +8,7 @@ import { addon } from '@cap/workspace-mirror';
 import { validateManifest, type Manifest } from '@cap/clockify';
 import { ConfigError } from '@cap/config';
 import { createLogger } from '@cap/observability';
-import { StartupError } from '@cap/service';
+import { StartupError } from '@cap/app-process';
 import {
   createTestDatabase,
   deleteRedisPrefix,

@@ -4,7 +4,7 @@ import type { RegisteredAddon } from '@cap/addon';
 import { RateLimiter } from '@cap/clockify';
 import { ensureWebhookEventPartitions, recordDeadLetter, type DatabaseHandle } from '@cap/db';
 import { Metrics, type Logger } from '@cap/observability';
-import { deadLetterOf } from '@cap/operations';
+import { deadLetterOf } from '@cap/operator-actions';
 import {
   JOBS,
   QUEUES,
@@ -21,7 +21,7 @@ import {
   requireRedis,
   startOpsServer,
   warnAboutRedisDurability,
-} from '@cap/service';
+} from '@cap/app-process';
 import { CATALOG } from './catalog.js';
 import type { WorkerConfig } from './config.js';
 import type { WorkerDeps } from './deps.js';

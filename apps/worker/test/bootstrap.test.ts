@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MIRROR_TIME_ENTRIES_SETTING } from '@cap/workspace-mirror';
 import { getBootstrapResources, getInstallation, listBootstrapRuns, listEntities } from '@cap/db';
-import { requestBootstrap } from '@cap/operations';
+import { requestBootstrap } from '@cap/operator-actions';
 import { OPERATIONS_USED } from '@cap/clockify';
 import { JOBS } from '@cap/queue';
 import { OperationIndex } from '@cap/simulator';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getEntity, getInstallation, getWebhookToken, listDeadLetters, sql } from '@cap/db';
-import { replayDeadLetter } from '@cap/operations';
+import { replayDeadLetter } from '@cap/operator-actions';
 import { JOBS } from '@cap/queue';
 import { waitFor } from '@cap/testing';
 import { countingAddon } from './counting-addon.js';

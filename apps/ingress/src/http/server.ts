@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Express } from 'express';
 import { REQUEST_ID_HEADER, requestIdFrom } from '@cap/observability';
-import { handleOps, type OpsOptions } from '@cap/service';
+import { handleOps, type OpsOptions } from '@cap/app-process';
 import type { IngressContext } from '../context.js';
 import { handleWebhook } from '../routes/webhooks.js';
 import { HttpError, sendError } from './errors.js';

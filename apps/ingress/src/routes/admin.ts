@@ -19,7 +19,7 @@ import {
   replayDeadLetter,
   requestBootstrap,
   workspaceStatus,
-} from '@cap/operations';
+} from '@cap/operator-actions';
 import type { IngressContext } from '../context.js';
 import { HttpError } from '../http/errors.js';
 import { LoginThrottle } from '../http/login-throttle.js';

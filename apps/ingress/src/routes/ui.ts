@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { escapeHtml as escape, settingsView, type AddonPage } from '@cap/addon';
 import { getInstallation, type WebhookHealth } from '@cap/db';
-import { workspaceStatus, type WorkspaceStatus } from '@cap/operations';
+import { workspaceStatus, type WorkspaceStatus } from '@cap/operator-actions';
 import type { IngressContext } from '../context.js';
 import { HttpError } from '../http/errors.js';
 import { verificationFailure } from './webhooks.js';

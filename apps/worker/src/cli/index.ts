@@ -16,10 +16,10 @@ import {
   replayAllDeadLetters,
   replayDeadLetter,
   requestBootstrap,
-} from '@cap/operations';
+} from '@cap/operator-actions';
 import { closeQueues, createQueues, createWorkerConnection, waitForRedis } from '@cap/queue';
 import { createLogger } from '@cap/observability';
-import { acquireEmbeddedDatabaseLock, loadKeyring } from '@cap/service';
+import { acquireEmbeddedDatabaseLock, loadKeyring } from '@cap/app-process';
 import { rotateKeys } from './keys.js';
 
 const USAGE = `Usage: npm run cli -- <command>

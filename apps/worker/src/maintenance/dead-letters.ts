@@ -1,5 +1,5 @@
 import { openDeadLetterStats, recordDeadLetterIfAbsent } from '@cap/db';
-import { deadLetterOf } from '@cap/operations';
+import { deadLetterOf } from '@cap/operator-actions';
 import { QUEUES, type QueueKey } from '@cap/queue';
 import type { WorkerDeps } from '../deps.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { getBootstrapResources } from '@cap/db';
-import { requestBootstrap } from '@cap/operations';
+import { requestBootstrap } from '@cap/operator-actions';
 import { waitFor } from '@cap/testing';
 import { useBootstrapFaultStack } from './bootstrap-faults.js';
 
