@@ -43,8 +43,11 @@
  * (1) the route file plus the worker-side path modules that have logic number at most 8;
  * (2) no runtime import cycle (in the whole repository's graph) passes through a path module, in
  *     particular no path module imports a module that imports it back.
- * Not visible to an import graph, so not checked: callbacks handed in at runtime (the `run`
- * closure DeliveryGroups calls back, the handler calling `ctx.mirror` and `ctx.logger`).
+ * Not visible to an import graph, so not checked: callbacks handed in at runtime. process.ts hands
+ * DeliveryGroups a description of the handler call (`HandlerInvocation`), not a closure of its
+ * own, so the group calls the SDK's `invokeHandler` and never back into process.ts; the one
+ * call back left is by design: the add-on's handler calls its context (`ctx.mirror`, `ctx.api`,
+ * `ctx.logger`), which the SDK's runtime built for it.
  */
 import {
   mkdirSync,

@@ -11,6 +11,7 @@ import {
   type FirstClaimInput,
 } from '@cap/db';
 import { Metrics, createLogger } from '@cap/observability';
+import { settingsView, type HandlerContext } from '@cap/addon';
 import { createTestDatabase, type TestDatabase } from '@cap/testing';
 import { DeliveryGroups, type GroupOutcome, type GroupedDelivery } from '../src/webhooks/delivery-groups.js';
 
@@ -65,30 +66,47 @@ function claimOf(n: number, opts: { key?: string; version?: typeof VERSION } = {
   return { ref, addonId: ADDON, version: opts.version ?? VERSION, tokenCheck: 'matched', windowSeconds: 300 };
 }
 
-type Run = GroupedDelivery['run'];
 const silent = createLogger({ name: 'test', level: 'silent' });
 
-/** A handler that mirrors tag `n` (through `ctx.mirror`, as handlers do) and counts its runs. */
-function mirrorTag(n: number, runs: Map<number, number>, data: Record<string, unknown> = { id: `tag-${n}` }): Run {
-  return async (_tx, pending) => {
-    runs.set(n, (runs.get(n) ?? 0) + 1);
-    const { mirror, close } = pending.writer({ workspaceId, event: 'NEW_TAG', log: () => silent });
-    mirror.created('tag', `tag-${n}`, data);
-    close();
+/** The call of a handler that does `fn` with its context. */
+function handled(fn: (ctx: HandlerContext) => Promise<void> | void): GroupedDelivery['invocation'] {
+  return {
+    handler: (_body, ctx) => fn(ctx),
+    event: 'NEW_TAG',
+    body: {},
+    workspaceId,
+    addonId: ADDON,
+    bodyKind: 'full',
+    deliveryKey: 'k'.repeat(64),
+    attempt: 1,
+    receivedAt: new Date(),
+    settings: settingsView([]),
+    api: () => {
+      throw new Error('no Clockify API in this test');
+    },
+    logger: () => silent,
   };
 }
 
+/** A handler that mirrors tag `n` (through `ctx.mirror`, as handlers do) and counts its runs. */
+function mirrorTag(n: number, runs: Map<number, number>, data: Record<string, unknown> = { id: `tag-${n}` }) {
+  return handled((ctx) => {
+    runs.set(n, (runs.get(n) ?? 0) + 1);
+    ctx.mirror.created('tag', `tag-${n}`, data);
+  });
+}
+
 /** The same, written at once through the transaction instead. */
-function mirrorTagNow(n: number, runs: Map<number, number>): Run {
-  return async (tx) => {
+function mirrorTagNow(n: number, runs: Map<number, number>) {
+  return handled(async (ctx) => {
     runs.set(n, (runs.get(n) ?? 0) + 1);
     await upsertEntityFromWebhook(
-      tx,
+      ctx.tx,
       { workspaceId, entityType: 'tag', entityId: `tag-${n}` },
       { id: `tag-${n}` },
       'NEW_TAG',
     );
-  };
+  });
 }
 
 async function doneRows(): Promise<number> {
@@ -132,7 +150,7 @@ describe('DeliveryGroups (group commit of webhook deliveries)', () => {
     const outcomes = await Promise.all(
       // Half of the handlers write through ctx.mirror (applied with the group), half at once.
       Array.from({ length: 40 }, (_, n) =>
-        g.commit({ claim: claimOf(n), run: n % 2 === 0 ? mirrorTag(n, runs) : mirrorTagNow(n, runs) }),
+        g.commit({ claim: claimOf(n), invocation: n % 2 === 0 ? mirrorTag(n, runs) : mirrorTagNow(n, runs) }),
       ),
     );
     expect(outcomes).toEqual(Array<GroupOutcome>(40).fill('done'));
@@ -173,7 +191,7 @@ describe('DeliveryGroups (group commit of webhook deliveries)', () => {
         const claim = claimOf(n);
         return g.commit({
           claim: { ...claim, ref: { ...claim.ref, entityId: sameEntity ? 'shared' : `tag-${n}` } },
-          run: () => slow(sameEntity, n),
+          invocation: handled(() => slow(sameEntity, n)),
         });
       }),
     );
@@ -189,11 +207,11 @@ describe('DeliveryGroups (group commit of webhook deliveries)', () => {
     const deliveries = Array.from({ length: 10 }, (_, n) =>
       g.commit({
         claim: claimOf(n),
-        run:
+        invocation:
           n === 4
-            ? async () => {
+            ? handled(() => {
                 throw new Error('handler 4 fails on purpose');
-              }
+              })
             : mirrorTag(n, runs),
       }),
     );
@@ -216,16 +234,16 @@ describe('DeliveryGroups (group commit of webhook deliveries)', () => {
   it('a group that fails at COMMIT hands every delivery back to run alone, and nothing of it stays', async () => {
     const g = groups({ maxSize: 16, maxParallel: 1 });
     const runs = new Map<number, number>();
-    const blocker = g.commit({ claim: claimOf(100), run: mirrorTag(100, runs) });
+    const blocker = g.commit({ claim: claimOf(100), invocation: mirrorTag(100, runs) });
     const outcomes = Promise.all(
       Array.from({ length: 6 }, (_, n) =>
         g.commit({
           claim: claimOf(n),
-          run:
+          invocation:
             n === 2
-              ? async (tx) => {
-                  await sql`INSERT INTO group_child (id) VALUES (999)`.execute(tx); // no parent: fails at COMMIT
-                }
+              ? handled(async (ctx) => {
+                  await sql`INSERT INTO group_child (id) VALUES (999)`.execute(ctx.tx); // no parent: fails at COMMIT
+                })
               : mirrorTag(n, runs),
         }),
       ),
@@ -240,11 +258,11 @@ describe('DeliveryGroups (group commit of webhook deliveries)', () => {
   it('a group whose mirror writes fail hands every delivery back to run alone, and nothing of it stays', async () => {
     const g = groups({ maxSize: 16, maxParallel: 1 });
     const runs = new Map<number, number>();
-    const blocker = g.commit({ claim: claimOf(100), run: mirrorTag(100, runs) });
+    const blocker = g.commit({ claim: claimOf(100), invocation: mirrorTag(100, runs) });
     const outcomes = Promise.all(
       Array.from({ length: 5 }, (_, n) =>
         // Postgres refuses \u0000 in jsonb: the one statement for the group's writes fails.
-        g.commit({ claim: claimOf(n), run: mirrorTag(n, runs, n === 3 ? { id: 'bad\u0000' } : undefined) }),
+        g.commit({ claim: claimOf(n), invocation: mirrorTag(n, runs, n === 3 ? { id: 'bad\u0000' } : undefined) }),
       ),
     );
     expect(await blocker).toBe('done');
@@ -258,14 +276,14 @@ describe('DeliveryGroups (group commit of webhook deliveries)', () => {
   it('treats a deadlock or serialization failure in a handler as the whole group’s', async () => {
     const g = groups({ maxSize: 16, maxParallel: 1 });
     const runs = new Map<number, number>();
-    const blocker = g.commit({ claim: claimOf(100), run: mirrorTag(100, runs) });
+    const blocker = g.commit({ claim: claimOf(100), invocation: mirrorTag(100, runs) });
     const outcomes = Promise.all([
-      g.commit({ claim: claimOf(1), run: mirrorTag(1, runs) }),
+      g.commit({ claim: claimOf(1), invocation: mirrorTag(1, runs) }),
       g.commit({
         claim: claimOf(2),
-        run: async () => {
+        invocation: handled(() => {
           throw Object.assign(new Error('deadlock detected'), { code: '40P01' });
-        },
+        }),
       }),
     ]);
     await blocker;
@@ -277,11 +295,11 @@ describe('DeliveryGroups (group commit of webhook deliveries)', () => {
   it('leaves to the single path: the same delivery twice, a stale installation, a row that exists', async () => {
     const g = groups({ maxSize: 16, maxParallel: 1 });
     const runs = new Map<number, number>();
-    const blocker = g.commit({ claim: claimOf(100), run: mirrorTag(100, runs) });
+    const blocker = g.commit({ claim: claimOf(100), invocation: mirrorTag(100, runs) });
     const [first, twice, stale] = await Promise.all([
-      g.commit({ claim: claimOf(1), run: mirrorTag(1, runs) }),
-      g.commit({ claim: claimOf(1), run: mirrorTag(1, runs) }),
-      g.commit({ claim: claimOf(2, { version: { ...VERSION, statusSeq: 2 } }), run: mirrorTag(2, runs) }),
+      g.commit({ claim: claimOf(1), invocation: mirrorTag(1, runs) }),
+      g.commit({ claim: claimOf(1), invocation: mirrorTag(1, runs) }),
+      g.commit({ claim: claimOf(2, { version: { ...VERSION, statusSeq: 2 } }), invocation: mirrorTag(2, runs) }),
     ]);
     await blocker;
     expect([first, twice, stale]).toEqual(['done', 'alone', 'alone']);
@@ -290,7 +308,7 @@ describe('DeliveryGroups (group commit of webhook deliveries)', () => {
     expect(await getEntity(db(), { workspaceId, entityType: 'tag', entityId: 'tag-2' })).toBeUndefined();
 
     // A retry of a delivery whose row exists (done here) is not claimed by a group either.
-    expect(await g.commit({ claim: claimOf(1), run: mirrorTag(1, runs) })).toBe('alone');
+    expect(await g.commit({ claim: claimOf(1), invocation: mirrorTag(1, runs) })).toBe('alone');
     expect(runs.get(1)).toBe(1);
   });
 });

@@ -1,22 +1,14 @@
-import {
-  claimFirstDeliveries,
-  deliveryRowKey,
-  type Database,
-  type FirstClaimInput,
-  type Kysely,
-  type Transaction,
-} from '@cap/db';
+import { claimFirstDeliveries, deliveryRowKey, type Database, type FirstClaimInput, type Kysely } from '@cap/db';
 import type { Logger, Metrics } from '@cap/observability';
-import { PendingMirrorWrites, refusedMirrorWrites } from '@cap/addon';
+import { invokeHandler, PendingMirrorWrites, refusedMirrorWrites, type HandlerInvocation } from '@cap/addon';
 
-/** One delivery that wants to commit with others: its claim, and its handler. */
+/**
+ * One delivery that wants to commit with others: its claim, and the handler call, which the group
+ * makes in its transaction (`invokeHandler`); it may run again if the group rolls back.
+ */
 export interface GroupedDelivery {
   readonly claim: FirstClaimInput;
-  /**
-   * Runs the handler in the group's transaction, its `ctx.mirror` writes kept in `pending`; it
-   * may run again if the group rolls back.
-   */
-  readonly run: (tx: Transaction<Database>, pending: PendingMirrorWrites) => Promise<void>;
+  readonly invocation: HandlerInvocation;
 }
 
 /**
@@ -181,7 +173,7 @@ export class DeliveryGroups {
         const pending = new PendingMirrorWrites(this.refused);
         for (const entry of handled) {
           try {
-            await entry.delivery.run(tx, pending);
+            await invokeHandler(tx, pending, entry.delivery.invocation);
           } catch (err) {
             throw isGroupConflict(err) ? err : new HandlerFailed(entry, err);
           }

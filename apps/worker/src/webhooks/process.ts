@@ -1,5 +1,12 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
-import { handlerFor, invokeHandler, PendingMirrorWrites, refusedMirrorWrites, settingsView } from '@cap/addon';
+import {
+  handlerFor,
+  invokeHandler,
+  PendingMirrorWrites,
+  refusedMirrorWrites,
+  settingsView,
+  type HandlerInvocation,
+} from '@cap/addon';
 import {
   ENTITY_EVENTS,
   bodyKindOf,
@@ -16,10 +23,8 @@ import {
   processedInPreviousWindow,
   recordDeliveryFailure,
   recordDeliveryOutcome,
-  type Database,
   type DeliveryRef,
   type FirstClaimInput,
-  type Transaction,
   type WebhookTokenCheck,
 } from '@cap/db';
 import type { Logger } from '@cap/observability';
@@ -164,25 +169,24 @@ export async function processWebhook(deps: WorkerDeps, job: Job, token: string |
     const settings = settingsView(installation.settings, deps.addon.settings);
     const entityType = ENTITY_EVENTS[event]?.entityType;
     let api: ClockifyClient | undefined;
-    const runHandler = (tx: Transaction<Database>, pending: PendingMirrorWrites): Promise<void> =>
-      invokeHandler(tx, pending, {
-        handler,
-        event,
-        body,
-        workspaceId: p.workspaceId,
-        addonId: installation.addon_id,
-        bodyKind: bodyKindOf(event),
-        deliveryKey: p.deliveryKey,
-        attempt: job.attemptsMade + 1,
-        receivedAt: ref.receivedAt,
-        settings,
-        // One client for the delivery, whichever transaction attempt first needs it.
-        api: () => (api ??= createInstallationClient(deps, installation)),
-        logger: log,
-        ...(entityType && ref.entityId && p.entitySeq !== undefined
-          ? { entity: { entityType, entityId: ref.entityId, seq: p.entitySeq } }
-          : {}),
-      });
+    const invocation: HandlerInvocation = {
+      handler,
+      event,
+      body,
+      workspaceId: p.workspaceId,
+      addonId: installation.addon_id,
+      bodyKind: bodyKindOf(event),
+      deliveryKey: p.deliveryKey,
+      attempt: job.attemptsMade + 1,
+      receivedAt: ref.receivedAt,
+      settings,
+      // One client for the delivery, whichever transaction attempt first needs it.
+      api: () => (api ??= createInstallationClient(deps, installation)),
+      logger: log,
+      ...(entityType && ref.entityId && p.entitySeq !== undefined
+        ? { entity: { entityType, entityId: ref.entityId, seq: p.entitySeq } }
+        : {}),
+    };
     const claim: FirstClaimInput = {
       ref,
       addonId: installation.addon_id,
@@ -193,7 +197,7 @@ export async function processWebhook(deps: WorkerDeps, job: Job, token: string |
     try {
       // The common case commits with the deliveries waiting at the same moment (group commit);
       // anything else (a retry, a replay, a duplicate, a stale installation) decides alone.
-      if (deps.deliveryGroups && (await deps.deliveryGroups.commit({ claim, run: runHandler })) === 'done') {
+      if (deps.deliveryGroups && (await deps.deliveryGroups.commit({ claim, invocation })) === 'done') {
         return finish('done');
       }
       const outcome = await deps.db.transaction().execute(async (tx) => {
@@ -205,7 +209,7 @@ export async function processWebhook(deps: WorkerDeps, job: Job, token: string |
           if (!claimed.claimed) return 'duplicate' as const;
         }
         const pending = new PendingMirrorWrites(refusedMirrorWrites(deps.metrics));
-        await runHandler(tx, pending);
+        await invokeHandler(tx, pending, invocation);
         await pending.apply(tx);
         if (first === 'exists') await completeDelivery(tx, ref, tokenCheck);
         return 'done' as const;
