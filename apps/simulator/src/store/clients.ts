@@ -1,6 +1,6 @@
 import { change, copy, type StoreChange } from './changes.js';
 import type { WorkspaceData } from './generate.js';
-import { matchesName, sortBy, type NamedQuery } from './query.js';
+import { matchesName, sortNamed, type NamedQuery } from './query.js';
 import type { Client } from './types.js';
 import { requireName, StoreError } from './validation.js';
 import type { Workspaces } from './workspaces.js';
@@ -30,12 +30,7 @@ export class Clients {
     const list = [...ws.clients.values()].filter(
       (c) => matchesName(c.name, q) && (q.archived === undefined || c.archived === q.archived),
     );
-    sortBy(
-      list,
-      (c) => (q.sortColumn === 'ID' ? c.id : c.name.toLowerCase()),
-      (c) => c.id,
-      q.sortOrder,
-    );
+    sortNamed(list, q);
     return list.map(copy);
   }
 

@@ -29,3 +29,16 @@ export function sortBy<T>(
     return (ia < ib ? -1 : ia > ib ? 1 : 0) * dir;
   });
 }
+
+/** Sorts named entities as their list operations do: by id when `sortColumn` is ID, else by name (case-insensitive), ties by id. */
+export function sortNamed<T extends { readonly id: string; readonly name: string }>(
+  list: T[],
+  q: { readonly sortColumn?: string; readonly sortOrder?: SortOrder },
+): void {
+  sortBy(
+    list,
+    (x) => (q.sortColumn === 'ID' ? x.id : x.name.toLowerCase()),
+    (x) => x.id,
+    q.sortOrder,
+  );
+}

@@ -1,6 +1,6 @@
 import { change, copy, type StoreChange } from './changes.js';
 import type { WorkspaceData } from './generate.js';
-import { matchesName, sortBy, type NamedQuery } from './query.js';
+import { matchesName, sortNamed, type NamedQuery } from './query.js';
 import type { Tag } from './types.js';
 import { requireName, StoreError } from './validation.js';
 import type { Workspaces } from './workspaces.js';
@@ -31,12 +31,7 @@ export class Tags {
     const list = [...ws.tags.values()].filter(
       (t) => matchesName(t.name, q) && (q.archived === undefined || t.archived === q.archived) && !excluded.has(t.id),
     );
-    sortBy(
-      list,
-      (t) => (q.sortColumn === 'ID' ? t.id : t.name.toLowerCase()),
-      (t) => t.id,
-      q.sortOrder,
-    );
+    sortNamed(list, q);
     return list.map(copy);
   }
 

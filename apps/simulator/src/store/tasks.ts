@@ -1,7 +1,7 @@
 import { change, copy, type StoreChange } from './changes.js';
 import type { WorkspaceData } from './generate.js';
 import { requireProject } from './projects.js';
-import { matchesName, sortBy, type NamedQuery } from './query.js';
+import { matchesName, sortNamed, type NamedQuery } from './query.js';
 import type { Task } from './types.js';
 import { requireUser } from './users.js';
 import { requireName, StoreError } from './validation.js';
@@ -37,12 +37,7 @@ export class Tasks {
     const list = [...(ws.tasks.get(projectId)?.values() ?? [])].filter(
       (t) => matchesName(t.name, q) && (q.isActive === undefined || (t.status === 'ACTIVE') === q.isActive),
     );
-    sortBy(
-      list,
-      (t) => (q.sortColumn === 'ID' ? t.id : t.name.toLowerCase()),
-      (t) => t.id,
-      q.sortOrder,
-    );
+    sortNamed(list, q);
     return list.map(copy);
   }
 

@@ -1,6 +1,6 @@
 import { change, copy, type StoreChange } from './changes.js';
 import type { WorkspaceData } from './generate.js';
-import { matchesName, sortBy, type NamedQuery } from './query.js';
+import { matchesName, sortNamed, type NamedQuery } from './query.js';
 import type { UserGroup } from './types.js';
 import { requireUser } from './users.js';
 import { requireName, StoreError } from './validation.js';
@@ -27,12 +27,7 @@ export class UserGroups {
     const list = [...ws.userGroups.values()].filter(
       (g) => matchesName(g.name, q) && (q.projectId === undefined || groupOnProject(ws, g, q.projectId)),
     );
-    sortBy(
-      list,
-      (g) => (q.sortColumn === 'ID' ? g.id : g.name.toLowerCase()),
-      (g) => g.id,
-      q.sortOrder,
-    );
+    sortNamed(list, q);
     return list.map(copy);
   }
 
