@@ -263,13 +263,15 @@ describe('Dockerfiles', () => {
       it('is multi-stage: dependencies and build stay out of the runtime image', () => {
         expect(file.stages.length).toBeGreaterThanOrEqual(3);
         expect(text).toMatch(/COPY\s+--from=/);
-        // The runtime image starts from a fresh Node 20 slim image, not from the build stage.
+        // The runtime image starts from a fresh Node slim image of the .nvmrc major, pinned to a
+        // release, not from the build stage.
         const runtimeRoot = lineage(file, final)[0]!;
         const nodeImage = file.globalArgs
           .filter((i) => i.keyword === 'ARG')
           .flatMap((i) => keyValues(i.args))
           .find(([k]) => k === 'NODE_IMAGE')?.[1];
-        expect(nodeImage).toBe('node:20-bookworm-slim');
+        const major = readFileSync(join(ROOT, '.nvmrc'), 'utf8').trim();
+        expect(nodeImage).toMatch(new RegExp(`^node:${major}\\.\\d+\\.\\d+-bookworm-slim$`));
         expect(runtimeRoot.from).toBe('${NODE_IMAGE}');
         expect(runtimeRoot.instructions.some((i) => i.keyword === 'RUN' && i.args.includes('npm ci'))).toBe(false);
       });

@@ -6,7 +6,7 @@
 # Dockerfiles (test/infra.test.ts keeps them identical), so BuildKit builds it once for all
 # three and every image carries the same dependency tree from the one committed lockfile.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:24.21.0-bookworm-slim
 
 FROM ${NODE_IMAGE} AS base
 # The npm that wrote package-lock.json (package.json "packageManager"), so `npm ci` reads the
