@@ -11,7 +11,8 @@ const logger = createLogger({ name: 'migrate', level: config.LOG_LEVEL });
 let release = () => {};
 try {
   if (!config.DATABASE_URL) release = acquireEmbeddedDatabaseLock(config.DATA_DIR);
-  const db = await openMigratedDatabase(config, logger, 'migrate', addon);
+  // This is the migration step itself, whatever MIGRATE_ON_START says to the apps.
+  const db = await openMigratedDatabase({ ...config, MIGRATE_ON_START: true }, logger, 'migrate', addon);
   await db.close();
 } catch (err) {
   logger.fatal({ err }, err instanceof StartupError ? err.message : 'migration failed');

@@ -770,21 +770,88 @@ describe('Kubernetes manifests', () => {
     });
   }
 
-  it('autoscales the worker (and leaves its replica count to the HPA)', () => {
-    const hpa = find('HorizontalPodAutoscaler', 'cap-worker');
-    expect(hpa.apiVersion).toBe('autoscaling/v2');
-    expect(hpa.spec?.scaleTargetRef).toMatchObject({ kind: 'Deployment', name: 'cap-worker' });
-    expect(hpa.spec?.minReplicas).toBeGreaterThanOrEqual(2);
-    expect(hpa.spec?.maxReplicas).toBeGreaterThan(hpa.spec?.minReplicas ?? 0);
+  /** The KEDA ScaledObject of the workers, as far as these tests read it. */
+  const scaledObject = () =>
+    find('ScaledObject', 'cap-worker') as K8sDoc & {
+      spec: {
+        scaleTargetRef: { kind: string; name: string };
+        minReplicaCount: number;
+        maxReplicaCount: number;
+        triggers: Array<{ type: string; metadata: Record<string, string> }>;
+      };
+    };
+
+  it('scales the workers on their backlog with KEDA (and leaves their replica count to it)', () => {
+    const so = scaledObject();
+    expect(so.apiVersion).toBe('keda.sh/v1alpha1');
+    expect(so.spec.scaleTargetRef).toMatchObject({ kind: 'Deployment', name: 'cap-worker' });
+    expect(so.spec.minReplicaCount).toBeGreaterThanOrEqual(2);
+    expect(so.spec.maxReplicaCount).toBeGreaterThan(so.spec.minReplicaCount);
+    const queries = so.spec.triggers.filter((t) => t.type === 'prometheus').map((t) => t.metadata.query);
+    // The backlog and the wait of the job next in line, both exported by the workers themselves.
+    expect(queries.some((q) => /queue_jobs\{queue="webhooks",state="waiting"\}/.test(q!))).toBe(true);
+    expect(queries.some((q) => /queue_oldest_waiting_seconds\{queue="webhooks"\}/.test(q!))).toBe(true);
+    for (const t of so.spec.triggers.filter((t) => t.type === 'prometheus')) {
+      expect(Number(t.metadata.threshold)).toBeGreaterThan(0);
+    }
     expect(find('Deployment', 'cap-worker').spec?.replicas).toBeUndefined();
+    // One autoscaler per Deployment: KEDA owns the worker's HPA.
+    expect(applied.filter((d) => d.kind === 'HorizontalPodAutoscaler' && d.metadata.name === 'cap-worker')).toEqual([]);
   });
 
-  it('keeps at least one ingress through voluntary disruptions', () => {
-    const replicas = find('Deployment', 'cap-ingress').spec?.replicas ?? 1;
+  it('autoscales the ingress on CPU, and keeps at least one through voluntary disruptions', () => {
+    const hpa = find('HorizontalPodAutoscaler', 'cap-ingress');
+    expect(hpa.apiVersion).toBe('autoscaling/v2');
+    expect(hpa.spec?.scaleTargetRef).toMatchObject({ kind: 'Deployment', name: 'cap-ingress' });
+    expect(find('Deployment', 'cap-ingress').spec?.replicas).toBeUndefined();
+    const min = hpa.spec?.minReplicas ?? 1;
     const pdb = find('PodDisruptionBudget', 'cap-ingress');
-    expect(replicas).toBeGreaterThanOrEqual(2);
+    expect(min).toBeGreaterThanOrEqual(2);
+    expect(hpa.spec?.maxReplicas).toBeGreaterThan(min);
     expect(pdb.spec?.minAvailable ?? 0).toBeGreaterThanOrEqual(1);
-    expect(pdb.spec?.minAvailable).toBeLessThan(replicas);
+    expect(pdb.spec?.minAvailable).toBeLessThan(min);
+  });
+
+  it('migrates in a Job before a rollout, and the apps do not migrate on start', () => {
+    expect(configMap().data?.MIGRATE_ON_START).toBe('false');
+    const job = find('Job', 'cap-migrate') as K8sDoc & {
+      spec: {
+        backoffLimit?: number;
+        activeDeadlineSeconds?: number;
+        template: { spec: K8sPodSpec & { restartPolicy?: string } };
+      };
+    };
+    const pod = job.spec.template.spec;
+    expect(pod.restartPolicy).toBe('Never');
+    expect(job.spec.activeDeadlineSeconds).toBeGreaterThan(0);
+    const container = pod.containers[0]!;
+    expect(container.image).toBe('cap-worker');
+    expect((container as K8sContainer & { command?: string[] }).command).toEqual(['node', 'scripts/migrate.mjs']);
+    expect(existsSync(join(ROOT, 'scripts/migrate.mjs'))).toBe(true);
+    expect(container.env?.find((e) => e.name === 'DATABASE_URL')?.valueFrom?.secretKeyRef?.key).toBe('DATABASE_URL');
+    expect(container.securityContext?.readOnlyRootFilesystem).toBe(true);
+  });
+
+  it("keeps every process's Postgres pool, at the autoscalers' maximums, inside max_connections", () => {
+    // Postgres's default max_connections (100) minus superuser_reserved_connections (3).
+    const budget = 100 - 3;
+    const poolOf = (deployment: string): number => {
+      const env = find('Deployment', deployment).spec!.template!.spec.containers[0]!.env ?? [];
+      return Number(
+        env.find((e) => e.name === 'DATABASE_POOL_MAX')?.value ?? configMap().data?.DATABASE_POOL_MAX ?? 10,
+      );
+    };
+    const workers = scaledObject().spec.maxReplicaCount * poolOf('cap-worker');
+    const ingresses = (find('HorizontalPodAutoscaler', 'cap-ingress').spec?.maxReplicas ?? 0) * poolOf('cap-ingress');
+    const job = Number(
+      (
+        find('Job', 'cap-migrate') as K8sDoc & { spec: { template: { spec: K8sPodSpec } } }
+      ).spec.template.spec.containers[0]!.env?.find((e) => e.name === 'DATABASE_POOL_MAX')?.value,
+    );
+    expect(
+      workers + ingresses + job,
+      `workers ${workers} + ingresses ${ingresses} + migration ${job}`,
+    ).toBeLessThanOrEqual(budget);
   });
 
   it("configures the ingress's ops port as a named containerPort kept out of its Service", () => {

@@ -1,10 +1,11 @@
-import type { Queues } from '@cap/queue';
-import { QUEUE_NAMES } from '@cap/queue';
+import { registerQueueGauges } from '@cap/app-process';
+import type { Redis } from 'ioredis';
 import type { Metrics } from '@cap/observability';
+import type { Queues } from '@cap/queue';
 
 export type WebhookOutcome = 'accepted' | 'duplicate' | 'rejected' | 'shed' | 'unavailable';
 
-export function createIngressMetrics(metrics: Metrics, queues: Queues) {
+export function createIngressMetrics(metrics: Metrics, queues: Queues, redis: Redis) {
   const requests = metrics.counter('http_requests_total', 'HTTP requests by route, method and status', [
     'route',
     'method',
@@ -25,32 +26,7 @@ export function createIngressMetrics(metrics: Metrics, queues: Queues) {
     ['reason'],
   );
   const enqueue = metrics.histogram('queue_enqueue_duration_seconds', 'Time to add a job to a queue', ['queue']);
-  metrics.gauge(
-    'queue_jobs',
-    'Jobs per queue and state (sampled at scrape time; waiting includes prioritized)',
-    ['queue', 'state'],
-    async function () {
-      const byName = new Map(Object.values(queues).map((q) => [q.name, q]));
-      await Promise.all(
-        QUEUE_NAMES.map(async (name) => {
-          const queue = byName.get(name);
-          if (!queue) return;
-          try {
-            const {
-              waiting = 0,
-              prioritized = 0,
-              ...rest
-            } = await queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed');
-            // Webhook jobs wait in BullMQ's prioritized set (their fair turn): waiting all the same.
-            this.set({ queue: name, state: 'waiting' }, waiting + prioritized);
-            for (const [state, n] of Object.entries(rest)) this.set({ queue: name, state }, n);
-          } catch {
-            // Redis unreachable: keep the last values; /ready reports the outage.
-          }
-        }),
-      );
-    },
-  );
+  registerQueueGauges(metrics, redis, Object.values(queues));
   return {
     /** Records one finished request. */
     observe(route: string, method: string, status: number, seconds: number) {

@@ -155,7 +155,7 @@ export async function startIngress(opts: StartIngressOptions): Promise<RunningIn
     database,
     logger,
     metrics,
-    ingressMetrics: createIngressMetrics(metrics, queues),
+    ingressMetrics: createIngressMetrics(metrics, queues, redis),
     isAccepting: () => started && shutdown.accepting,
   };
 

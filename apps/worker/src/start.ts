@@ -18,6 +18,7 @@ import {
   Shutdown,
   loadKeyring,
   openMigratedDatabase,
+  registerQueueGauges,
   requireRedis,
   startOpsServer,
   warnAboutRedisDurability,
@@ -153,6 +154,12 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
   if (config.WORKER_QUEUES.includes(QUEUES.maintenance)) {
     await upsertSchedulers(deps);
   }
+  // The backlog of the queues this worker consumes, so workers can be scaled on it (KEDA).
+  registerQueueGauges(
+    metrics,
+    producer,
+    Object.values(queues).filter((q) => config.WORKER_QUEUES.includes(q.name)),
+  );
 
   let started = false;
   const ops = await startOpsServer(

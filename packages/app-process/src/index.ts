@@ -4,3 +4,4 @@ export * from './ops-server.js';
 export * from './startup.js';
 export * from './embedded-lock.js';
 export * from './standalone.js';
+export * from './queue-metrics.js';

@@ -1,4 +1,4 @@
-import { openDatabase, migrateToLatest, type AddonMigrations, type DatabaseHandle } from '@cap/db';
+import { openDatabase, migrateToLatest, pendingMigrations, type AddonMigrations, type DatabaseHandle } from '@cap/db';
 import type { Logger } from '@cap/observability';
 import { checkRedisDurability, waitForRedis } from '@cap/queue';
 import { Keyring, resolveEncryptionKey } from '@cap/secrets';
@@ -55,6 +55,8 @@ export interface DatabaseConfig {
   readonly DATABASE_POOL_MAX: number;
   readonly DATABASE_CONNECT_TIMEOUT_MS: number;
   readonly DATABASE_PREPARED_STATEMENTS?: boolean;
+  /** False: check that no migration is pending instead of applying them (default true). */
+  readonly MIGRATE_ON_START?: boolean;
 }
 
 /**
@@ -83,6 +85,27 @@ export async function openMigratedDatabase(
     throw new StartupError(
       `cannot open the database (${(err as Error).message}). Check DATABASE_URL, or unset it to use the embedded PGlite database under DATA_DIR.`,
     );
+  }
+  if (config.MIGRATE_ON_START === false) {
+    let pending: string[];
+    try {
+      pending = await pendingMigrations(handle.db, addon);
+    } catch (err) {
+      await handle.close().catch(() => undefined);
+      throw new StartupError(`cannot read the database's migrations: ${(err as Error).message}`);
+    }
+    if (pending.length > 0) {
+      await handle.close().catch(() => undefined);
+      const shown = pending.slice(0, 5).join(', ') + (pending.length > 5 ? `, … (${pending.length} in all)` : '');
+      throw new StartupError(
+        `the database schema is behind this version: migrations pending (${shown}). MIGRATE_ON_START is false, so this process does not apply them: run the migration Job (infra/k8s/migrate-job.yaml) or \`npm run db:migrate\` first.`,
+      );
+    }
+    logger.info(
+      { database: handle.kind, location: handle.location },
+      'database schema up to date (MIGRATE_ON_START=false)',
+    );
+    return handle;
   }
   try {
     const { applied } = await migrateToLatest(handle.db, addon);

@@ -111,6 +111,11 @@ export const databaseVars = {
     description:
       'Send the queries every webhook runs as named prepared statements (less Postgres CPU). Turn off behind a connection pooler in transaction mode that cannot keep them (e.g. PgBouncer before 1.21).',
   }),
+  MIGRATE_ON_START: bool({
+    default: true,
+    description:
+      'Apply pending migrations (the platform’s, then the add-on’s) when a process starts, under a lock. Set false where a migration Job runs them before a deploy (the Kubernetes manifests): a process then refuses to start while any is pending, naming them.',
+  }),
 };
 
 const BASE64_32 = /^[A-Za-z0-9+/]{43}=$/;

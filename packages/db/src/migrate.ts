@@ -20,13 +20,17 @@ export function addonMigrationTable(key: string): string {
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations work on any schema
-async function run(db: Kysely<any>, list: Readonly<Record<string, Migration>>, table?: string): Promise<string[]> {
-  const migrator = new Migrator({
+function migrator(db: Kysely<any>, list: Readonly<Record<string, Migration>>, table?: string): Migrator {
+  return new Migrator({
     db,
     provider: { getMigrations: async () => ({ ...list }) },
     ...(table ? { migrationTableName: table, migrationLockTableName: `${table}_lock` } : {}),
   });
-  const result: MigrationResultSet = await migrator.migrateToLatest();
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations work on any schema
+async function run(db: Kysely<any>, list: Readonly<Record<string, Migration>>, table?: string): Promise<string[]> {
+  const result: MigrationResultSet = await migrator(db, list, table).migrateToLatest();
   if (result.error) {
     const failed = result.results?.find((r) => r.status === 'Error')?.migrationName;
     const cause = result.error instanceof Error ? result.error : new Error(String(result.error));
@@ -48,4 +52,20 @@ export async function migrateToLatest(db: Kysely<any>, addon?: AddonMigrations):
     applied.push(...own.map((name) => `${addon.key}:${name}`));
   }
   return { applied };
+}
+
+/**
+ * The migrations not applied yet, the platform's then the add-on's (`<key>:<name>`), without
+ * applying any: what a process started with MIGRATE_ON_START=false checks.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations work on any schema
+export async function pendingMigrations(db: Kysely<any>, addon?: AddonMigrations): Promise<string[]> {
+  const pending = (await migrator(db, migrations).getMigrations())
+    .filter((m) => m.executedAt === undefined)
+    .map((m) => m.name);
+  if (addon?.migrations && Object.keys(addon.migrations).length > 0) {
+    const own = await migrator(db, addon.migrations, addonMigrationTable(addon.key)).getMigrations();
+    pending.push(...own.filter((m) => m.executedAt === undefined).map((m) => `${addon.key}:${m.name}`));
+  }
+  return pending;
 }
