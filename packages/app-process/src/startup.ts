@@ -55,6 +55,7 @@ export interface DatabaseConfig {
   readonly DATABASE_POOL_MAX: number;
   readonly DATABASE_CONNECT_TIMEOUT_MS: number;
   readonly DATABASE_PREPARED_STATEMENTS?: boolean;
+  readonly DATABASE_POOL_MODE?: 'session' | 'transaction';
   /** False: check that no migration is pending instead of applying them (default true). */
   readonly MIGRATE_ON_START?: boolean;
 }
@@ -77,6 +78,7 @@ export async function openMigratedDatabase(
       poolMax: config.DATABASE_POOL_MAX,
       connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
       preparedStatements: config.DATABASE_PREPARED_STATEMENTS ?? true,
+      poolMode: config.DATABASE_POOL_MODE ?? 'session',
       applicationName: `clockify-addon-${app}`,
       logger,
     });

@@ -111,6 +111,11 @@ export const databaseVars = {
     description:
       'Send the queries every webhook runs as named prepared statements (less Postgres CPU). Turn off behind a connection pooler in transaction mode that cannot keep them (e.g. PgBouncer before 1.21).',
   }),
+  DATABASE_POOL_MODE: oneOf(['session', 'transaction'] as const, {
+    default: 'session',
+    description:
+      '`transaction` behind a connection pooler in transaction mode (PgBouncer `pool_mode = transaction`): the statement timeout is set at the start of each transaction instead of as a startup parameter (PgBouncer refuses those), and prepared statements are off. Also give the database role a default (`ALTER ROLE … SET statement_timeout`) for single statements. `session` for Postgres itself or a pooler in session mode.',
+  }),
   MIGRATE_ON_START: bool({
     default: true,
     description:

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Kysely, PostgresDialect } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, type Driver, type PostgresDialectConfig } from 'kysely';
 import pg from 'pg';
 import type { Database } from './tables/index.js';
 import { prepareMarkedQueries } from './prepared.js';
@@ -20,6 +20,14 @@ export interface DatabaseOptions {
   readonly applicationName?: string;
   /** Marked hot-path queries as named prepared statements (see prepared.ts); default true. */
   readonly preparedStatements?: boolean;
+  /**
+   * `session` (default): a connection is ours for its life, so the statement timeout is a
+   * startup parameter. `transaction`: behind a pooler in transaction mode (PgBouncer), which
+   * refuses startup parameters it does not track and hands a server connection to another client
+   * after each transaction: the timeout is set at the start of each transaction (`SET LOCAL`),
+   * and prepared statements are off.
+   */
+  readonly poolMode?: 'session' | 'transaction';
   readonly logger?: DbLogger;
 }
 
@@ -42,13 +50,39 @@ export async function openDatabase(opts: DatabaseOptions): Promise<DatabaseHandl
   return opts.url ? openPostgres(opts, opts.url) : openPglite(opts);
 }
 
+/**
+ * Postgres through a pooler in transaction mode: every transaction starts with
+ * `SET LOCAL statement_timeout`, which ends with it, so it never leaks to the pooler's next client.
+ */
+class PerTransactionTimeoutDialect extends PostgresDialect {
+  constructor(
+    config: PostgresDialectConfig,
+    private readonly statementTimeoutMs: number,
+  ) {
+    super(config);
+  }
+
+  override createDriver(): Driver {
+    const driver = super.createDriver();
+    const begin = driver.beginTransaction.bind(driver);
+    const timeout = CompiledQuery.raw(`SET LOCAL statement_timeout = ${Math.trunc(this.statementTimeoutMs)}`);
+    driver.beginTransaction = async (connection, settings) => {
+      await begin(connection, settings);
+      await connection.executeQuery(timeout);
+    };
+    return driver;
+  }
+}
+
 function openPostgres(opts: DatabaseOptions, url: string): DatabaseHandle {
+  const statementTimeoutMs = opts.statementTimeoutMs ?? 30_000;
+  const transactionPooled = opts.poolMode === 'transaction';
   const pool = new pg.Pool({
     connectionString: url,
     max: opts.poolMax ?? 10,
     connectionTimeoutMillis: opts.connectTimeoutMs ?? 5000,
     idleTimeoutMillis: 30_000,
-    statement_timeout: opts.statementTimeoutMs ?? 30_000,
+    ...(transactionPooled ? {} : { statement_timeout: statementTimeoutMs }),
     application_name: opts.applicationName ?? 'clockify-addon',
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
@@ -64,14 +98,18 @@ function openPostgres(opts: DatabaseOptions, url: string): DatabaseHandle {
     );
   });
   pool.on('connect', (client) => {
-    if (opts.preparedStatements !== false) {
+    if (opts.preparedStatements !== false && !transactionPooled) {
       prepareMarkedQueries(client as unknown as Parameters<typeof prepareMarkedQueries>[0]);
     }
     client.on('error', () => {
       // Reported through the pool's 'error' event or the failing query; never unhandled.
     });
   });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({
+    dialect: transactionPooled
+      ? new PerTransactionTimeoutDialect({ pool }, statementTimeoutMs)
+      : new PostgresDialect({ pool }),
+  });
   const u = new URL(url);
   return {
     db,

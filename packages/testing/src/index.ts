@@ -4,3 +4,4 @@ export * from './redis-server.js';
 export * from './tcp-proxy.js';
 export * from './processes.js';
 export * from './hostile-tokens.js';
+export * from './pgbouncer.js';
