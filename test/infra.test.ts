@@ -1080,6 +1080,12 @@ describe('Grafana dashboard', () => {
   const targets = panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, ...t })));
   const exprs = targets.map((t) => t.expr);
 
+  it('shows every metric the platform exports (the simulator is not deployed)', () => {
+    const exported = [...DEFINED.plain, ...DEFINED.histograms].filter((name) => !name.startsWith('simulator_'));
+    const missing = exported.filter((name) => !exprs.some((e) => new RegExp(`\\b${name}(_bucket)?\\b`).test(e)));
+    expect(missing, 'metrics on no panel').toEqual([]);
+  });
+
   it('parses and selects its Prometheus data source through a variable', () => {
     expect(dashboard.uid).toBeTruthy();
     expect(dashboard.title).toBeTruthy();
