@@ -49,5 +49,11 @@ describe('the platform running another add-on than the example', () => {
     );
     expect(tag.data).toMatchObject({ name: 'from tag-log', loggedBy: 'tag-log' });
     expect(addonId).toBeTruthy();
+    // Its lateness, received by the ingress → committed by the worker, is on the worker's /metrics.
+    const metrics = await (await fetch(`http://127.0.0.1:${s.worker!.worker.opsPort}/metrics`)).text();
+    const count = metrics
+      .split('\n')
+      .find((l) => l.startsWith('webhook_end_to_end_seconds_count{') && l.includes('event="NEW_TAG"'));
+    expect(Number(count?.split(' ').at(-1))).toBeGreaterThanOrEqual(1);
   });
 });

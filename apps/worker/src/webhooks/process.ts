@@ -47,12 +47,21 @@ const MAX_LOOKUPS = 3;
  * transaction (DeliveryGroups): under load the common case costs a share of one BEGIN, one claim,
  * one statement for the handlers' mirror writes (PendingMirrorWrites) and one COMMIT.
  */
+/** Seconds, from a delivery applied at once to one that waited out a long backlog. */
+const END_TO_END_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
+
 export async function processWebhook(deps: WorkerDeps, job: Job, token: string | undefined): Promise<WebhookOutcome> {
   const p = parsePayload(JOBS.webhookProcess, job.data);
   const counter = deps.metrics.counter('webhook_events_processed_total', 'Webhook deliveries processed by the worker', [
     'event',
     'status',
   ]);
+  const endToEnd = deps.metrics.histogram(
+    'webhook_end_to_end_seconds',
+    'From the ingress accepting a webhook to its delivery committed by a worker',
+    ['event'],
+    END_TO_END_BUCKETS,
+  );
   // Built on first use: most deliveries log nothing, and a child logger is not free.
   let childLog: Logger | undefined;
   const log = (): Logger =>
@@ -87,6 +96,8 @@ export async function processWebhook(deps: WorkerDeps, job: Job, token: string |
   };
   const finish = (status: WebhookOutcome): WebhookOutcome => {
     counter.inc({ event, status });
+    // Received by the ingress → committed here: what a delivery's lateness looks like end to end.
+    if (status === 'done') endToEnd.observe({ event }, Math.max(0, Date.now() - p.receivedAt) / 1000);
     return status;
   };
   await ensureWebhookEventPartition(deps.db, ref.windowStart);
