@@ -50,12 +50,16 @@ export const producerRedisVars = {
 };
 
 export const redisVars = {
-  REDIS_URL: url({
+  REDIS_URL: str({
     default: 'redis://127.0.0.1:6379',
-    protocols: ['redis', 'rediss'],
+    // A redis:// or rediss:// URL, or the sentinels of a monitored primary (see @cap/queue's redisTarget).
+    pattern:
+      /^rediss?:\/\/\S+$|^redis\+sentinel:\/\/(?:[^@/\s]*@)?[^/@\s]+:\d+(?:,[^/@\s,]+:\d+)*\/[A-Za-z0-9_.-]+(?:\/\d+)?$/,
+    expected:
+      'a redis:// or rediss:// URL, or redis+sentinel://[user:password@]host:port[,host:port…]/<master name>[/db]',
     secret: true,
     description:
-      'Redis holding the BullMQ queues, the dedupe gates and the rate limiter. Run it with `noeviction` and AOF.',
+      'Redis holding the BullMQ queues, the dedupe gates and the rate limiter. Run it with `noeviction` and AOF. Through Sentinel: `redis+sentinel://host:26379,host2:26379/mymaster` (the sentinels, then the name of the primary they monitor); the apps follow a failover.',
   }),
   BULLMQ_PREFIX: str({
     default: 'cap',

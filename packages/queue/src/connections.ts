@@ -9,6 +9,43 @@ import { Redis, type RedisOptions } from 'ioredis';
  * Keys are namespaced with BullMQ's `prefix`, never ioredis `keyPrefix`.
  */
 
+/**
+ * The forms of REDIS_URL: `redis://[user:password@]host:port[/db]` (`rediss://` with TLS), or
+ * through Sentinel, `redis+sentinel://[user:password@]host:port[,host:port…]/<master name>[/db]`:
+ * the sentinels to ask, then the name of the monitored primary. With Sentinel, ioredis asks the
+ * sentinels for the current primary and follows a failover; the password is the primary's (and,
+ * when set, the sentinels').
+ */
+export const SENTINEL_URL = /^redis\+sentinel:\/\/(?:([^@/]*)@)?([^/@]+)\/([A-Za-z0-9_.-]+)(?:\/(\d+))?$/;
+
+/** The ioredis options that reach the Redis a REDIS_URL names. */
+export function redisTarget(url: string): RedisOptions {
+  const sentinel = SENTINEL_URL.exec(url);
+  if (!sentinel) {
+    const u = new URL(url);
+    return {
+      host: u.hostname.replace(/^\[|\]$/g, ''),
+      port: Number(u.port || 6379),
+      ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+      ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+      ...(u.pathname.length > 1 ? { db: Number(u.pathname.slice(1)) } : {}),
+      ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
+    };
+  }
+  const [, auth, hosts, name, db] = sentinel;
+  const [user, password] = auth ? auth.split(':').map((p) => decodeURIComponent(p)) : [];
+  return {
+    sentinels: hosts!.split(',').map((hostPort) => {
+      const at = hostPort.lastIndexOf(':');
+      return { host: hostPort.slice(0, at), port: Number(hostPort.slice(at + 1)) };
+    }),
+    name: name!,
+    ...(user ? { username: user } : {}),
+    ...(password ? { password, sentinelPassword: password } : {}),
+    ...(db ? { db: Number(db) } : {}),
+  };
+}
+
 export interface ConnectionOptions {
   readonly url: string;
   /** Shown in `CLIENT LIST`, handy when an operator looks at a busy Redis. */
@@ -33,7 +70,7 @@ export function createProducerConnection(opts: ConnectionOptions): Redis {
     // A lost connection is retried by the strategy above; requests fail fast meanwhile.
     reconnectOnError: () => false,
   };
-  return new Redis(opts.url, options);
+  return new Redis({ ...redisTarget(opts.url), ...options });
 }
 
 export function createWorkerConnection(opts: ConnectionOptions): Redis {
@@ -44,14 +81,17 @@ export function createWorkerConnection(opts: ConnectionOptions): Redis {
     connectTimeout: opts.connectTimeoutMs ?? 5000,
     retryStrategy: (times) => reconnectDelay(times, 5000),
   };
-  return new Redis(opts.url, options);
+  return new Redis({ ...redisTarget(opts.url), ...options });
 }
 
 export class RedisUnavailableError extends Error {
   override name = 'RedisUnavailableError';
 }
 
+/** Where a REDIS_URL points, without credentials. */
 function describeUrl(url: string): string {
+  const sentinel = SENTINEL_URL.exec(url);
+  if (sentinel) return `the primary "${sentinel[3]}" of the sentinels ${sentinel[2]}`;
   const u = new URL(url);
   return `${u.protocol}//${u.hostname}:${u.port || 6379}`;
 }
@@ -61,7 +101,8 @@ function describeUrl(url: string): string {
  * one. Used at start so a missing Redis is a clear error, not a silent retry loop.
  */
 export async function waitForRedis(url: string, timeoutMs: number): Promise<void> {
-  const client = new Redis(url, {
+  const client = new Redis({
+    ...redisTarget(url),
     lazyConnect: true,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,

@@ -5,3 +5,4 @@ export * from './tcp-proxy.js';
 export * from './processes.js';
 export * from './hostile-tokens.js';
 export * from './pgbouncer.js';
+export * from './sentinel.js';

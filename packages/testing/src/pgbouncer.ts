@@ -94,7 +94,7 @@ export async function startPgBouncer(
     url: url.toString(),
     log: read,
     async close() {
-      if (proc.exitCode === null) {
+      if (proc.exitCode === null && proc.signalCode === null) {
         await new Promise<void>((resolve) => {
           proc.once('exit', () => resolve());
           proc.kill('SIGTERM');

@@ -119,7 +119,8 @@ export async function startOwnRedis(
     async stop() {
       admin?.disconnect();
       const p = proc;
-      if (!p || p.exitCode !== null) return;
+      // A process killed by a signal has no exit code, only a signal code.
+      if (!p || p.exitCode !== null || p.signalCode !== null) return;
       await new Promise<void>((resolve) => {
         p.once('exit', () => resolve());
         p.kill('SIGKILL');
