@@ -145,4 +145,42 @@ describe('npm run cli', () => {
     expect(refused.out).toContain('is no longer in the failed set; ask Clockify to resend (reinstall) instead');
     expect((await cli('dead-letters', 'list')).out).toContain('long-gone');
   }, 60_000);
+
+  it('queues: counts and the wait of the next job, pause and resume, drain only with --confirm', async () => {
+    const queues = s.ingress.context.queues;
+    const listed = await cli('queues', '--json');
+    expect(listed.code).toBe(0);
+    const backlogs = JSON.parse(listed.out.slice(listed.out.indexOf('['))) as {
+      queue: string;
+      counts: Record<string, number>;
+      oldestWaitingSeconds: number;
+      paused: boolean;
+    }[];
+    expect(backlogs.map((b) => b.queue).sort()).toEqual(['bootstrap', 'lifecycle', 'maintenance', 'webhooks']);
+    for (const b of backlogs) expect(Object.keys(b.counts).sort()).toEqual(['active', 'delayed', 'failed', 'waiting']);
+    expect((await cli('queues')).out).toMatch(/next waited \(s\)/);
+
+    expect((await cli('queues', 'pause', 'maintenance')).out).toContain('queue maintenance paused');
+    expect(await queues.maintenance.isPaused()).toBe(true);
+    expect((await cli('queues')).out).toMatch(/maintenance.*yes/);
+    expect((await cli('queues', 'resume', 'maintenance')).code).toBe(0);
+    expect(await queues.maintenance.isPaused()).toBe(false);
+
+    // A delayed bootstrap job, as a broken deploy might have queued.
+    await queues.bootstrap.add(
+      JOBS.bootstrapStart,
+      { v: 1, workspaceId: s.workspaceId, addonId: 'a'.repeat(24), trigger: 'manual' },
+      { delay: 3_600_000 },
+    );
+    const refused = await cli('queues', 'drain', 'bootstrap');
+    expect(refused.code).toBe(2);
+    expect(refused.out).toContain('add --confirm');
+    expect((await queues.bootstrap.getJobCounts('delayed')).delayed).toBe(1);
+    const drained = await cli('queues', 'drain', 'bootstrap', '--confirm');
+    expect(drained.out).toMatch(/queue bootstrap drained: 0 waiting and 1 delayed jobs deleted/);
+    expect((await queues.bootstrap.getJobCounts('delayed')).delayed).toBe(0);
+    const unknown = await cli('queues', 'pause', 'nope');
+    expect(unknown.code).toBe(2);
+    expect(unknown.out).toContain('needs a queue: lifecycle, webhooks, bootstrap, maintenance');
+  });
 });

@@ -16,6 +16,36 @@ async function headTimestamp(client: Redis, queue: Queue, set: 'wait' | 'priorit
   return timestamp === null ? undefined : Number(timestamp);
 }
 
+/** A queue's jobs by state (`waiting` includes the prioritized set) and the wait of its next job. */
+export interface QueueBacklog {
+  readonly queue: string;
+  readonly counts: Readonly<Record<'waiting' | 'active' | 'delayed' | 'failed', number>>;
+  /** Seconds the job next in line has waited; 0 when none waits. */
+  readonly oldestWaitingSeconds: number;
+  readonly paused: boolean;
+}
+
+/** Reads one queue's backlog from Redis: counts by state and the wait of the job next in line. */
+export async function queueBacklog(redis: Redis, queue: Queue, now: () => number = Date.now): Promise<QueueBacklog> {
+  const [counts, heads, paused] = await Promise.all([
+    queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed'),
+    Promise.all([headTimestamp(redis, queue, 'wait'), headTimestamp(redis, queue, 'prioritized')]),
+    queue.isPaused(),
+  ]);
+  const oldest = Math.min(...heads.filter((t): t is number => t !== undefined && Number.isFinite(t)));
+  return {
+    queue: queue.name,
+    counts: {
+      waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0),
+      active: counts.active ?? 0,
+      delayed: counts.delayed ?? 0,
+      failed: counts.failed ?? 0,
+    },
+    oldestWaitingSeconds: Number.isFinite(oldest) ? Math.max(0, (now() - oldest) / 1000) : 0,
+    paused,
+  };
+}
+
 /**
  * The backlog gauges every process exports, read from Redis when Prometheus scrapes:
  *
@@ -36,26 +66,24 @@ export function registerQueueGauges(
   queues: readonly Queue[],
   now: () => number = Date.now,
 ): void {
+  // One read of Redis serves both gauges of a scrape.
+  let reading: Promise<(QueueBacklog | undefined)[]> | undefined;
+  const read = () =>
+    (reading ??= Promise.all(queues.map((queue) => queueBacklog(redis, queue, now).catch(() => undefined))).finally(
+      () => {
+        reading = undefined;
+      },
+    ));
   metrics.gauge(
     'queue_jobs',
     'Jobs per queue and state (sampled at scrape time; waiting includes prioritized)',
     ['queue', 'state'],
     async function () {
-      await Promise.all(
-        queues.map(async (queue) => {
-          try {
-            const {
-              waiting = 0,
-              prioritized = 0,
-              ...rest
-            } = await queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed');
-            this.set({ queue: queue.name, state: 'waiting' }, waiting + prioritized);
-            for (const [state, n] of Object.entries(rest)) this.set({ queue: queue.name, state }, n);
-          } catch {
-            // Redis unreachable: keep the last values.
-          }
-        }),
-      );
+      // Redis unreachable: a queue's last values stay.
+      for (const backlog of await read()) {
+        if (!backlog) continue;
+        for (const [state, n] of Object.entries(backlog.counts)) this.set({ queue: backlog.queue, state }, n);
+      }
     },
   );
   metrics.gauge(
@@ -63,20 +91,9 @@ export function registerQueueGauges(
     'Seconds the job next in line has waited, per queue (0 when none waits; sampled at scrape time)',
     ['queue'],
     async function () {
-      await Promise.all(
-        queues.map(async (queue) => {
-          try {
-            const heads = await Promise.all([
-              headTimestamp(redis, queue, 'wait'),
-              headTimestamp(redis, queue, 'prioritized'),
-            ]);
-            const oldest = Math.min(...heads.filter((t): t is number => t !== undefined && Number.isFinite(t)));
-            this.set({ queue: queue.name }, Number.isFinite(oldest) ? Math.max(0, (now() - oldest) / 1000) : 0);
-          } catch {
-            // Redis unreachable: keep the last value.
-          }
-        }),
-      );
+      for (const backlog of await read()) {
+        if (backlog) this.set({ queue: backlog.queue }, backlog.oldestWaitingSeconds);
+      }
     },
   );
 }

@@ -19,7 +19,7 @@ import {
 } from '@cap/operator-actions';
 import { closeQueues, createQueues, createWorkerConnection, waitForRedis } from '@cap/queue';
 import { createLogger } from '@cap/observability';
-import { acquireEmbeddedDatabaseLock, loadKeyring } from '@cap/app-process';
+import { acquireEmbeddedDatabaseLock, loadKeyring, queueBacklog } from '@cap/app-process';
 import { rotateKeys } from './keys.js';
 
 const USAGE = `Usage: npm run cli -- <command>
@@ -31,6 +31,9 @@ Commands:
   bootstrap <workspaceId> [--no-wait]                     start a bootstrap and show its progress
   keys rotate [--dry-run]                                 re-encrypt every stored token under TOKEN_ENCRYPTION_KEY
                                                           (safe while the system serves; run it again to resume)
+  queues [--json]                                         jobs per queue and state, the wait of the next job, paused
+  queues pause|resume <queue>                             stop or restart every worker taking jobs from a queue
+  queues drain <queue> --confirm                          delete a queue's waiting and delayed jobs (a broken deploy)
 
 Uses REDIS_URL, BULLMQ_PREFIX, DATABASE_URL and the token keys like the apps (see ENV_VARS.md).`;
 
@@ -128,6 +131,7 @@ async function main(argv: string[]): Promise<number> {
       json: { type: 'boolean', default: false },
       'no-wait': { type: 'boolean', default: false },
       'dry-run': { type: 'boolean', default: false },
+      confirm: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -216,6 +220,53 @@ async function main(argv: string[]): Promise<number> {
       }
       process.stdout.write(`bootstrap ${p.run.status}: ${p.totals.items} items in ${p.totals.requests} requests\n`);
       return p.run.status === 'COMPLETED' ? 0 : 1;
+    }
+    if (command === 'queues') {
+      const { queues: all } = await needQueues();
+      if (sub === undefined) {
+        const backlogs = await Promise.all(Object.values(all).map((q) => queueBacklog(connection!, q)));
+        if (values.json) process.stdout.write(`${JSON.stringify(backlogs, null, 2)}\n`);
+        else
+          process.stdout.write(
+            `${table(
+              backlogs.map((b) => ({
+                queue: b.queue,
+                ...b.counts,
+                'next waited (s)': b.oldestWaitingSeconds.toFixed(1),
+                paused: b.paused ? 'yes' : '',
+              })),
+            )}\n`,
+          );
+        return 0;
+      }
+      const queue = Object.values(all).find((q) => q.name === arg);
+      if (!['pause', 'resume', 'drain'].includes(sub)) throw new UsageError(`unknown queues command: ${sub}`);
+      if (!queue) {
+        throw new UsageError(
+          `queues ${sub} needs a queue: ${Object.values(all)
+            .map((q) => q.name)
+            .join(', ')}`,
+        );
+      }
+      if (sub === 'pause') {
+        await queue.pause();
+        process.stdout.write(`queue ${queue.name} paused: workers take no new job from it until "queues resume"\n`);
+      } else if (sub === 'resume') {
+        await queue.resume();
+        process.stdout.write(`queue ${queue.name} resumed\n`);
+      } else {
+        if (!values.confirm) {
+          throw new UsageError(
+            `queues drain deletes every waiting and delayed job of ${queue.name}; add --confirm to do it`,
+          );
+        }
+        const before = await queueBacklog(connection!, queue);
+        await queue.drain(true);
+        process.stdout.write(
+          `queue ${queue.name} drained: ${before.counts.waiting} waiting and ${before.counts.delayed} delayed jobs deleted (active and failed jobs are kept)\n`,
+        );
+      }
+      return 0;
     }
     if (command === 'keys' && sub === 'rotate') {
       const keyring = loadKeyring(config, createLogger({ name: 'cli', level: 'warn' }, process.stderr));
