@@ -72,6 +72,11 @@ function rate(
   };
 }
 
+/** Redis's `used_memory`, in bytes. */
+async function usedMemory(redis: Redis): Promise<number> {
+  return Number(/^used_memory:(\d+)/m.exec(await redis.info('memory'))?.[1] ?? NaN);
+}
+
 async function redisPid(redis: Redis): Promise<number> {
   const info = await redis.info('server');
   return Number(/^process_id:(\d+)/m.exec(info)?.[1] ?? 0);
@@ -306,6 +311,7 @@ async function main(): Promise<void> {
     round: number;
     prefillSeconds: number;
     resent: number;
+    redisBytesPerQueuedWebhook: number;
     baseline: Measured;
     worker: Measured & { statuses: Record<string, number>; perTransaction: number };
     ratio: number;
@@ -318,16 +324,19 @@ async function main(): Promise<void> {
     await stopProcess(setup);
 
     for (let round = 1; round <= ROUNDS; round++) {
+      const memoryBefore = await usedMemory(redis);
       const { seconds: prefillSeconds, resent } = await prefill(cluster);
       const queued = await queuedWebhooks(redis, cluster.prefix);
       if (queued !== COUNT) throw new Error(`${queued} webhook jobs are waiting, expected ${COUNT}`);
+      // What a queued webhook costs Redis: its job (body included) and its dedupe gates.
+      const bytesPerQueued = (await usedMemory(redis)) - memoryBefore;
       if (resent.length > 0)
         log(`  (${resent.length} deliveries sent again after: ${[...new Set(resent)].join('; ')})`);
       const basePrefix = `${cluster.prefix}-noop${round}`;
       const copied = await copyQueue(redis, cluster.prefix, basePrefix);
       if (copied !== COUNT) throw new Error(`copied ${copied} jobs, expected ${COUNT}`);
       log(
-        `round ${round}: ${COUNT} webhooks queued through the ingress in ${prefillSeconds.toFixed(1)} s and copied for the baseline`,
+        `round ${round}: ${COUNT} webhooks queued through the ingress in ${prefillSeconds.toFixed(1)} s (Redis memory ${(bytesPerQueued / COUNT).toFixed(0)} bytes each) and copied for the baseline`,
       );
       // Alternate which goes first, so drift on a shared machine hits both alike.
       let baseline: Measured;
@@ -348,7 +357,15 @@ async function main(): Promise<void> {
       log(
         `  worker       ${worker.perSecond.toFixed(0).padStart(6)} webhooks/s done (${worker.seconds.toFixed(2)} s; ${cpu(worker)}; ${worker.perTransaction.toFixed(1)} per transaction)  ratio ${ratio.toFixed(2)}`,
       );
-      rounds.push({ round, prefillSeconds, resent: resent.length, baseline, worker, ratio });
+      rounds.push({
+        round,
+        prefillSeconds,
+        resent: resent.length,
+        redisBytesPerQueuedWebhook: Math.round(bytesPerQueued / COUNT),
+        baseline,
+        worker,
+        ratio,
+      });
     }
     const mirrored = await cluster.database.db
       .selectFrom('workspace_entities')
@@ -359,10 +376,14 @@ async function main(): Promise<void> {
       baselinePerSecond: median(rounds.map((r) => r.baseline.perSecond)),
       workerPerSecond: median(rounds.map((r) => r.worker.perSecond)),
       ratio: median(rounds.map((r) => r.ratio)),
+      redisBytesPerQueuedWebhook: median(rounds.map((r) => r.redisBytesPerQueuedWebhook)),
     };
     const meets = summary.ratio >= TARGET_RATIO;
     log('\nsummary (median of rounds)');
     log(`  no-op BullMQ worker : ${summary.baselinePerSecond.toFixed(0)} jobs/s`);
+    log(
+      `  Redis per queued webhook: ${summary.redisBytesPerQueuedWebhook.toFixed(0)} bytes (job with its body, and its gates)`,
+    );
     log(
       `  worker process      : ${summary.workerPerSecond.toFixed(0)} webhooks/s fully processed (done in Postgres, handler included)`,
     );
