@@ -97,7 +97,7 @@ export async function startIngress(opts: StartIngressOptions): Promise<RunningIn
     throw new StartupError(`cannot load the Clockify public key: ${(err as Error).message}`);
   }
 
-  await requireRedis(config.REDIS_URL, config.REDIS_CONNECT_TIMEOUT_MS);
+  await requireRedis(config.REDIS_URL, config.REDIS_CONNECT_TIMEOUT_MS, config.BULLMQ_PREFIX);
   const database = opts.database ?? (await openMigratedDatabase(config, logger, 'ingress', opts.addon));
   const keyring = loadKeyring(config, logger);
 

@@ -62,7 +62,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
   const metrics = opts.metrics ?? new Metrics({ app: 'worker' });
   const shutdown = opts.shutdown ?? new Shutdown(logger, config.SHUTDOWN_TIMEOUT_MS);
 
-  await requireRedis(config.REDIS_URL, config.REDIS_CONNECT_TIMEOUT_MS);
+  await requireRedis(config.REDIS_URL, config.REDIS_CONNECT_TIMEOUT_MS, config.BULLMQ_PREFIX);
   const database = opts.database ?? (await openMigratedDatabase(config, logger, 'worker', opts.addon));
   const keyring = loadKeyring(config, logger);
 

@@ -45,6 +45,8 @@ export interface StackOptions {
   readonly rateLimit?: false;
   /** Another Redis than the shared test server (fault tests run their own). */
   readonly redisUrl?: string;
+  /** BULLMQ_PREFIX (default a unique one); a Redis Cluster needs a hash tag, `{…}`. */
+  readonly prefix?: string;
   /** Another Postgres URL for the worker (e.g. through a proxy a test can cut). */
   readonly workerDatabaseUrl?: string;
 }
@@ -85,7 +87,7 @@ export interface Stack {
  */
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const testDb = await createTestDatabase('stack');
-  const prefix = uniquePrefix('stack');
+  const prefix = opts.prefix ?? uniquePrefix('stack');
   const encryptionKey = randomBytes(32).toString('base64');
   const dataDir = mkdtempSync(join(tmpdir(), 'cap-stack-'));
   const redisUrl = opts.redisUrl ?? testRedisUrl();

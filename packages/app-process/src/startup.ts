@@ -1,6 +1,6 @@
 import { openDatabase, migrateToLatest, pendingMigrations, type AddonMigrations, type DatabaseHandle } from '@cap/db';
 import type { Logger } from '@cap/observability';
-import { checkRedisDurability, waitForRedis } from '@cap/queue';
+import { checkRedisDurability, isClusterUrl, waitForRedis } from '@cap/queue';
 import { Keyring, resolveEncryptionKey } from '@cap/secrets';
 import type { Redis } from 'ioredis';
 
@@ -13,7 +13,16 @@ export class StartupError extends Error {
   override name = 'StartupError';
 }
 
-export async function requireRedis(url: string, timeoutMs: number): Promise<void> {
+/**
+ * Waits for Redis. On a cluster every key the platform writes starts with `prefix`, so it must be
+ * a hash tag (`{cap}`): BullMQ's and the platform's scripts then find their keys in one slot.
+ */
+export async function requireRedis(url: string, timeoutMs: number, prefix?: string): Promise<void> {
+  if (prefix !== undefined && isClusterUrl(url) && !/^\{[^{}]+\}/.test(prefix)) {
+    throw new StartupError(
+      `REDIS_URL names a Redis Cluster, so BULLMQ_PREFIX must start with a hash tag such as {${prefix.replace(/[{}]/g, '')}} (it is "${prefix}"): every key then maps to one slot, as BullMQ's scripts need.`,
+    );
+  }
   try {
     await waitForRedis(url, timeoutMs);
   } catch (err) {

@@ -52,14 +52,15 @@ export const producerRedisVars = {
 export const redisVars = {
   REDIS_URL: str({
     default: 'redis://127.0.0.1:6379',
-    // A redis:// or rediss:// URL, or the sentinels of a monitored primary (see @cap/queue's redisTarget).
+    // A redis:// or rediss:// URL, the sentinels of a monitored primary, or some nodes of a cluster
+    // (see @cap/queue's connectRedis).
     pattern:
-      /^rediss?:\/\/\S+$|^redis\+sentinel:\/\/(?:[^@/\s]*@)?[^/@\s]+:\d+(?:,[^/@\s,]+:\d+)*\/[A-Za-z0-9_.-]+(?:\/\d+)?$/,
+      /^rediss?:\/\/\S+$|^redis\+cluster:\/\/(?:[^@/\s]*@)?[^/@\s]+:\d+(?:,[^/@\s,]+:\d+)*\/?$|^redis\+sentinel:\/\/(?:[^@/\s]*@)?[^/@\s]+:\d+(?:,[^/@\s,]+:\d+)*\/[A-Za-z0-9_.-]+(?:\/\d+)?$/,
     expected:
-      'a redis:// or rediss:// URL, or redis+sentinel://[user:password@]host:port[,host:port…]/<master name>[/db]',
+      'a redis:// or rediss:// URL, redis+sentinel://[user:password@]host:port[,host:port…]/<master name>[/db], or redis+cluster://[user:password@]host:port[,host:port…]',
     secret: true,
     description:
-      'Redis holding the BullMQ queues, the dedupe gates and the rate limiter. Run it with `noeviction` and AOF. Through Sentinel: `redis+sentinel://host:26379,host2:26379/mymaster` (the sentinels, then the name of the primary they monitor); the apps follow a failover.',
+      'Redis holding the BullMQ queues, the dedupe gates and the rate limiter. Run it with `noeviction` and AOF. Through Sentinel: `redis+sentinel://host:26379,host2:26379/mymaster` (the sentinels, then the name of the primary they monitor); the apps follow a failover. Redis Cluster: `redis+cluster://host:6379,host2:6379` (some of its nodes), with BULLMQ_PREFIX a hash tag such as `{cap}`.',
   }),
   BULLMQ_PREFIX: str({
     default: 'cap',

@@ -1,4 +1,4 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 
 /**
  * Two kinds of Redis connection:
@@ -18,7 +18,49 @@ import { Redis, type RedisOptions } from 'ioredis';
  */
 export const SENTINEL_URL = /^redis\+sentinel:\/\/(?:([^@/]*)@)?([^/@]+)\/([A-Za-z0-9_.-]+)(?:\/(\d+))?$/;
 
-/** The ioredis options that reach the Redis a REDIS_URL names. */
+/**
+ * Redis Cluster: `redis+cluster://[user:password@]host:port[,host:port…]`, some of its nodes (the
+ * rest are discovered). Every key the platform writes starts with BULLMQ_PREFIX, which must then
+ * be a hash tag (`{cap}`), so BullMQ's and the platform's multi-key scripts find their keys in one
+ * slot.
+ */
+export const CLUSTER_URL = /^redis\+cluster:\/\/(?:([^@/]*)@)?([^/@]+?)\/?$/;
+
+/** True when REDIS_URL names a Redis Cluster. */
+export function isClusterUrl(url: string): boolean {
+  return CLUSTER_URL.test(url);
+}
+
+function hostPorts(list: string): { host: string; port: number }[] {
+  return list.split(',').map((hostPort) => {
+    const at = hostPort.lastIndexOf(':');
+    return { host: hostPort.slice(0, at), port: Number(hostPort.slice(at + 1)) };
+  });
+}
+
+/**
+ * A connection to the Redis a REDIS_URL names, with `options` for each node: a `Redis`, or for a
+ * cluster URL an ioredis `Cluster`, which speaks the same commands (routing each by its key) and
+ * which BullMQ takes as well; it is typed as `Redis` for the code that only sends commands.
+ */
+export function connectRedis(url: string, options: RedisOptions): Redis {
+  const cluster = CLUSTER_URL.exec(url);
+  if (!cluster) return new Redis({ ...redisTarget(url), ...options });
+  const [, auth, hosts] = cluster;
+  const [user, password] = auth ? auth.split(':').map((p) => decodeURIComponent(p)) : [];
+  const { retryStrategy, enableOfflineQueue, ...nodeOptions } = options;
+  return new Cluster(hostPorts(hosts!), {
+    redisOptions: {
+      ...nodeOptions,
+      ...(user ? { username: user } : {}),
+      ...(password ? { password } : {}),
+    },
+    ...(enableOfflineQueue !== undefined ? { enableOfflineQueue } : {}),
+    ...(retryStrategy ? { clusterRetryStrategy: (times: number) => retryStrategy(times) } : {}),
+  }) as unknown as Redis;
+}
+
+/** The ioredis options that reach the Redis a REDIS_URL names (not a cluster: see connectRedis). */
 export function redisTarget(url: string): RedisOptions {
   const sentinel = SENTINEL_URL.exec(url);
   if (!sentinel) {
@@ -35,10 +77,7 @@ export function redisTarget(url: string): RedisOptions {
   const [, auth, hosts, name, db] = sentinel;
   const [user, password] = auth ? auth.split(':').map((p) => decodeURIComponent(p)) : [];
   return {
-    sentinels: hosts!.split(',').map((hostPort) => {
-      const at = hostPort.lastIndexOf(':');
-      return { host: hostPort.slice(0, at), port: Number(hostPort.slice(at + 1)) };
-    }),
+    sentinels: hostPorts(hosts!),
     name: name!,
     ...(user ? { username: user } : {}),
     ...(password ? { password, sentinelPassword: password } : {}),
@@ -70,7 +109,7 @@ export function createProducerConnection(opts: ConnectionOptions): Redis {
     // A lost connection is retried by the strategy above; requests fail fast meanwhile.
     reconnectOnError: () => false,
   };
-  return new Redis({ ...redisTarget(opts.url), ...options });
+  return connectRedis(opts.url, options);
 }
 
 export function createWorkerConnection(opts: ConnectionOptions): Redis {
@@ -81,7 +120,7 @@ export function createWorkerConnection(opts: ConnectionOptions): Redis {
     connectTimeout: opts.connectTimeoutMs ?? 5000,
     retryStrategy: (times) => reconnectDelay(times, 5000),
   };
-  return new Redis({ ...redisTarget(opts.url), ...options });
+  return connectRedis(opts.url, options);
 }
 
 export class RedisUnavailableError extends Error {
@@ -92,6 +131,8 @@ export class RedisUnavailableError extends Error {
 function describeUrl(url: string): string {
   const sentinel = SENTINEL_URL.exec(url);
   if (sentinel) return `the primary "${sentinel[3]}" of the sentinels ${sentinel[2]}`;
+  const cluster = CLUSTER_URL.exec(url);
+  if (cluster) return `the cluster nodes ${cluster[2]}`;
   const u = new URL(url);
   return `${u.protocol}//${u.hostname}:${u.port || 6379}`;
 }
@@ -101,8 +142,7 @@ function describeUrl(url: string): string {
  * one. Used at start so a missing Redis is a clear error, not a silent retry loop.
  */
 export async function waitForRedis(url: string, timeoutMs: number): Promise<void> {
-  const client = new Redis({
-    ...redisTarget(url),
+  const client = connectRedis(url, {
     lazyConnect: true,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,

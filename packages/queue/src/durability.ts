@@ -25,6 +25,13 @@ function versionAtLeast(version: string, major: number, minor: number): boolean 
 }
 
 export async function detectDurability(redis: Redis): Promise<Durability> {
+  if (redis.isCluster) {
+    // WAIT and WAITAOF confirm the node they run on, and a cluster routes them to any node.
+    return {
+      mode: 'none',
+      detail: 'on Redis Cluster the ingress cannot confirm a write durable yet: run the nodes with appendfsync always',
+    };
+  }
   const info = await redis.info();
   const field = (name: string) => infoField(info, name);
   const version = field('redis_version') ?? '0';

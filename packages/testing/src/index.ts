@@ -6,3 +6,4 @@ export * from './processes.js';
 export * from './hostile-tokens.js';
 export * from './pgbouncer.js';
 export * from './sentinel.js';
+export * from './redis-cluster.js';
