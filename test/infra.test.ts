@@ -1010,6 +1010,16 @@ describe('Prometheus', () => {
     }
   });
 
+  it('has a promtool unit test for every alert', () => {
+    const alerts = (parse(read('infra/prometheus/alerts.yml')) as { groups: { rules: { alert?: string }[] }[] }).groups
+      .flatMap((g) => g.rules.map((r) => r.alert))
+      .filter((a): a is string => a !== undefined);
+    const tested = new Set(
+      [...read('infra/prometheus/alerts.test.yml').matchAll(/alertname: (\w+)/g)].map((m) => m[1]),
+    );
+    expect(alerts.filter((a) => !tested.has(a))).toEqual([]);
+  });
+
   it('has an Alertmanager config that amtool accepts, paging on critical alerts', (ctx) => {
     const config = parse(read('infra/alertmanager/alertmanager.yml')) as {
       route: { receiver: string; routes: { receiver: string; matchers: string[] }[] };

@@ -48,12 +48,17 @@ export class WorkerRegistry {
   private readonly infraWaits = new Map<string, number>();
 
   constructor(private readonly opts: RegistryOptions) {
+    // `job_name`, not `job`: Prometheus keeps `job` for the scrape job and would rename ours.
     this.duration = opts.metrics.histogram('worker_job_duration_seconds', 'Time spent processing a job', [
       'queue',
-      'job',
+      'job_name',
       'outcome',
     ]);
-    this.jobs = opts.metrics.counter('worker_jobs_total', 'Jobs processed by outcome', ['queue', 'job', 'outcome']);
+    this.jobs = opts.metrics.counter('worker_jobs_total', 'Jobs processed by outcome', [
+      'queue',
+      'job_name',
+      'outcome',
+    ]);
     this.infraDelays = opts.metrics.counter(
       'worker_jobs_infrastructure_waits_total',
       'Jobs put back to wait after an infrastructure error (Postgres or Redis away, deadlock), no attempt spent',
@@ -85,7 +90,7 @@ export class WorkerRegistry {
       } finally {
         // The backoff's exponent lives only while the job keeps meeting infrastructure errors.
         if (outcome !== 'infrastructure' && job.id !== undefined) this.infraWaits.delete(job.id);
-        const labels = { queue: spec.queue, job: job.name, outcome };
+        const labels = { queue: spec.queue, job_name: job.name, outcome };
         this.duration.observe(labels, secondsSince(start));
         this.jobs.inc(labels);
       }
