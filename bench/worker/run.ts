@@ -36,6 +36,8 @@ const ROUNDS = Math.max(1, Math.floor(numberArg(args, 'rounds', 3)));
 // The worker's default WORKER_CONCURRENCY_WEBHOOKS.
 const CONCURRENCY = Math.max(1, Math.floor(numberArg(args, 'concurrency', 128)));
 const TARGET_RATIO = 0.3;
+// Worker processes on the measured side (`--processes=2`: what one more process buys).
+const PROCESSES = Math.max(1, Math.floor(numberArg(args, 'processes', 1)));
 // Extra environment of the measured worker (`--worker-env=DATABASE_POOL_MAX=16,LOG_LEVEL=warn`).
 const WORKER_ENV: Record<string, string> = Object.fromEntries(
   (args['worker-env'] ?? '')
@@ -231,13 +233,14 @@ async function runWorker(
   const profile = args.cpuprof
     ? ['--cpu-prof', `--cpu-prof-dir=${args.cpuprof}`, `--cpu-prof-name=worker-round${round}.cpuprofile`]
     : [];
-  const worker = await cluster.startWorker(
-    { WORKER_CONCURRENCY_WEBHOOKS: String(CONCURRENCY), ...WORKER_ENV },
-    profile,
+  const workers = await Promise.all(
+    Array.from({ length: PROCESSES }, () =>
+      cluster.startWorker({ WORKER_CONCURRENCY_WEBHOOKS: String(CONCURRENCY), ...WORKER_ENV }, profile),
+    ),
   );
-  const workerPid = worker.child.pid ?? 0;
+  const workerPids = workers.map((w) => w.child.pid ?? 0);
   const before = {
-    worker: cpuSeconds([workerPid]),
+    worker: cpuSeconds(workerPids),
     postgres: cpuSeconds(await postgresPids(cluster)),
     redis: cpuSeconds([redisProcess]),
   };
@@ -245,7 +248,9 @@ async function runWorker(
   // were processed.
   const statuses = await until(
     async () => {
-      if (worker.child.exitCode !== null) throw new Error(`the worker exited with ${worker.child.exitCode}`);
+      for (const worker of workers) {
+        if (worker.child.exitCode !== null) throw new Error(`a worker exited with ${worker.child.exitCode}`);
+      }
       const rows = await db
         .selectFrom('webhook_events')
         .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
@@ -264,7 +269,7 @@ async function runWorker(
     },
   );
   const cpu = {
-    consumer: cpuDelta(before.worker, cpuSeconds([workerPid])),
+    consumer: cpuDelta(before.worker, cpuSeconds(workerPids)),
     postgres: cpuDelta(before.postgres, cpuSeconds(await postgresPids(cluster))),
     redis: cpuDelta(before.redis, cpuSeconds([redisProcess])),
   };
@@ -280,8 +285,10 @@ async function runWorker(
     .where('processed_at', '>=', since)
     .where('status', '=', 'done')
     .executeTakeFirstOrThrow();
-  const code = await stopProcess(worker);
-  if (code !== 0) log(`  WARNING: the worker exited with ${code} after SIGTERM`);
+  for (const worker of workers) {
+    const code = await stopProcess(worker);
+    if (code !== 0) log(`  WARNING: a worker exited with ${code} after SIGTERM`);
+  }
   if ((statuses.done ?? 0) !== COUNT) {
     throw new Error(`only ${statuses.done ?? 0} of ${COUNT} deliveries reached done: ${JSON.stringify(statuses)}`);
   }
@@ -293,7 +300,7 @@ async function runWorker(
 async function main(): Promise<void> {
   const build = ensureBuilt(args);
   log(
-    `\nbench:worker — ${COUNT} webhooks per round, ${ROUNDS} rounds, concurrency ${CONCURRENCY}, ${machine().cpus} cores, Node ${process.version}`,
+    `\nbench:worker — ${COUNT} webhooks per round, ${ROUNDS} rounds, ${PROCESSES} worker process(es) at concurrency ${CONCURRENCY}, ${machine().cpus} cores, Node ${process.version}`,
   );
   const cluster = await startCluster({
     label: 'worker',
@@ -401,6 +408,7 @@ async function main(): Promise<void> {
         count: COUNT,
         rounds: ROUNDS,
         concurrency: CONCURRENCY,
+        processes: PROCESSES,
         workerEnv: WORKER_ENV,
         sizes: SIZES,
         job: JOBS.webhookProcess,
