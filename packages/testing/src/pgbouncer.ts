@@ -3,6 +3,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stopChild } from './processes.js';
 import { freePort, waitFor } from './wait.js';
 
 export interface OwnPgBouncer {
@@ -83,7 +84,7 @@ export async function startPgBouncer(
       { timeoutMs: 10_000, message: `pgbouncer on port ${port} (log: ${read()})` },
     );
   } catch (err) {
-    proc.kill('SIGKILL');
+    await stopChild(proc);
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
@@ -94,12 +95,7 @@ export async function startPgBouncer(
     url: url.toString(),
     log: read,
     async close() {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        await new Promise<void>((resolve) => {
-          proc.once('exit', () => resolve());
-          proc.kill('SIGTERM');
-        });
-      }
+      await stopChild(proc, 'SIGTERM');
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -16,6 +16,18 @@ export interface AppProcess {
 
 const SIGNALS: Record<string, number> = { SIGTERM: 15, SIGKILL: 9, SIGINT: 2 };
 
+/**
+ * Stops a server process a test started and resolves once it is gone; at once when it already is
+ * (a process killed by a signal has no exit code, only a signal code).
+ */
+export function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill(signal);
+  });
+}
+
 /** Runs a node script (an app's built entry point) with the given environment only. */
 export function startAppProcess(script: string, env: Record<string, string>, args: string[] = []): AppProcess {
   const child = spawn(process.execPath, [script, ...args], {

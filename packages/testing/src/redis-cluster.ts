@@ -2,7 +2,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import { stopChild } from './processes.js';
+import { redisAnswers } from './redis-server.js';
 import { freePort, waitFor } from './wait.js';
 
 export interface OwnCluster {
@@ -22,16 +23,7 @@ export async function startOwnCluster(nodes = 3): Promise<OwnCluster> {
   const ports: number[] = [];
   const procs: ChildProcess[] = [];
   const close = async () => {
-    await Promise.all(
-      procs.map(
-        (p) =>
-          new Promise<void>((resolve) => {
-            if (p.exitCode !== null || p.signalCode !== null) return resolve();
-            p.once('exit', () => resolve());
-            p.kill('SIGKILL');
-          }),
-      ),
-    );
+    await Promise.all(procs.map((p) => stopChild(p)));
     rmSync(dir, { recursive: true, force: true });
   };
   try {
@@ -63,20 +55,8 @@ export async function startOwnCluster(nodes = 3): Promise<OwnCluster> {
         ),
       );
     }
-    const probe = async (port: number, check: (r: Redis) => Promise<boolean>) => {
-      const r = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-      r.on('error', () => {});
-      try {
-        await r.connect();
-        return await check(r);
-      } catch {
-        return false;
-      } finally {
-        r.disconnect();
-      }
-    };
     for (const port of ports) {
-      await waitFor(() => probe(port, async (r) => (await r.ping()) === 'PONG'), {
+      await waitFor(() => redisAnswers(port), {
         message: `cluster node on port ${port}`,
       });
     }
@@ -87,7 +67,7 @@ export async function startOwnCluster(nodes = 3): Promise<OwnCluster> {
     );
     if (created.status !== 0) throw new Error(`redis-cli --cluster create failed: ${created.stdout}${created.stderr}`);
     for (const port of ports) {
-      await waitFor(() => probe(port, async (r) => /cluster_state:ok/.test(String(await r.cluster('INFO')))), {
+      await waitFor(() => redisAnswers(port, async (r) => /cluster_state:ok/.test(String(await r.cluster('INFO')))), {
         timeoutMs: 20_000,
         message: `cluster_state:ok on port ${port}`,
       });

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { stopChild } from './processes.js';
 import { freePort, waitFor } from './wait.js';
 
 export interface OwnRedis {
@@ -21,6 +22,26 @@ export interface OwnRedis {
   stop(): Promise<void>;
   start(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * Whether the redis-server on `port` answers `check` (default PING) now, on a connection of its
+ * own that does not retry; false while it cannot be reached.
+ */
+export async function redisAnswers(
+  port: number,
+  check: (r: Redis) => Promise<boolean> = async (r) => (await r.ping()) === 'PONG',
+): Promise<boolean> {
+  const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on('error', () => {});
+  try {
+    await probe.connect();
+    return await check(probe);
+  } catch {
+    return false;
+  } finally {
+    probe.disconnect();
+  }
 }
 
 /**
@@ -65,23 +86,7 @@ export async function startOwnRedis(
       ],
       { stdio: 'ignore' },
     );
-    await waitFor(
-      async () => {
-        const probe = new Redis(port, '127.0.0.1', {
-          lazyConnect: true,
-          maxRetriesPerRequest: 0,
-          retryStrategy: () => null,
-        });
-        probe.on('error', () => {});
-        try {
-          await probe.connect();
-          return (await probe.ping()) === 'PONG';
-        } finally {
-          probe.disconnect();
-        }
-      },
-      { timeoutMs: 10_000, message: `redis-server on port ${port}` },
-    );
+    await waitFor(() => redisAnswers(port), { timeoutMs: 10_000, message: `redis-server on port ${port}` });
     admin = new Redis(port, '127.0.0.1', { connectionName: 'test-admin', maxRetriesPerRequest: null });
     admin.on('error', () => {});
     const id = await admin.client('ID');
@@ -118,13 +123,7 @@ export async function startOwnRedis(
     },
     async stop() {
       admin?.disconnect();
-      const p = proc;
-      // A process killed by a signal has no exit code, only a signal code.
-      if (!p || p.exitCode !== null || p.signalCode !== null) return;
-      await new Promise<void>((resolve) => {
-        p.once('exit', () => resolve());
-        p.kill('SIGKILL');
-      });
+      if (proc) await stopChild(proc);
     },
     async start() {
       await launch();

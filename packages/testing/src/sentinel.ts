@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { stopChild } from './processes.js';
 import { freePort, waitFor } from './wait.js';
 
 export interface OwnSentinel {
@@ -58,7 +59,7 @@ export async function startOwnSentinel(
     );
   } catch (err) {
     admin.disconnect();
-    proc.kill('SIGKILL');
+    await stopChild(proc);
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
@@ -69,12 +70,7 @@ export async function startOwnSentinel(
     primary,
     async close() {
       admin.disconnect();
-      if (proc.exitCode === null && proc.signalCode === null) {
-        await new Promise<void>((resolve) => {
-          proc.once('exit', () => resolve());
-          proc.kill('SIGKILL');
-        });
-      }
+      await stopChild(proc);
       rmSync(dir, { recursive: true, force: true });
     },
   };
