@@ -31,6 +31,13 @@ export function isClusterUrl(url: string): boolean {
   return CLUSTER_URL.test(url);
 }
 
+/** `user:password` of a URL's authority, decoded (either may be empty). */
+function credentials(auth: string | undefined): { username?: string; password?: string } {
+  if (!auth) return {};
+  const [user, password] = auth.split(':').map((p) => decodeURIComponent(p));
+  return { ...(user ? { username: user } : {}), ...(password ? { password } : {}) };
+}
+
 function hostPorts(list: string): { host: string; port: number }[] {
   return list.split(',').map((hostPort) => {
     const at = hostPort.lastIndexOf(':');
@@ -47,14 +54,9 @@ export function connectRedis(url: string, options: RedisOptions): Redis {
   const cluster = CLUSTER_URL.exec(url);
   if (!cluster) return new Redis({ ...redisTarget(url), ...options });
   const [, auth, hosts] = cluster;
-  const [user, password] = auth ? auth.split(':').map((p) => decodeURIComponent(p)) : [];
   const { retryStrategy, enableOfflineQueue, ...nodeOptions } = options;
   return new Cluster(hostPorts(hosts!), {
-    redisOptions: {
-      ...nodeOptions,
-      ...(user ? { username: user } : {}),
-      ...(password ? { password } : {}),
-    },
+    redisOptions: { ...nodeOptions, ...credentials(auth) },
     ...(enableOfflineQueue !== undefined ? { enableOfflineQueue } : {}),
     ...(retryStrategy ? { clusterRetryStrategy: (times: number) => retryStrategy(times) } : {}),
   }) as unknown as Redis;
@@ -75,11 +77,11 @@ export function redisTarget(url: string): RedisOptions {
     };
   }
   const [, auth, hosts, name, db] = sentinel;
-  const [user, password] = auth ? auth.split(':').map((p) => decodeURIComponent(p)) : [];
+  const { username, password } = credentials(auth);
   return {
     sentinels: hostPorts(hosts!),
     name: name!,
-    ...(user ? { username: user } : {}),
+    ...(username ? { username } : {}),
     ...(password ? { password, sentinelPassword: password } : {}),
     ...(db ? { db: Number(db) } : {}),
   };
@@ -175,6 +177,11 @@ export async function waitForRedis(url: string, timeoutMs: number): Promise<void
   );
 }
 
+/** One `name:value` line of Redis's INFO text, trimmed; undefined when absent. */
+export function infoField(info: string, name: string): string | undefined {
+  return new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim();
+}
+
 export interface RedisHealthWarning {
   readonly setting: string;
   readonly value: string;
@@ -186,11 +193,6 @@ export interface RedisHealthWarning {
  * an eviction policy other than `noeviction` (Redis could drop jobs under memory pressure) and
  * no AOF (jobs acknowledged to Clockify could vanish on restart).
  */
-/** One `name:value` line of Redis's INFO text, trimmed; undefined when absent. */
-export function infoField(info: string, name: string): string | undefined {
-  return new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim();
-}
-
 export async function checkRedisDurability(client: Redis): Promise<RedisHealthWarning[]> {
   const info = await client.info();
   const field = (name: string) => infoField(info, name);

@@ -37,6 +37,9 @@ export type WebhookOutcome = 'done' | 'duplicate' | 'skipped' | 'ignored' | 'orp
 /** Lookups of the installation per job: the cached one, then fresh ones if it changed meanwhile. */
 const MAX_LOOKUPS = 3;
 
+/** Seconds, from a delivery applied at once to one that waited out a long backlog. */
+const END_TO_END_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
+
 /**
  * Steps 5–6 of the webhook flow: installation lookup, token check, then the handler and the
  * delivery's status change in one transaction. A retry or replay of an unfinished delivery runs
@@ -47,9 +50,6 @@ const MAX_LOOKUPS = 3;
  * transaction (DeliveryGroups): under load the common case costs a share of one BEGIN, one claim,
  * one statement for the handlers' mirror writes (PendingMirrorWrites) and one COMMIT.
  */
-/** Seconds, from a delivery applied at once to one that waited out a long backlog. */
-const END_TO_END_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
-
 export async function processWebhook(deps: WorkerDeps, job: Job, token: string | undefined): Promise<WebhookOutcome> {
   const p = parsePayload(JOBS.webhookProcess, job.data);
   const counter = deps.metrics.counter('webhook_events_processed_total', 'Webhook deliveries processed by the worker', [
