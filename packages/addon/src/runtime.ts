@@ -161,7 +161,10 @@ export interface HandlerInvocation {
   readonly attempt: number;
   readonly receivedAt: Date;
   readonly settings: SettingsView;
-  /** Creates the installation's API client on first use of `ctx.api`. */
+  /**
+   * The installation's API client, asked for on each use of `ctx.api`: create it on first use and
+   * return that one (the worker keeps it across the delivery's transaction attempts).
+   */
   readonly api: () => ClockifyClient;
   /** The delivery's logger, created on first use. */
   readonly logger: () => Logger;
@@ -184,7 +187,6 @@ export async function invokeHandler(
     log: call.logger,
     ...(call.entity ? { entity: call.entity } : {}),
   });
-  let api: ClockifyClient | undefined;
   const ctx: HandlerContext = {
     workspaceId: call.workspaceId,
     addonId: call.addonId,
@@ -194,8 +196,7 @@ export async function invokeHandler(
     attempt: call.attempt,
     receivedAt: call.receivedAt,
     get api() {
-      api ??= call.api();
-      return api;
+      return call.api();
     },
     settings: call.settings.settings,
     setting: call.settings.setting,
