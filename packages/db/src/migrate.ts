@@ -39,6 +39,26 @@ async function run(db: Kysely<any>, list: Readonly<Record<string, Migration>>, t
   return (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
 
+/** One set of migrations: the platform's, or an add-on's with its own table and named `<key>:`. */
+interface MigrationSet {
+  readonly list: Readonly<Record<string, Migration>>;
+  readonly table?: string;
+  readonly label: (name: string) => string;
+}
+
+/** The sets in the order they apply: the platform's, then the add-on's own when it has any. */
+function migrationSets(addon?: AddonMigrations): MigrationSet[] {
+  const sets: MigrationSet[] = [{ list: migrations, label: (name) => name }];
+  if (addon?.migrations && Object.keys(addon.migrations).length > 0) {
+    sets.push({
+      list: addon.migrations,
+      table: addonMigrationTable(addon.key),
+      label: (name) => `${addon.key}:${name}`,
+    });
+  }
+  return sets;
+}
+
 /**
  * Applies every pending migration: the platform's, then the add-on's own (`addon`), whose names
  * are reported as `<key>:<name>`. Kysely's Migrator takes a Postgres advisory lock, so several
@@ -46,10 +66,9 @@ async function run(db: Kysely<any>, list: Readonly<Record<string, Migration>>, t
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations work on any schema
 export async function migrateToLatest(db: Kysely<any>, addon?: AddonMigrations): Promise<{ applied: string[] }> {
-  const applied = await run(db, migrations);
-  if (addon?.migrations && Object.keys(addon.migrations).length > 0) {
-    const own = await run(db, addon.migrations, addonMigrationTable(addon.key));
-    applied.push(...own.map((name) => `${addon.key}:${name}`));
+  const applied: string[] = [];
+  for (const set of migrationSets(addon)) {
+    applied.push(...(await run(db, set.list, set.table)).map(set.label));
   }
   return { applied };
 }
@@ -60,12 +79,10 @@ export async function migrateToLatest(db: Kysely<any>, addon?: AddonMigrations):
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations work on any schema
 export async function pendingMigrations(db: Kysely<any>, addon?: AddonMigrations): Promise<string[]> {
-  const pending = (await migrator(db, migrations).getMigrations())
-    .filter((m) => m.executedAt === undefined)
-    .map((m) => m.name);
-  if (addon?.migrations && Object.keys(addon.migrations).length > 0) {
-    const own = await migrator(db, addon.migrations, addonMigrationTable(addon.key)).getMigrations();
-    pending.push(...own.filter((m) => m.executedAt === undefined).map((m) => `${addon.key}:${m.name}`));
+  const pending: string[] = [];
+  for (const set of migrationSets(addon)) {
+    const known = await migrator(db, set.list, set.table).getMigrations();
+    pending.push(...known.filter((m) => m.executedAt === undefined).map((m) => set.label(m.name)));
   }
   return pending;
 }
