@@ -152,7 +152,7 @@ async function main(argv: string[]): Promise<number> {
       webhookAttempts: config.WEBHOOK_JOB_ATTEMPTS,
       webhookBackoffMs: config.WEBHOOK_JOB_BACKOFF_MS,
     });
-    return { db: db.db, queues };
+    return { db: db.db, queues, redis: connection };
   };
   try {
     if (command === 'dead-letters' && sub === 'list') {
@@ -222,9 +222,9 @@ async function main(argv: string[]): Promise<number> {
       return p.run.status === 'COMPLETED' ? 0 : 1;
     }
     if (command === 'queues') {
-      const { queues: all } = await needQueues();
+      const { queues: all, redis } = await needQueues();
       if (sub === undefined) {
-        const backlogs = await Promise.all(Object.values(all).map((q) => queueBacklog(connection!, q)));
+        const backlogs = await Promise.all(Object.values(all).map((q) => queueBacklog(redis, q)));
         if (values.json) process.stdout.write(`${JSON.stringify(backlogs, null, 2)}\n`);
         else
           process.stdout.write(
@@ -260,7 +260,7 @@ async function main(argv: string[]): Promise<number> {
             `queues drain deletes every waiting and delayed job of ${queue.name}; add --confirm to do it`,
           );
         }
-        const before = await queueBacklog(connection!, queue);
+        const before = await queueBacklog(redis, queue);
         await queue.drain(true);
         process.stdout.write(
           `queue ${queue.name} drained: ${before.counts.waiting} waiting and ${before.counts.delayed} delayed jobs deleted (active and failed jobs are kept)\n`,
