@@ -68,7 +68,7 @@ process.stdout.write(
     `  npx vitest run ${rel}             # its handler tests`,
     '',
     `To run it instead of the example, import { addon } from '@cap/${name}' in apps/ingress/src/main.ts,`,
-    'apps/worker/src/main.ts, scripts/all-in-one.mjs and scripts/migrate.mjs (WRITING_AN_ADDON.md).',
+    'apps/worker/src/main.ts, apps/worker/src/migrate.ts and scripts/all-in-one.mjs (WRITING_AN_ADDON.md).',
     '',
   ].join('\n'),
 );

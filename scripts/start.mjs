@@ -32,7 +32,7 @@ if (process.env.SKIP_BUILD !== '1') {
 const entry = {
   ingress: join(root, 'apps/ingress/dist/main.js'),
   worker: join(root, 'apps/worker/dist/main.js'),
-  migrate: join(root, 'scripts/migrate.mjs'),
+  migrate: join(root, 'apps/worker/dist/migrate.js'),
   cli: join(root, 'apps/worker/dist/cli/index.js'),
   'all-in-one': join(root, 'scripts/all-in-one.mjs'),
 };

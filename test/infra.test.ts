@@ -251,14 +251,23 @@ const DOCKERFILES = [
     file: 'infra/docker/ingress.Dockerfile',
     cmd: ['node', 'apps/ingress/dist/main.js'],
     port: 8080,
+    health: '/health',
     opsPort: 8082,
   },
-  { app: 'worker', file: 'infra/docker/worker.Dockerfile', cmd: ['node', 'apps/worker/dist/main.js'], port: 8081 },
+  {
+    app: 'worker',
+    file: 'infra/docker/worker.Dockerfile',
+    cmd: ['node', 'apps/worker/dist/main.js'],
+    port: 8081,
+    health: '/health',
+  },
   {
     app: 'simulator',
     file: 'infra/docker/simulator.Dockerfile',
     cmd: ['node', 'apps/simulator/dist/cli.js', 'serve', '--port', '8090'],
     port: 8090,
+    // The simulator keeps its own routes under /_sim (test/images.test.ts probes each path).
+    health: '/_sim/health',
   },
 ] as const;
 
@@ -275,14 +284,14 @@ describe('Dockerfiles', () => {
         expect(file.stages.length).toBeGreaterThanOrEqual(3);
         expect(text).toMatch(/COPY\s+--from=/);
         // The runtime image starts from a fresh Node slim image of the .nvmrc major, pinned to a
-        // release, not from the build stage.
+        // release and to its digest, not from the build stage.
         const runtimeRoot = lineage(file, final)[0]!;
         const nodeImage = file.globalArgs
           .filter((i) => i.keyword === 'ARG')
           .flatMap((i) => keyValues(i.args))
           .find(([k]) => k === 'NODE_IMAGE')?.[1];
         const major = readFileSync(join(ROOT, '.nvmrc'), 'utf8').trim();
-        expect(nodeImage).toMatch(new RegExp(`^node:${major}\\.\\d+\\.\\d+-bookworm-slim$`));
+        expect(nodeImage).toMatch(new RegExp(`^node:${major}\\.\\d+\\.\\d+-bookworm-slim@sha256:[0-9a-f]{64}$`));
         expect(runtimeRoot.from).toBe('${NODE_IMAGE}');
         expect(runtimeRoot.instructions.some((i) => i.keyword === 'RUN' && i.args.includes('npm ci'))).toBe(false);
       });
@@ -298,14 +307,35 @@ describe('Dockerfiles', () => {
         }
       });
 
-      it('pins the npm that wrote the lockfile', () => {
-        const pkg = JSON.parse(read('package.json')) as { packageManager?: string };
-        const npmVersion = file.stages
+      const stageArg = (name: string) =>
+        file.stages
           .flatMap((s) => s.instructions)
           .filter((i) => i.keyword === 'ARG')
           .flatMap((i) => keyValues(i.args))
-          .find(([k]) => k === 'NPM_VERSION')?.[1];
-        expect(pkg.packageManager).toBe(`npm@${npmVersion}`);
+          .find(([k]) => k === name)?.[1];
+
+      it('pins the npm that wrote the lockfile and the turbo it locks', () => {
+        const pkg = JSON.parse(read('package.json')) as { packageManager?: string };
+        expect(pkg.packageManager).toBe(`npm@${stageArg('NPM_VERSION')}`);
+        const lock = JSON.parse(read('package-lock.json')) as { packages: Record<string, { version?: string }> };
+        expect(stageArg('TURBO_VERSION')).toBe(lock.packages['node_modules/turbo']?.version);
+        expect(runs.some((r) => r.includes('"turbo@${TURBO_VERSION}"'))).toBe(true);
+      });
+
+      it(`is cut to @cap/${spec.app} by turbo prune, and installs only its production dependencies`, () => {
+        const app = file.globalArgs
+          .filter((i) => i.keyword === 'ARG')
+          .flatMap((i) => keyValues(i.args))
+          .find(([k]) => k === 'APP')?.[1];
+        expect(app).toBe(spec.app);
+        // The same commands test/images.test.ts runs outside Docker.
+        expect(runs.some((r) => r.includes('image.mjs prune "${APP}" /pruned'))).toBe(true);
+        expect(runs.some((r) => r.includes('image.mjs collect "${APP}" /out'))).toBe(true);
+        const prodDeps = file.stages.find((s) => s.name === 'prod-deps')!;
+        expect(prodDeps.instructions.map((i) => `${i.keyword} ${i.args}`.replace(/\s+/g, ' '))).toEqual([
+          'COPY --from=prune /pruned/prod/ ./',
+          'RUN --mount=type=cache,target=/root/.npm,sharing=locked npm ci --omit=dev --legacy-peer-deps --ignore-scripts',
+        ]);
       });
 
       it('runs as a non-root user with NODE_ENV=production', () => {
@@ -330,13 +360,14 @@ describe('Dockerfiles', () => {
         expect(eff.stopsignal).toBe('SIGTERM');
       });
 
-      it(`checks its health on /health, port ${spec.port}`, () => {
+      it(`checks its health on ${spec.health}, port ${spec.port}`, () => {
         const hc = eff.healthcheck ?? '';
         const cmd = /\bCMD\s+(\[.*\])\s*$/.exec(hc)?.[1];
         expect(cmd, 'exec-form HEALTHCHECK CMD').toBeDefined();
         const argv = JSON.parse(cmd!) as string[];
         expect(argv[0]).toBe('node');
-        expect(argv.join(' ')).toContain('/health');
+        // The path as a whole: '/health' or 8090/_sim/health, then the closing quote.
+        expect(argv.join(' ')).toMatch(new RegExp(`['\\d]${spec.health}'`));
         expect(argv.join(' ')).toContain(String(spec.port));
         expect(
           final.instructions.some((i) => i.keyword === 'EXPOSE' && i.args.split(/\s+/).includes(String(spec.port))),
@@ -369,13 +400,32 @@ describe('Dockerfiles', () => {
     });
   }
 
-  it('share identical dependency and build stages, so all images get the same dependency tree', () => {
+  it('share identical prune, dependency and build stages but for the app they are cut to', () => {
     const shared = DOCKERFILES.map((d) => {
       const f = parseDockerfile(read(d.file));
-      return JSON.stringify({ args: f.globalArgs, stages: f.stages.slice(0, -1) });
+      const args = f.globalArgs.filter((i) => !(i.keyword === 'ARG' && i.args.startsWith('APP=')));
+      return JSON.stringify({ args, stages: f.stages.slice(0, -1) });
     });
     expect(shared[1]).toBe(shared[0]);
     expect(shared[2]).toBe(shared[0]);
+  });
+});
+
+describe('workspace "files"', () => {
+  it('every workspace declares what it ships (the images copy exactly that), and it exists once built', () => {
+    const root = JSON.parse(read('package.json')) as { workspaces: string[] };
+    const dirs = root.workspaces.flatMap((pattern) =>
+      readdirSync(join(ROOT, pattern.replace(/\/\*$/, '')), { withFileTypes: true })
+        .filter((d) => d.isDirectory() && existsSync(join(ROOT, pattern.replace(/\/\*$/, ''), d.name, 'package.json')))
+        .map((d) => `${pattern.replace(/\/\*$/, '')}/${d.name}`),
+    );
+    expect(dirs.length).toBeGreaterThanOrEqual(14);
+    // Not the add-on that test scaffolds and builds while this one may run.
+    for (const dir of dirs.filter((d) => !d.startsWith('addons/scaffold-e2e-'))) {
+      const pkg = JSON.parse(read(`${dir}/package.json`)) as { files?: string[] };
+      expect(pkg.files?.[0], dir).toBe('dist');
+      for (const f of pkg.files ?? []) expect(existsSync(join(ROOT, dir, f)), `${dir}/${f}`).toBe(true);
+    }
   });
 });
 
@@ -436,6 +486,7 @@ describe('.dockerignore', () => {
       'packages/config/tsconfig.build.json',
       'apps/ingress/src/main.ts',
       'apps/worker/package.json',
+      'infra/docker/image.mjs',
     ]) {
       expect(ignored(path), path).toBe(false);
     }
@@ -533,8 +584,8 @@ describe('docker-compose.yml', () => {
       expect(s.healthcheck?.test, name).toBeDefined();
       expect((s.healthcheck?.test ?? []).length, name).toBeGreaterThan(0);
     }
-    for (const name of ['ingress', 'worker', 'simulator']) {
-      expect(JSON.stringify(svc(name).healthcheck?.test)).toContain('/health');
+    for (const { app, health } of DOCKERFILES) {
+      expect(JSON.stringify(svc(app).healthcheck?.test)).toMatch(new RegExp(`\\d${health}'`));
     }
   });
 
@@ -837,8 +888,11 @@ describe('Kubernetes manifests', () => {
     expect(job.spec.activeDeadlineSeconds).toBeGreaterThan(0);
     const container = pod.containers[0]!;
     expect(container.image).toBe('cap-worker');
-    expect((container as K8sContainer & { command?: string[] }).command).toEqual(['node', 'scripts/migrate.mjs']);
-    expect(existsSync(join(ROOT, 'scripts/migrate.mjs'))).toBe(true);
+    expect((container as K8sContainer & { command?: string[] }).command).toEqual([
+      'node',
+      'apps/worker/dist/migrate.js',
+    ]);
+    expect(existsSync(join(ROOT, 'apps/worker/src/migrate.ts'))).toBe(true);
     expect(container.env?.find((e) => e.name === 'DATABASE_URL')?.valueFrom?.secretKeyRef?.key).toBe('DATABASE_URL');
     expect(container.securityContext?.readOnlyRootFilesystem).toBe(true);
   });

@@ -3,60 +3,63 @@
 #   docker build -f infra/docker/simulator.Dockerfile -t cap-simulator .
 #
 # Everything above the "app image" line is the same in ingress, worker and simulator
-# Dockerfiles (test/infra.test.ts keeps them identical), so BuildKit builds it once for all
-# three and every image carries the same dependency tree from the one committed lockfile.
+# Dockerfiles but for the APP argument (test/infra.test.ts keeps them so). Each image holds one
+# app: the workspaces `turbo prune` keeps for it, built from the one committed lockfile, and at
+# run time only the production dependencies of the workspaces it runs. The steps longer than one
+# command are in infra/docker/image.mjs, which test/images.test.ts runs outside Docker and then
+# starts each app from the runtime tree they produce.
 
-ARG NODE_IMAGE=node:24.21.0-bookworm-slim
+# Node 24.21.0 on Debian bookworm (slim), pinned to the tag's multi-platform index digest, so a
+# re-pushed tag cannot change what is built. OPERATIONS.md ("Upgrades") says how to move it.
+ARG NODE_IMAGE=node:24.21.0-bookworm-slim@sha256:2fe369e969550cde8e867afc3fe370b260140cab4a23d467074295b42163d553
+ARG APP=simulator
 
 FROM ${NODE_IMAGE} AS base
 # The npm that wrote package-lock.json (package.json "packageManager"), so `npm ci` reads the
-# lockfile exactly as it was written.
+# lockfile exactly as it was written, and the turbo of the lockfile for the prune stage.
 ARG NPM_VERSION=11.19.1
+ARG TURBO_VERSION=2.11.11
 ENV npm_config_update_notifier=false \
     npm_config_fund=false \
     npm_config_audit=false \
     TURBO_TELEMETRY_DISABLED=1
-RUN npm install --global "npm@${NPM_VERSION}"
+RUN npm install --global "npm@${NPM_VERSION}" "turbo@${TURBO_VERSION}"
+COPY infra/docker/image.mjs /usr/local/lib/cap/image.mjs
 WORKDIR /app
 
-# Only the lockfile and the package manifests decide the dependency layers: editing source does
-# not reinstall node_modules, because the COPY --from below compares content, not timestamps.
-FROM base AS manifests
+# The app's slice of the repository: json/ (manifests and lockfile, all the build installs),
+# full/ (sources) and prod/ (manifests of the workspaces the app runs). Only json/ and prod/
+# decide the dependency layers, so editing source does not reinstall node_modules.
+FROM base AS prune
+ARG APP
 COPY . /src
-RUN mkdir -p /out \
- && cd /src \
- && cp package.json package-lock.json turbo.json /out/ \
- && find packages addons apps -mindepth 2 -maxdepth 2 -name package.json -exec cp --parents {} /out/ \;
+RUN cd /src && node /usr/local/lib/cap/image.mjs prune "${APP}" /pruned
 
 FROM base AS deps
-COPY --from=manifests /out/ ./
+COPY --from=prune /pruned/json/ ./
 # Install scripts stay off, as on developer machines (package.json "allowScripts"): the native
 # addons used here ship prebuilt binaries as optional dependencies.
 RUN --mount=type=cache,target=/root/.npm,sharing=locked \
     npm ci --ignore-scripts
 
 FROM deps AS build
-COPY . .
-RUN npx turbo run build --output-logs=errors-only
-# What the runtime needs of each workspace: package.json (its "exports" point at dist/), dist/,
-# and data/ where a package reads files at run time (packages/clockify/data: manifest schemas,
-# OpenAPI spec, Clockify public key). turbo.json and package.json mark the repository root.
-RUN mkdir -p /out \
- && cp package.json turbo.json /out/ \
- && for ws in packages/* addons/* apps/*; do \
-      if [ -f "$ws/package.json" ]; then \
-        mkdir -p "/out/$ws" && cp "$ws/package.json" "/out/$ws/"; \
-        if [ -d "$ws/dist" ]; then cp -R "$ws/dist" "/out/$ws/"; fi; \
-        if [ -d "$ws/data" ]; then cp -R "$ws/data" "/out/$ws/"; fi; \
-      fi; \
-    done \
- && if [ -d scripts ]; then cp -R scripts /out/; fi \
- && test -f /out/packages/clockify/data/clockify-addon-public-key.pem
+ARG APP
+COPY --from=prune /pruned/full/ ./
+# Then what the runtime needs of each workspace the app runs: package.json (its "exports" point
+# at dist/) and its "files": dist/, and data/ or assets/ where a package reads files at run time
+# (Clockify's manifest schemas, OpenAPI spec and public key; the add-on icon).
+RUN turbo run build --output-logs=errors-only \
+ && node /usr/local/lib/cap/image.mjs collect "${APP}" /out
 
+# Production dependencies of the workspaces the app runs, and nothing else: no PGlite (an optional
+# peer of @cap/db, for local runs), no simulator, test kit or build tools. --legacy-peer-deps
+# keeps npm from installing optional peers the lockfile holds for the build (TypeScript, named
+# by Bull Board's validator); the peers the apps need are also plain dependencies, and
+# test/images.test.ts runs the apps from this tree.
 FROM base AS prod-deps
-COPY --from=manifests /out/ ./
+COPY --from=prune /pruned/prod/ ./
 RUN --mount=type=cache,target=/root/.npm,sharing=locked \
-    npm ci --omit=dev --ignore-scripts
+    npm ci --omit=dev --legacy-peer-deps --ignore-scripts
 
 FROM ${NODE_IMAGE} AS runtime
 # .container-image (below) keeps production the default even where NODE_ENV is set to nothing.
@@ -79,7 +82,7 @@ LABEL org.opencontainers.image.title="cap-simulator" \
 RUN test -f apps/simulator/dist/cli.js
 EXPOSE 8090
 HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:8090/health',{signal:AbortSignal.timeout(2500)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:8090/_sim/health',{signal:AbortSignal.timeout(2500)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 STOPSIGNAL SIGTERM
 # The base image's `node` user, by number so Kubernetes' runAsNonRoot can verify it.
 USER 1000:1000

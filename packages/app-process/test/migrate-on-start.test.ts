@@ -44,7 +44,7 @@ describe('MIGRATE_ON_START', () => {
   });
 
   it('`npm run db:migrate` applies them even where the apps are told not to', () => {
-    const run = spawnSync(process.execPath, ['scripts/migrate.mjs'], {
+    const run = spawnSync(process.execPath, ['apps/worker/dist/migrate.js'], {
       cwd: ROOT,
       env: { ...process.env, DATABASE_URL: testDb.url, MIGRATE_ON_START: 'false', LOG_LEVEL: 'info' },
       encoding: 'utf8',

@@ -130,7 +130,16 @@ function openPostgres(opts: DatabaseOptions, url: string): DatabaseHandle {
 }
 
 async function openPglite(opts: DatabaseOptions): Promise<DatabaseHandle> {
-  const { PGlite } = await import('@electric-sql/pglite');
+  const { PGlite } = await import('@electric-sql/pglite').catch((err: unknown) => {
+    // An optional peer dependency: the production images leave it out, as they run on Postgres.
+    if ((err as { code?: string }).code === 'ERR_MODULE_NOT_FOUND') {
+      throw new Error(
+        'DATABASE_URL is not set and the embedded database (@electric-sql/pglite) is not installed here: set DATABASE_URL to a Postgres database, or install @electric-sql/pglite for local runs',
+        { cause: err },
+      );
+    }
+    throw err;
+  });
   const { PGliteDialect } = await import('./pglite-dialect.js');
   const dir = join(opts.dataDir, 'pglite');
   mkdirSync(dir, { recursive: true });

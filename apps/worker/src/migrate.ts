@@ -1,9 +1,10 @@
-// `npm run db:migrate`: applies pending migrations (the platform's, then the add-on's) and exits
-// (the apps also do this at start).
+// `node apps/worker/dist/migrate.js` (`npm run db:migrate`, the k8s migration Job): applies pending
+// migrations, the platform's and then the add-on's, and exits. The apps also do this at start
+// unless MIGRATE_ON_START=false. It lives in the worker so that the worker image carries it.
+import { StartupError, acquireEmbeddedDatabaseLock, openMigratedDatabase } from '@cap/app-process';
 import { databaseVars, defineEnv, loadConfigOrExit, runtimeVars } from '@cap/config';
 import { createLogger } from '@cap/observability';
-import { StartupError, acquireEmbeddedDatabaseLock, openMigratedDatabase } from '@cap/app-process';
-// The add-on whose own migrations follow the platform's: swap this line for another add-on package.
+// The add-on whose own migrations follow the platform's: swap this line with the one in main.ts.
 import { addon } from '@cap/workspace-mirror';
 
 const config = loadConfigOrExit(defineEnv('migrate', { ...runtimeVars, ...databaseVars }));
