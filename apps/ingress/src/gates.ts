@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from '@cap/observability';
-import { withDeadline } from '@cap/queue';
+import { RedisScript, withDeadline } from '@cap/queue';
 
 /** Redis keys the ingress writes besides BullMQ's, all under BULLMQ_PREFIX. */
 export function gateKey(prefix: string, deliveryKey: string): string {
@@ -24,47 +24,38 @@ export function entityGateKey(prefix: string, workspaceId: string, entityType: s
  * µs, so it keeps growing if the gate expired or Redis lost it): the worker applies an entity's
  * changes by it, whatever order its jobs finish in.
  *
- * ARGV: holder, content key, TTL in ms. Returns {outcome, value}: `new` (this delivery now holds
- * the gate), `own` (the same holder already did: a command re-sent after a dropped connection)
- * or `dup` (the last accepted content is this one; `value` is its holder's).
+ * take_entity_gate(key, holder, content key, TTL in ms) returns outcome, value: `new` (this
+ * delivery now holds the gate), `own` (the same holder already did: a command re-sent after a
+ * dropped connection) or `dup` (the last accepted content is this one; `value` is its holder's).
+ * take_content_gate(key, holder, TTL) is the gate of events whose body names no entity: identical
+ * content inside the window is a duplicate (`SET NX GET`), with the same outcomes.
+ * Lua functions for the admission script (admission.ts).
  */
-const TAKE_ENTITY_GATE = `
-local current = redis.call('GET', KEYS[1])
-local previous = ''
-local last = 0
-if current then
-  local holder, content, _, seq = string.match(current, '^([^|]*)|([^|]*)|([^|]*)|?(%d*)')
-  if holder == ARGV[1] then return {'own', current} end
-  if content == ARGV[2] then return {'dup', current} end
-  previous = content or ''
-  last = tonumber(seq) or 0
+export const GATES_LUA = `
+local function take_entity_gate(key, holder, content, ttl)
+  local current = redis.call('GET', key)
+  local previous = ''
+  local last = 0
+  if current then
+    local h, c, _, seq = string.match(current, '^([^|]*)|([^|]*)|([^|]*)|?(%d*)')
+    if h == holder then return 'own', current end
+    if c == content then return 'dup', current end
+    previous = c or ''
+    last = tonumber(seq) or 0
+  end
+  local t = redis.call('TIME')
+  local seq = math.max(last + 1, tonumber(t[1]) * 1000000 + tonumber(t[2]))
+  local value = holder .. '|' .. content .. '|' .. previous .. '|' .. string.format('%d', seq)
+  redis.call('SET', key, value, 'PX', ttl)
+  return 'new', value
 end
-local t = redis.call('TIME')
-local seq = math.max(last + 1, tonumber(t[1]) * 1000000 + tonumber(t[2]))
-local value = ARGV[1] .. '|' .. ARGV[2] .. '|' .. previous .. '|' .. string.format('%d', seq)
-redis.call('SET', KEYS[1], value, 'PX', ARGV[3])
-return {'new', value}
+local function take_content_gate(key, holder, ttl)
+  local previous = redis.call('SET', key, holder, 'PX', ttl, 'NX', 'GET')
+  if not previous then return 'new', holder end
+  if previous == holder then return 'own', previous end
+  return 'dup', previous
+end
 `;
-
-export interface EntityGate {
-  readonly outcome: 'new' | 'own' | 'dup';
-  /** The gate's value now: `holder|content|previous content|sequence`. */
-  readonly value: string;
-}
-
-export async function takeEntityGate(
-  redis: Redis,
-  key: string,
-  holder: string,
-  contentKey: string,
-  ttlMs: number,
-): Promise<EntityGate> {
-  const [outcome, value] = (await redis.eval(TAKE_ENTITY_GATE, 1, key, holder, contentKey, ttlMs)) as [
-    EntityGate['outcome'],
-    string,
-  ];
-  return { outcome, value };
-}
 
 /** The parts of an entity gate's value (a value written before sequences existed has seq 0). */
 export function entityGateParts(value: string): { holder: string; content: string; previous: string; seq: number } {
@@ -73,18 +64,22 @@ export function entityGateParts(value: string): { holder: string; content: strin
 }
 
 /** Deletes a gate only while it still holds this request's value, so another holder's survives. */
-const RELEASE_GATE = `
+const RELEASE_GATE = new RedisScript(
+  `
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
 return 0
-`;
+`,
+  1,
+);
 
 /**
  * Releases an entity gate while ARGV[1] holds it: back to the content accepted before (a resend
  * of that one stays a duplicate), or deleted when there was none.
  */
-const RELEASE_ENTITY_GATE = `
+const RELEASE_ENTITY_GATE = new RedisScript(
+  `
 local current = redis.call('GET', KEYS[1])
 if not current then return 0 end
 local holder, content, previous, seq = string.match(current, '^([^|]*)|([^|]*)|([^|]*)|?(%d*)')
@@ -96,18 +91,23 @@ else
   redis.call('DEL', KEYS[1])
 end
 return 1
-`;
+`,
+  1,
+);
 
 export type GateKind = 'content' | 'entity';
 
 /** Hands a gate from a failed holder to a new one, only while it still holds the same value. */
-const TAKE_OVER_GATE = `
+const TAKE_OVER_GATE = new RedisScript(
+  `
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
   return 1
 end
 return 0
-`;
+`,
+  1,
+);
 
 /**
  * Releases dedupe gates taken by deliveries that were answered 503. A gate left behind would make
@@ -146,7 +146,7 @@ export class GateReleaser {
   async takeOver(key: string, current: string, holder: string, next: string, ttlMs: number): Promise<boolean> {
     if (this.pending.get(key)?.holder !== holder) return false;
     const moved = await withDeadline(
-      this.redis.eval(TAKE_OVER_GATE, 1, key, current, next, ttlMs),
+      TAKE_OVER_GATE.run(this.redis, key, current, next, ttlMs),
       this.timeoutMs,
       'Redis',
     );
@@ -175,7 +175,7 @@ export class GateReleaser {
   private async attempt(key: string, holder: string, kind: GateKind): Promise<boolean> {
     try {
       const script = kind === 'entity' ? RELEASE_ENTITY_GATE : RELEASE_GATE;
-      await withDeadline(this.redis.eval(script, 1, key, holder), this.timeoutMs, 'Redis');
+      await withDeadline(script.run(this.redis, key, holder), this.timeoutMs, 'Redis');
       return true;
     } catch {
       return false;

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { RedisScript } from '@cap/queue';
 
 export function lifecycleSeqKey(prefix: string, workspaceId: string): string {
   return `${prefix}:lifecycle-seq:${workspaceId}`;
@@ -9,7 +10,8 @@ export function lifecycleSeqKey(prefix: string, workspaceId: string): string {
  * keeps growing even if Redis lost the counter (restart without AOF) — a reset would otherwise
  * make every later event look stale to the workers.
  */
-const NEXT_SEQ = `
+const NEXT_SEQ = new RedisScript(
+  `
 local v = redis.call('INCR', KEYS[1])
 local t = redis.call('TIME')
 local floor = tonumber(t[1]) * 1000000 + math.floor(tonumber(t[2]) / 1000) * 1000
@@ -19,9 +21,11 @@ if v < floor then
   v = floor
 end
 return v
-`;
+`,
+  1,
+);
 
 export async function nextLifecycleSeq(redis: Redis, prefix: string, workspaceId: string): Promise<number> {
-  const v = await redis.eval(NEXT_SEQ, 1, lifecycleSeqKey(prefix, workspaceId));
+  const v = await NEXT_SEQ.run(redis, lifecycleSeqKey(prefix, workspaceId));
   return Number(v);
 }

@@ -3,7 +3,9 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { deleteRedisPrefix, testRedisUrl, uniquePrefix } from '@cap/testing';
-import { LAST_TURN, takeFairTurn } from '../src/fairness.js';
+import { admitWebhook } from '../src/admission.js';
+import { LAST_TURN } from '../src/fairness.js';
+import { gateKey } from '../src/gates.js';
 
 let redis: Redis;
 let prefix: string;
@@ -26,11 +28,22 @@ function freshQueue(): Queue {
   return queue;
 }
 
-/** Takes a turn and queues a job at it, as the webhook route does. */
-async function deliver(workspaceId: string, maxAhead?: number) {
-  const fair = await takeFairTurn(redis, queue, workspaceId, maxAhead);
-  if (fair.accepted) await queue.add('webhook.process', { workspaceId }, { jobId: randomUUID(), priority: fair.turn });
-  return fair;
+/** Takes a turn (and a content gate of its own) and queues a job at it, as the webhook route does. */
+async function deliver(workspaceId: string, maxAhead?: number, contentKey: string = randomUUID()) {
+  const jobId = randomUUID();
+  const admission = await admitWebhook(redis, queue, {
+    workspaceId,
+    ...(maxAhead !== undefined ? { maxAhead } : {}),
+    gate: gateKey(prefix, contentKey),
+    gateKind: 'content',
+    holder: jobId,
+    contentKey,
+    windowMs: 60_000,
+  });
+  if (admission.outcome === 'refused') return { accepted: false, ahead: admission.ahead } as const;
+  if (admission.outcome !== 'dup')
+    await queue.add('webhook.process', { workspaceId }, { jobId, priority: admission.turn });
+  return { accepted: true, turn: admission.turn, ahead: admission.ahead } as const;
 }
 
 /** Workspaces of the queued jobs in the order BullMQ serves them. */
@@ -92,6 +105,21 @@ describe('fair turns between workspaces', () => {
     for (const job of waiting) await job.remove();
     expect(await deliver('ws-a', 5)).toEqual({ accepted: false, ahead: 11 });
     expect(await deliver('ws-c', 5)).toMatchObject({ accepted: true, ahead: 0 });
+  });
+
+  it('takes the turn and the gate in one call: a refused delivery takes no gate, so its retry is no duplicate', async () => {
+    freshQueue();
+    for (let i = 0; i < 10; i++) await deliver('ws-a');
+    const content = randomUUID();
+    expect(await deliver('ws-a', 5, content)).toEqual({ accepted: false, ahead: 10 });
+    expect(await redis.exists(gateKey(prefix, content))).toBe(0);
+    // The retry, once the workspace is no longer shed, takes the gate and is queued …
+    expect(await deliver('ws-a', undefined, content)).toMatchObject({ accepted: true, turn: 11 });
+    expect(await redis.exists(gateKey(prefix, content))).toBe(1);
+    // … and the same content again is a duplicate: it is not queued.
+    const queued = await queue.getPrioritizedCount();
+    await deliver('ws-a', undefined, content);
+    expect(await queue.getPrioritizedCount()).toBe(queued);
   });
 
   it('never goes past the last priority BullMQ accepts', async () => {

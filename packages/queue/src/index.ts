@@ -6,3 +6,4 @@ export * from './queues.js';
 export * from './stored-tokens.js';
 export * from './durability.js';
 export * from './deadline.js';
+export * from './script.js';

@@ -10,9 +10,9 @@ import {
 import { enqueue, JOBS, withDeadline, type WebhookPayload } from '@cap/queue';
 import type { IngressContext } from '../context.js';
 import { parseJsonObject, readBody, requireJsonContentType } from '../http/body.js';
-import { type FairTurn, takeFairTurn } from '../fairness.js';
+import { type Admission, admitWebhook } from '../admission.js';
 import { HttpError, unavailable } from '../http/errors.js';
-import { entityGateKey, entityGateParts, gateKey, takeEntityGate } from '../gates.js';
+import { entityGateKey, entityGateParts, gateKey, type GateKind } from '../gates.js';
 
 const ACCEPTED = JSON.stringify({ received: true });
 const DUPLICATE = JSON.stringify({ received: true, duplicate: true });
@@ -95,27 +95,6 @@ export async function handleWebhook(
     throw unavailable('the webhook queue is full; retry later', 'overloaded');
   }
   const timeoutMs = ctx.config.REDIS_COMMAND_TIMEOUT_MS + 500;
-  // The delivery's turn among the workspaces (its BullMQ priority). Above half the depth, a
-  // workspace already far ahead of its fair turn is shed before the others are.
-  const shedding = maxDepth > 0 && depth > maxDepth / 2;
-  let fair: FairTurn;
-  try {
-    fair = await withDeadline(
-      takeFairTurn(
-        ctx.redis,
-        ctx.queues.webhooks,
-        workspaceId,
-        shedding ? ctx.config.INGRESS_SHED_WORKSPACE_BACKLOG : undefined,
-      ),
-      timeoutMs,
-      'Redis',
-    );
-  } catch {
-    throw unavailable('the queue is unavailable; retry shortly');
-  }
-  if (!fair.accepted) {
-    throw unavailable('this workspace has too many webhooks queued; retry later', 'overloaded');
-  }
 
   // Clockify sends no delivery id and the body's id is the entity's. The content key is the
   // identical content for the same workspace and event, signed by the same token; the token's
@@ -133,20 +112,53 @@ export async function handleWebhook(
   const windowMs = ctx.config.WEBHOOK_DEDUPE_WINDOW_SECONDS * 1000;
   const now = Date.now();
   // The job id doubles as the gate's holder: a release gives the gate up only while it is ours.
-  const call: GateCall = { ctx, contentKey, jobId: randomUUID(), now, windowMs, timeoutMs };
-
+  const jobId = randomUUID();
+  // Events about one entity take its entity gate (a duplicate repeats the entity's last accepted
+  // content, at any spacing); the others the content gate (identical content inside the window).
   const entityType = ENTITY_EVENTS[event]?.entityType;
   const entityId = entityType ? entityIdOf(event, body) : undefined;
-  const taken =
+  const kind: GateKind = entityType && entityId ? 'entity' : 'content';
+  const gate =
     entityType && entityId
-      ? await takeEntityDeliveryGate(call, entityGateKey(ctx.config.BULLMQ_PREFIX, workspaceId, entityType, entityId))
-      : await takeContentGate(call);
+      ? entityGateKey(ctx.config.BULLMQ_PREFIX, workspaceId, entityType, entityId)
+      : gateKey(ctx.config.BULLMQ_PREFIX, contentKey);
+  const release = () => ctx.gates.release(gate, jobId, now + windowMs, kind);
+  const call: GateCall = { ctx, gate, release, contentKey, jobId, windowMs, timeoutMs };
+
+  // The delivery's turn among the workspaces (its BullMQ priority) and its gate, in one round
+  // trip. Above half the depth, a workspace already far ahead of its fair turn is shed before
+  // the others are.
+  const shedding = maxDepth > 0 && depth > maxDepth / 2;
+  let admission: Admission;
+  try {
+    admission = await withDeadline(
+      admitWebhook(ctx.redis, ctx.queues.webhooks, {
+        workspaceId,
+        ...(shedding ? { maxAhead: ctx.config.INGRESS_SHED_WORKSPACE_BACKLOG } : {}),
+        gate,
+        gateKind: kind,
+        holder: jobId,
+        contentKey,
+        windowMs,
+      }),
+      timeoutMs,
+      'Redis',
+    );
+  } catch {
+    // Unknown whether the script ran (or will, on a stalled Redis): undo its gate if it did, or
+    // the retry of this delivery would be answered as a duplicate of an event never queued.
+    release();
+    throw unavailable('the queue is unavailable; retry shortly');
+  }
+  if (admission.outcome === 'refused') {
+    throw unavailable('this workspace has too many webhooks queued; retry later', 'overloaded');
+  }
+  const taken = kind === 'entity' ? await entityGateTaken(call, admission) : await contentGateTaken(call, admission);
   if (taken === 'duplicate') {
     ok(res, DUPLICATE);
     return { event, outcome: 'duplicate' };
   }
-  const { deliveryKey, release, entitySeq } = taken;
-  const jobId = call.jobId;
+  const { deliveryKey, entitySeq } = taken;
 
   const payload: WebhookPayload = {
     v: 1,
@@ -166,7 +178,7 @@ export async function handleWebhook(
   const started = process.hrtime.bigint();
   try {
     await withDeadline(
-      enqueue(ctx.queues, JOBS.webhookProcess, payload, { jobId, priority: fair.turn }),
+      enqueue(ctx.queues, JOBS.webhookProcess, payload, { jobId, priority: admission.turn }),
       timeoutMs,
       'Redis',
     );
@@ -192,94 +204,64 @@ interface TakenGate {
   readonly deliveryKey: string;
   /** The order of this delivery among its entity's accepted deliveries (entity events only). */
   readonly entitySeq?: number;
-  /** Gives the gate up again (the job could not be queued), so the sender's retry gets through. */
-  readonly release: () => void;
 }
 
 /** One delivery's attempt at a dedupe gate. */
 interface GateCall {
   readonly ctx: IngressContext;
+  readonly gate: string;
+  /** Gives the gate up again (the job could not be queued), so the sender's retry gets through. */
+  readonly release: () => void;
   /** SHA-256 of the content (workspace, event, token hash, raw body). */
   readonly contentKey: string;
   /** The job id, and the gate's holder while this delivery holds it. */
   readonly jobId: string;
-  readonly now: number;
   readonly windowMs: number;
   readonly timeoutMs: number;
 }
 
+type Admitted = Exclude<Admission, { outcome: 'refused' }>;
+
 /**
- * Events whose body names no entity: identical content inside the window is a duplicate
- * (`SET NX PX`), and the delivery key is the content key.
+ * Events whose body names no entity: the delivery key is the content key. The gate's own holder
+ * means the script already ran once for this delivery (ioredis re-sends commands unanswered when a
+ * connection drops): not a duplicate, the job still has to be added.
  */
-async function takeContentGate(call: GateCall): Promise<TakenGate | 'duplicate'> {
-  const { ctx, contentKey, jobId, now, windowMs, timeoutMs } = call;
-  const gate = gateKey(ctx.config.BULLMQ_PREFIX, contentKey);
-  const release = () => ctx.gates.release(gate, jobId, now + windowMs);
-  // NX with GET (Redis ≥ 7) returns the previous holder. Our own id means this SET already ran
-  // once: ioredis re-sends commands unanswered when a connection drops, and the first copy may
-  // have taken the gate before the drop. That is not a duplicate; the job still has to be added.
-  let previous: string | null;
-  try {
-    previous = await withDeadline(ctx.redis.set(gate, jobId, 'PX', windowMs, 'NX', 'GET'), timeoutMs, 'Redis');
-  } catch {
-    // The SET may still have run (or run later, on a stalled Redis): undo it, or the retry of this
-    // delivery would be answered as a duplicate of an event that was never queued.
-    release();
-    throw unavailable('the queue is unavailable; retry shortly');
-  }
-  if (previous !== null && previous !== jobId && !(await takeOver(call, gate, previous, previous, jobId, release))) {
+async function contentGateTaken(call: GateCall, admitted: Admitted): Promise<TakenGate | 'duplicate'> {
+  if (admitted.outcome === 'dup' && !(await takeOver(call, admitted.value, admitted.value, call.jobId))) {
     return 'duplicate';
   }
-  return { deliveryKey: contentKey, release };
+  return { deliveryKey: call.contentKey };
 }
 
 /**
- * Events about one entity: a duplicate is content that repeats the last accepted delivery for
- * the same entity, at any spacing; A → B → A are three changes. The delivery key covers the
- * content and the content accepted before it, so the third delivery (A again) gets a durable row
- * of its own instead of being taken for the first.
+ * Events about one entity: A → B → A are three changes. The delivery key covers the content and
+ * the content accepted before it, so the third delivery (A again) gets a durable row of its own
+ * instead of being taken for the first.
  */
-async function takeEntityDeliveryGate(call: GateCall, gate: string): Promise<TakenGate | 'duplicate'> {
-  const { ctx, contentKey, jobId, now, windowMs, timeoutMs } = call;
-  const release = () => ctx.gates.release(gate, jobId, now + windowMs, 'entity');
+async function entityGateTaken(call: GateCall, admitted: Admitted): Promise<TakenGate | 'duplicate'> {
   const taken = (value: string): TakenGate => {
     const { previous, seq } = entityGateParts(value);
     const deliveryKey =
       previous === ''
-        ? contentKey
-        : createHash('sha256').update(contentKey).update('\0').update(previous).digest('hex');
-    return { deliveryKey, release, ...(seq > 0 ? { entitySeq: seq } : {}) };
+        ? call.contentKey
+        : createHash('sha256').update(call.contentKey).update('\0').update(previous).digest('hex');
+    return { deliveryKey, ...(seq > 0 ? { entitySeq: seq } : {}) };
   };
-  let result: Awaited<ReturnType<typeof takeEntityGate>>;
-  try {
-    result = await withDeadline(takeEntityGate(ctx.redis, gate, jobId, contentKey, windowMs), timeoutMs, 'Redis');
-  } catch {
-    // Unknown whether the script ran (or will, on a stalled Redis): undo it if it did.
-    release();
-    throw unavailable('the queue is unavailable; retry shortly');
-  }
-  if (result.outcome !== 'dup') return taken(result.value);
+  if (admitted.outcome !== 'dup') return taken(admitted.value);
   // The same content holds the gate; if its holder is one of ours that failed to queue, take over.
-  const held = entityGateParts(result.value);
-  const mine = `${jobId}|${held.content}|${held.previous}|${held.seq}`;
-  if (await takeOver(call, gate, result.value, held.holder, mine, release)) return taken(mine);
+  const held = entityGateParts(admitted.value);
+  const mine = `${call.jobId}|${held.content}|${held.previous}|${held.seq}`;
+  if (await takeOver(call, admitted.value, held.holder, mine)) return taken(mine);
   return 'duplicate';
 }
 
 /** Takes a gate held by one of our failed deliveries (release pending); false: a genuine duplicate. */
-async function takeOver(
-  call: GateCall,
-  gate: string,
-  current: string,
-  holder: string,
-  next: string,
-  onFailure: () => void,
-): Promise<boolean> {
+async function takeOver(call: GateCall, current: string, holder: string, next: string): Promise<boolean> {
   try {
-    return await call.ctx.gates.takeOver(gate, current, holder, next, call.windowMs);
+    return await call.ctx.gates.takeOver(call.gate, current, holder, next, call.windowMs);
   } catch {
-    onFailure();
+    call.release();
     throw unavailable('the queue is unavailable; retry shortly');
   }
 }
