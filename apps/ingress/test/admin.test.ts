@@ -59,6 +59,31 @@ describe('admin surface with credentials', () => {
     ]);
     await seed.installation('ws-inactive', 'addon-a', 'INACTIVE');
     await seed.runningBootstrap('ws-active', 'addon-a');
+    // What INSTALLED left: a webhook token per event and the call's receipt.
+    for (const event of ['NEW_TAG', 'TAG_UPDATED']) {
+      await seed.db
+        .insertInto('installation_webhooks')
+        .values({
+          workspace_id: 'ws-active',
+          addon_id: 'addon-a',
+          event,
+          path: `/webhooks/${event.toLowerCase()}`,
+          token_enc: 'enc:v1:k:seeded-webhook-token',
+          token_hash: sha256(event),
+        })
+        .execute();
+    }
+    await seed.db
+      .insertInto('lifecycle_receipts')
+      .values({
+        receipt: sha256('installed'),
+        workspace_id: 'ws-active',
+        addon_id: 'addon-a',
+        type: 'INSTALLED',
+        seq: 7,
+        outcome: 'applied',
+      })
+      .execute();
   });
   afterAll(async () => {
     await seed?.close();
@@ -116,6 +141,14 @@ describe('admin surface with credentials', () => {
     };
     expect(installations.map((i) => i.workspace_id).sort()).toEqual(['ws-active', 'ws-inactive']);
     expect(installations.every((i) => i.hasToken)).toBe(true);
+    // What `npm run cli -- installations list` shows, too.
+    const byId = new Map(installations.map((i) => [i.workspace_id, i]));
+    expect(byId.get('ws-active')).toMatchObject({
+      webhookTokens: 2,
+      lastLifecycle: { type: 'INSTALLED', outcome: 'applied' },
+      bootstrap: { status: 'RUNNING' },
+    });
+    expect(byId.get('ws-inactive')).toMatchObject({ webhookTokens: 0, lastLifecycle: null, bootstrap: null });
 
     const active = (await (
       await fetch(`${t.url}/admin/api/installations?status=ACTIVE`, { headers: auth })
@@ -131,6 +164,60 @@ describe('admin surface with credentials', () => {
       400,
       'bad_request',
     );
+  });
+
+  it('GET /admin/api/installations/:workspaceId: webhooks, lifecycle calls, bootstrap, settings; no token', async () => {
+    const res = await fetch(`${t.url}/admin/api/installations/ws-active`, { headers: auth });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).not.toMatch(/enc:v[12]|seeded/);
+    const detail = JSON.parse(text) as {
+      installation: { status: string; hasToken: boolean; settings: unknown[] };
+      webhooks: { event: string; path: string }[];
+      lifecycle: { type: string; seq: number; outcome: string }[];
+      latestRun: { run: { status: string } };
+    };
+    expect(detail.installation).toMatchObject({ status: 'ACTIVE', hasToken: true, settings: [] });
+    expect(detail.webhooks).toEqual([
+      { event: 'NEW_TAG', path: '/webhooks/new_tag' },
+      { event: 'TAG_UPDATED', path: '/webhooks/tag_updated' },
+    ]);
+    expect(detail.lifecycle).toEqual([expect.objectContaining({ type: 'INSTALLED', seq: 7, outcome: 'applied' })]);
+    expect(detail.latestRun.run.status).toBe('RUNNING');
+    await expectError(await fetch(`${t.url}/admin/api/installations/ws-unknown`, { headers: auth }), 404, 'not_found');
+  });
+
+  it('queues: counts and the wait of the next job; pause, resume, and drain only when confirmed', async () => {
+    const listed = (await (await fetch(`${t.url}/admin/api/queues`, { headers: auth })).json()) as {
+      queues: { queue: string; counts: Record<string, number>; oldestWaitingSeconds: number; paused: boolean }[];
+    };
+    expect(listed.queues.map((q) => q.queue).sort()).toEqual([...QUEUE_NAMES].sort());
+    for (const q of listed.queues)
+      expect(Object.keys(q.counts).sort()).toEqual(['active', 'delayed', 'failed', 'waiting']);
+
+    const post = (path: string, headers: Record<string, string> = write) =>
+      fetch(`${t.url}/admin/api/queues/${path}`, { method: 'POST', headers });
+    await expectError(await post('maintenance/pause', auth), 403, 'csrf_rejected');
+    const paused = (await (await post('maintenance/pause')).json()) as { queue: string; paused: boolean };
+    expect(paused).toMatchObject({ queue: 'maintenance', paused: true });
+    expect(await t.queues.maintenance.isPaused()).toBe(true);
+    expect(((await (await post('maintenance/resume')).json()) as { paused: boolean }).paused).toBe(false);
+    expect(await t.queues.maintenance.isPaused()).toBe(false);
+
+    await t.queues.bootstrap.add(
+      'bootstrap.start',
+      { v: 1, workspaceId: 'ws-active', addonId: 'addon-a', trigger: 'manual' },
+      { delay: 3_600_000 },
+    );
+    await expectError(await post('bootstrap/drain'), 400, 'confirmation_required');
+    expect((await t.queues.bootstrap.getJobCounts('delayed')).delayed).toBe(1);
+    expect(await (await post('bootstrap/drain?confirm=true')).json()).toEqual({
+      queue: 'bootstrap',
+      waiting: 0,
+      delayed: 1,
+    });
+    expect((await t.queues.bootstrap.getJobCounts('delayed')).delayed).toBe(0);
+    await expectError(await post('nope/pause'), 404, 'not_found');
   });
 
   it('GET /admin/api/workspaces/:id and …/bootstrap', async () => {

@@ -181,6 +181,53 @@ describe('npm run cli', () => {
     expect((await queues.bootstrap.getJobCounts('delayed')).delayed).toBe(0);
     const unknown = await cli('queues', 'pause', 'nope');
     expect(unknown.code).toBe(2);
-    expect(unknown.out).toContain('needs a queue: lifecycle, webhooks, bootstrap, maintenance');
+    expect(unknown.out).toContain('queues pause: no queue named nope: lifecycle, webhooks, bootstrap, maintenance');
   });
+
+  it('installations list and show: status, tokens present, last lifecycle call, bootstrap, settings; never a token', async () => {
+    const installation = s.sim.installation();
+    const secrets = [installation.installationToken, ...Object.values(installation.webhookTokens)];
+    const latestRun = await s.latestRun();
+
+    const listed = await cli('installations', 'list', '--json');
+    expect(listed.code).toBe(0);
+    const rows = JSON.parse(listed.out.slice(listed.out.indexOf('['))) as {
+      workspaceId: string;
+      status: string;
+      hasToken: boolean;
+      webhookTokens: number;
+      lastLifecycle: { type: string } | null;
+      bootstrap: { status: string } | null;
+    }[];
+    const row = rows.find((r) => r.workspaceId === s.workspaceId);
+    expect(row).toMatchObject({ status: 'ACTIVE', hasToken: true, lastLifecycle: { type: 'INSTALLED' } });
+    expect(row!.webhookTokens).toBe(Object.keys(installation.webhookTokens).length);
+    expect(row!.bootstrap?.status ?? null).toBe(latestRun?.status ?? null);
+
+    const text = await cli('installations', 'list');
+    expect(text.out).toMatch(new RegExp(`${s.workspaceId}\\s+\\w+\\s+ACTIVE`));
+    expect((await cli('installations', 'list', '--status', 'deleted')).out).not.toContain(s.workspaceId);
+    const badStatus = await cli('installations', 'list', '--status', 'gone');
+    expect(badStatus.code).toBe(2);
+    expect(badStatus.out).toContain('--status must be ACTIVE, INACTIVE or DELETED');
+
+    const shown = await cli('installations', 'show', s.workspaceId);
+    expect(shown.code).toBe(0);
+    expect(shown.out).toContain(`workspace ${s.workspaceId}, add-on ${installation.addonId}: ACTIVE`);
+    expect(shown.out).toContain('installation token: stored (encrypted)');
+    expect(shown.out).toContain(`webhooks (${row!.webhookTokens}, a token stored for each)`);
+    expect(shown.out).toMatch(/lifecycle: INSTALLED \w+ \d{4}-/);
+    expect(shown.out).toContain('settings: ');
+    const json = JSON.parse((await cli('installations', 'show', s.workspaceId, '--json')).out) as {
+      webhooks: { event: string; path: string }[];
+      lifecycle: { type: string }[];
+    };
+    expect(json.webhooks.map((w) => w.event).sort()).toEqual(Object.keys(installation.webhookTokens).sort());
+    expect(json.lifecycle[0]?.type).toBe('INSTALLED');
+    for (const out of [listed.out, text.out, shown.out]) for (const t of secrets) expect(out).not.toContain(t);
+
+    const unknown = await cli('installations', 'show', 'f'.repeat(24));
+    expect(unknown.code).toBe(1);
+    expect(unknown.out).toContain('has no installation');
+  }, 60_000);
 });

@@ -1,2 +1,4 @@
 export * from './dead-letters.js';
 export * from './bootstrap.js';
+export * from './installations.js';
+export * from './queues.js';

@@ -12,9 +12,14 @@ import {
   pageWebhookEvents,
   type InstallationStatus,
 } from '@cap/db';
+import { queueBacklog } from '@cap/app-process';
 import {
   OperationError,
   ReplayError,
+  drainQueue,
+  findQueue,
+  installationDetail,
+  listInstallationOverviews,
   replayAllDeadLetters,
   replayDeadLetter,
   requestBootstrap,
@@ -135,12 +140,68 @@ function adminApi(ctx: IngressContext): Router {
     if (status !== undefined && !STATUSES.has(status as InstallationStatus)) {
       throw new HttpError(400, 'bad_request', 'status must be ACTIVE, INACTIVE or DELETED');
     }
-    const rows = await listInstallations(ctx.database.db, {
+    const page = {
       ...(status ? { status: status as InstallationStatus } : {}),
       limit: intParam(req.query.limit, 100, 1000),
       offset: intParam(req.query.offset, 0, 1_000_000),
+    };
+    const [rows, overviews] = await Promise.all([
+      listInstallations(ctx.database.db, page),
+      listInstallationOverviews(ctx.database.db, page),
+    ]);
+    // The stored fields, plus what `installations list` shows: webhook tokens present, the last
+    // lifecycle call, the latest bootstrap run (both lists are in the same order).
+    const byKey = new Map(overviews.map((o) => [`${o.workspaceId}\0${o.addonId}`, o]));
+    res.json({
+      installations: rows.map((r) => {
+        const o = byKey.get(`${r.workspace_id}\0${r.addon_id}`);
+        return {
+          ...installationView(r),
+          webhookTokens: o?.webhookTokens ?? 0,
+          lastLifecycle: o?.lastLifecycle ?? null,
+          bootstrap: o?.bootstrap ?? null,
+        };
+      }),
     });
-    res.json({ installations: rows.map(installationView) });
+  });
+
+  router.get('/installations/:workspaceId', async (req, res) => {
+    const detail = await installationDetail(ctx.database.db, req.params.workspaceId!);
+    if (!detail) throw new HttpError(404, 'not_found', 'no installation in that workspace');
+    res.json(detail);
+  });
+
+  // The queues as `npm run cli -- queues` shows and changes them.
+  const queueOf = (name: string | undefined) => {
+    try {
+      return findQueue(ctx.queues, name);
+    } catch (err) {
+      operationFailure(err);
+    }
+  };
+  router.get('/queues', async (_req, res) => {
+    res.json({ queues: await Promise.all(Object.values(ctx.queues).map((q) => queueBacklog(ctx.redis, q))) });
+  });
+  router.post('/queues/:queue/pause', async (req, res) => {
+    const queue = queueOf(req.params.queue);
+    await queue.pause();
+    res.json(await queueBacklog(ctx.redis, queue));
+  });
+  router.post('/queues/:queue/resume', async (req, res) => {
+    const queue = queueOf(req.params.queue);
+    await queue.resume();
+    res.json(await queueBacklog(ctx.redis, queue));
+  });
+  router.post('/queues/:queue/drain', async (req, res) => {
+    const queue = queueOf(req.params.queue);
+    if (req.query.confirm !== 'true') {
+      throw new HttpError(
+        400,
+        'confirmation_required',
+        `drain deletes every waiting and delayed job of ${queue.name}; repeat with ?confirm=true`,
+      );
+    }
+    res.json(await drainQueue(queue));
   });
 
   router.get('/workspaces/:workspaceId', async (req, res) => {

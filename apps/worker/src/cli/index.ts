@@ -12,7 +12,12 @@ import {
 import {
   OperationError,
   ReplayError,
+  drainQueue,
   findInstallation,
+  findQueue,
+  installationDetail,
+  listInstallationOverviews,
+  overviewRow,
   replayAllDeadLetters,
   replayDeadLetter,
   requestBootstrap,
@@ -31,6 +36,8 @@ Commands:
   bootstrap <workspaceId> [--no-wait]                     start a bootstrap and show its progress
   keys rotate [--dry-run]                                 re-encrypt every stored token under TOKEN_ENCRYPTION_KEY
                                                           (safe while the system serves; run it again to resume)
+  installations list [--status <s>] [--json]              installations: status, tokens, last lifecycle event, bootstrap
+  installations show <workspaceId> [--json]               one installation: webhooks, lifecycle, bootstrap, settings
   queues [--json]                                         jobs per queue and state, the wait of the next job, paused
   queues pause|resume <queue>                             stop or restart every worker taking jobs from a queue
   queues drain <queue> --confirm                          delete a queue's waiting and delayed jobs (a broken deploy)
@@ -128,6 +135,7 @@ async function main(argv: string[]): Promise<number> {
     options: {
       all: { type: 'boolean', default: false },
       workspace: { type: 'string' },
+      status: { type: 'string' },
       json: { type: 'boolean', default: false },
       'no-wait': { type: 'boolean', default: false },
       'dry-run': { type: 'boolean', default: false },
@@ -221,6 +229,47 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`bootstrap ${p.run.status}: ${p.totals.items} items in ${p.totals.requests} requests\n`);
       return p.run.status === 'COMPLETED' ? 0 : 1;
     }
+    if (command === 'installations' && sub === 'list') {
+      const status = values.status?.toUpperCase();
+      if (status !== undefined && !['ACTIVE', 'INACTIVE', 'DELETED'].includes(status)) {
+        throw new UsageError('--status must be ACTIVE, INACTIVE or DELETED');
+      }
+      const rows = await listInstallationOverviews(db.db, {
+        ...(status ? { status: status as 'ACTIVE' | 'INACTIVE' | 'DELETED' } : {}),
+        limit: 1000,
+      });
+      if (values.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+      else process.stdout.write(`${table(rows.map(overviewRow))}\n`);
+      return 0;
+    }
+    if (command === 'installations' && sub === 'show') {
+      if (!arg) throw new UsageError('installations show needs a workspace id');
+      const detail = await installationDetail(db.db, arg);
+      if (!detail) {
+        process.stderr.write(`workspace ${arg} has no installation\n`);
+        return 1;
+      }
+      if (values.json) {
+        process.stdout.write(`${JSON.stringify(detail, null, 2)}\n`);
+        return 0;
+      }
+      const i = detail.installation;
+      const run = detail.latestRun;
+      const lines = [
+        `workspace ${i.workspace_id}, add-on ${i.addon_id}: ${i.status}`,
+        `  installed ${i.installed_at.toISOString()}${i.deleted_at ? `, deleted ${i.deleted_at.toISOString()}` : ''}`,
+        `  installation token: ${i.hasToken ? 'stored (encrypted)' : 'none'}; API ${i.api_url ?? '-'}`,
+        `  webhooks (${detail.webhooks.length}, a token stored for each): ${detail.webhooks.map((w) => w.event).join(', ') || 'none'}`,
+        `  lifecycle: ${detail.lifecycle.map((l) => `${l.type} ${l.outcome} ${l.decidedAt.toISOString()}`).join('; ') || 'none'}`,
+        `  bootstrap: ${run ? `${run.run.status} (${run.totals.items} items in ${run.totals.requests} requests, run ${run.run.id})` : 'never run'}`,
+        `  settings: ${JSON.stringify(i.settings)}`,
+        `  entities: ${JSON.stringify(detail.entities)}`,
+        `  webhook events: ${JSON.stringify(detail.webhookEvents)}`,
+      ];
+      process.stdout.write(`${lines.join('\n')}\n`);
+      return 0;
+    }
+    if (command === 'installations') throw new UsageError(`unknown installations command: ${sub ?? ''}`);
     if (command === 'queues') {
       const { queues: all, redis } = await needQueues();
       if (sub === undefined) {
@@ -239,14 +288,12 @@ async function main(argv: string[]): Promise<number> {
           );
         return 0;
       }
-      const queue = Object.values(all).find((q) => q.name === arg);
       if (!['pause', 'resume', 'drain'].includes(sub)) throw new UsageError(`unknown queues command: ${sub}`);
-      if (!queue) {
-        throw new UsageError(
-          `queues ${sub} needs a queue: ${Object.values(all)
-            .map((q) => q.name)
-            .join(', ')}`,
-        );
+      let queue: ReturnType<typeof findQueue>;
+      try {
+        queue = findQueue(all, arg);
+      } catch (err) {
+        throw new UsageError(`queues ${sub}: ${(err as Error).message}`);
       }
       if (sub === 'pause') {
         await queue.pause();
@@ -260,10 +307,9 @@ async function main(argv: string[]): Promise<number> {
             `queues drain deletes every waiting and delayed job of ${queue.name}; add --confirm to do it`,
           );
         }
-        const before = await queueBacklog(redis, queue);
-        await queue.drain(true);
+        const drained = await drainQueue(queue);
         process.stdout.write(
-          `queue ${queue.name} drained: ${before.counts.waiting} waiting and ${before.counts.delayed} delayed jobs deleted (active and failed jobs are kept)\n`,
+          `queue ${queue.name} drained: ${drained.waiting} waiting and ${drained.delayed} delayed jobs deleted (active and failed jobs are kept)\n`,
         );
       }
       return 0;

@@ -513,3 +513,146 @@ export async function deleteLifecycleReceiptsBefore(db: Db, before: Date): Promi
   const result = await db.deleteFrom('lifecycle_receipts').where('decided_at', '<', before).executeTakeFirst();
   return Number(result.numDeletedRows);
 }
+
+/** One installation as operators list it: no token, only whether there is one. */
+export interface InstallationOverview {
+  readonly workspaceId: string;
+  readonly addonId: string;
+  readonly status: InstallationStatus;
+  readonly installedAt: Date;
+  readonly updatedAt: Date;
+  readonly deletedAt: Date | null;
+  /** An installation token is stored (false once uninstalled). */
+  readonly hasToken: boolean;
+  /** Per-event webhook tokens stored from INSTALLED's `webhooks[]`. */
+  readonly webhookTokens: number;
+  /** The last lifecycle call decided for it (applied or stale). */
+  readonly lastLifecycle: { readonly type: string; readonly outcome: string; readonly at: Date } | null;
+  /** Its latest bootstrap run. */
+  readonly bootstrap: {
+    readonly id: string;
+    readonly status: string;
+    readonly createdAt: Date;
+    readonly finishedAt: Date | null;
+  } | null;
+}
+
+/**
+ * Installations with what an operator looks at first, newest first, in one statement: the token
+ * counts, the last lifecycle receipt and the latest bootstrap run come from lateral subqueries.
+ */
+export async function listInstallationOverviews(
+  db: Db,
+  opts: { status?: InstallationStatus; workspaceId?: string; limit?: number; offset?: number } = {},
+): Promise<InstallationOverview[]> {
+  let q = db
+    .selectFrom('installations as i')
+    .leftJoinLateral(
+      (eb) =>
+        eb
+          .selectFrom('installation_webhooks as w')
+          .select((e) => e.fn.countAll<string>().as('tokens'))
+          .whereRef('w.workspace_id', '=', 'i.workspace_id')
+          .whereRef('w.addon_id', '=', 'i.addon_id')
+          .as('w'),
+      (join) => join.onTrue(),
+    )
+    .leftJoinLateral(
+      (eb) =>
+        eb
+          .selectFrom('lifecycle_receipts as r')
+          .select(['r.type', 'r.outcome', 'r.decided_at'])
+          .whereRef('r.workspace_id', '=', 'i.workspace_id')
+          .whereRef('r.addon_id', '=', 'i.addon_id')
+          .orderBy('r.decided_at', 'desc')
+          .limit(1)
+          .as('r'),
+      (join) => join.onTrue(),
+    )
+    .leftJoinLateral(
+      (eb) =>
+        eb
+          .selectFrom('bootstrap_runs as b')
+          .select(['b.id', 'b.status', 'b.created_at', 'b.finished_at'])
+          .whereRef('b.workspace_id', '=', 'i.workspace_id')
+          .whereRef('b.addon_id', '=', 'i.addon_id')
+          .orderBy('b.created_at', 'desc')
+          .limit(1)
+          .as('b'),
+      (join) => join.onTrue(),
+    )
+    .select([
+      'i.workspace_id',
+      'i.addon_id',
+      'i.status',
+      'i.installed_at',
+      'i.updated_at',
+      'i.deleted_at',
+      (e) => e('i.auth_token_enc', 'is not', null).as('has_token'),
+      'w.tokens',
+      'r.type as lifecycle_type',
+      'r.outcome as lifecycle_outcome',
+      'r.decided_at as lifecycle_at',
+      'b.id as run_id',
+      'b.status as run_status',
+      'b.created_at as run_created_at',
+      'b.finished_at as run_finished_at',
+    ]);
+  if (opts.status) q = q.where('i.status', '=', opts.status);
+  if (opts.workspaceId) q = q.where('i.workspace_id', '=', opts.workspaceId);
+  const rows = await q
+    .orderBy('i.installed_at', 'desc')
+    .orderBy('i.workspace_id')
+    .limit(Math.min(opts.limit ?? 100, 1000))
+    .offset(opts.offset ?? 0)
+    .execute();
+  return rows.map((r) => ({
+    workspaceId: r.workspace_id,
+    addonId: r.addon_id,
+    status: r.status,
+    installedAt: r.installed_at,
+    updatedAt: r.updated_at,
+    deletedAt: r.deleted_at,
+    hasToken: Boolean(r.has_token),
+    webhookTokens: Number(r.tokens ?? 0),
+    lastLifecycle:
+      r.lifecycle_type && r.lifecycle_at
+        ? { type: r.lifecycle_type, outcome: r.lifecycle_outcome ?? '', at: r.lifecycle_at }
+        : null,
+    bootstrap:
+      r.run_id && r.run_status && r.run_created_at
+        ? { id: r.run_id, status: r.run_status, createdAt: r.run_created_at, finishedAt: r.run_finished_at ?? null }
+        : null,
+  }));
+}
+
+/** An installation's webhooks (event and path; never the token), by event. */
+export async function listInstallationWebhooks(
+  db: Db,
+  key: InstallationKey,
+): Promise<{ event: string; path: string }[]> {
+  return db
+    .selectFrom('installation_webhooks')
+    .select(['event', 'path'])
+    .where('workspace_id', '=', key.workspaceId)
+    .where('addon_id', '=', key.addonId)
+    .orderBy('event')
+    .execute();
+}
+
+/** The lifecycle calls decided for an installation, newest first. */
+export async function recentLifecycleReceipts(
+  db: Db,
+  key: InstallationKey,
+  limit = 10,
+): Promise<{ type: string; seq: number; outcome: string; decidedAt: Date }[]> {
+  const rows = await db
+    .selectFrom('lifecycle_receipts')
+    .select(['type', 'seq', 'outcome', 'decided_at'])
+    .where('workspace_id', '=', key.workspaceId)
+    .where('addon_id', '=', key.addonId)
+    .orderBy('decided_at', 'desc')
+    .limit(Math.min(limit, 100))
+    .execute();
+  return rows.map((r) => ({ type: r.type, seq: Number(r.seq), outcome: r.outcome, decidedAt: r.decided_at }));
+}
