@@ -8,6 +8,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { firstRunAdmin } from './first-run-admin.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const mode = process.argv[2] ?? 'all';
@@ -27,6 +28,12 @@ if (process.env.SKIP_BUILD !== '1') {
     console.error('build failed; see the errors above');
     process.exit(build.status ?? 1);
   }
+}
+
+// The apps (and the banner) read these from the environment; children inherit it.
+if (mode === 'all' || mode === 'ingress') {
+  const admin = firstRunAdmin(process.env, process.env.DATA_DIR || join(root, '.data'));
+  if (admin) process.env.CAP_FIRST_RUN_ADMIN_FILE = admin.path;
 }
 
 const entry = {

@@ -3,12 +3,12 @@
 // unless MIGRATE_ON_START=false. It lives in the worker so that the worker image carries it.
 import { StartupError, acquireEmbeddedDatabaseLock, openMigratedDatabase } from '@cap/app-process';
 import { databaseVars, defineEnv, loadConfigOrExit, runtimeVars } from '@cap/config';
-import { createLogger } from '@cap/observability';
+import { processLogger } from '@cap/observability';
 // The add-on whose own migrations follow the platform's: swap this line with the one in main.ts.
 import { addon } from '@cap/workspace-mirror';
 
 const config = loadConfigOrExit(defineEnv('migrate', { ...runtimeVars, ...databaseVars }));
-const logger = createLogger({ name: 'migrate', level: config.LOG_LEVEL });
+const logger = processLogger('migrate', config);
 let release = () => {};
 try {
   if (!config.DATABASE_URL) release = acquireEmbeddedDatabaseLock(config.DATA_DIR);

@@ -5,3 +5,4 @@ export * from './startup.js';
 export * from './embedded-lock.js';
 export * from './standalone.js';
 export * from './queue-metrics.js';
+export * from './banner.js';

@@ -1,9 +1,9 @@
 import { loadConfigOrExit, type ConfigOf, type EnvDefinition, type EnvVars } from '@cap/config';
-import { createLogger, type Logger } from '@cap/observability';
+import { processLogger, type Logger } from '@cap/observability';
 import type { Shutdown } from './shutdown.js';
 import { StartupError } from './startup.js';
 
-type StandaloneConfig = { readonly LOG_LEVEL: string; readonly DATABASE_URL?: string | undefined };
+type StandaloneConfig = Parameters<typeof processLogger>[1] & { readonly DATABASE_URL?: string | undefined };
 
 /**
  * The entry point of one app process (`node apps/<app>/dist/main.js`): load and validate the
@@ -17,8 +17,8 @@ export async function runStandalone<V extends EnvVars>(opts: {
   readonly start: (config: ConfigOf<V>, logger: Logger) => Promise<{ readonly shutdown: Shutdown }>;
 }): Promise<void> {
   const config = loadConfigOrExit(opts.env);
-  const { LOG_LEVEL, DATABASE_URL } = config as unknown as StandaloneConfig;
-  const logger = createLogger({ name: opts.app, level: LOG_LEVEL });
+  const { DATABASE_URL } = config as unknown as StandaloneConfig;
+  const logger = processLogger(opts.app, config as unknown as StandaloneConfig);
   if (!DATABASE_URL) {
     logger.fatal(
       `DATABASE_URL is required to run the ${opts.app} as its own process: the embedded PGlite database can only be opened by one process. Use \`npm start\` for the single-process mode, or set DATABASE_URL.`,

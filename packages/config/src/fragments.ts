@@ -21,7 +21,12 @@ export const runtimeVars = {
   }),
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, {
     default: 'info',
-    description: 'Minimum level of the JSON logs written to stdout.',
+    description: 'Minimum level of the logs written to stdout.',
+  }),
+  LOG_FORMAT: oneOf(['auto', 'json', 'pretty'] as const, {
+    default: 'auto',
+    description:
+      '`auto`: pretty-printed (pino-pretty) when NODE_ENV=development and stdout is a terminal, JSON lines otherwise. `json` or `pretty` force one; production always writes JSON (`pretty` is refused there).',
   }),
   DATA_DIR: derived({
     description:
@@ -229,10 +234,17 @@ export const clockifyApiVars = {
 /** Rules shared by every app that loads the secret and Clockify fragments. */
 export function productionRules(config: {
   NODE_ENV: string;
+  LOG_FORMAT?: string;
   TOKEN_ENCRYPTION_KEY?: string | undefined;
   REQUIRE_SIGNATURE_VERIFICATION?: boolean;
 }): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
+  if (config.NODE_ENV === 'production' && config.LOG_FORMAT === 'pretty') {
+    issues.push({
+      variable: 'LOG_FORMAT',
+      message: 'cannot be pretty when NODE_ENV=production: log shippers read JSON',
+    });
+  }
   if (config.NODE_ENV === 'production' && !config.TOKEN_ENCRYPTION_KEY) {
     issues.push({
       variable: 'TOKEN_ENCRYPTION_KEY',
