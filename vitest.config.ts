@@ -3,7 +3,9 @@ import { defineConfig } from 'vitest/config';
 
 // Workspace packages export their TypeScript sources under the `source` condition, so tests run
 // against the code as written; the apps' processes started by end-to-end tests run the build.
-const conditions = ['source', ...defaultServerConditions];
+// Not Vite's `module` condition: Node ignores it, and packages such as OpenTelemetry's point it
+// at ESM builds that import without file extensions, which Node cannot load once externalized.
+const conditions = ['source', ...defaultServerConditions.filter((c) => c !== 'module')];
 
 export default defineConfig({
   resolve: { conditions },

@@ -3,7 +3,7 @@
 // `npm run dev` runs under watch.
 import { loadConfigOrExit } from '@cap/config';
 import { ingressEnv, startIngress } from '@cap/ingress';
-import { processLogger, resolveLogFormat } from '@cap/observability';
+import { processLogger, resolveLogFormat, startTracing } from '@cap/observability';
 import {
   Shutdown,
   StartupError,
@@ -29,6 +29,12 @@ if (ingressConfig.INGRESS_OPS_PORT !== 0 && ingressConfig.INGRESS_OPS_PORT === w
 const shutdown = new Shutdown(logger, Math.max(ingressConfig.SHUTDOWN_TIMEOUT_MS, workerConfig.SHUTDOWN_TIMEOUT_MS));
 
 try {
+  // Before the apps start, so their queues, workers and clients see tracing on (OTEL_* variables).
+  const tracing = await startTracing({ serviceName: 'cap-all-in-one' });
+  if (tracing) {
+    logger.info('OpenTelemetry traces on: spans are exported over OTLP (OTEL_* variables)');
+    shutdown.register('connections', 'trace export', () => tracing.shutdown());
+  }
   if (!ingressConfig.DATABASE_URL) {
     logger.info(
       { dataDir: ingressConfig.DATA_DIR },

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,6 +39,10 @@ let worker: AppProcess;
 let ingressUrl: string;
 let dataDir: string;
 const prefix = uniquePrefix('e2e');
+/** An OTLP/HTTP (JSON) collector: the processes export their traces here. */
+let collector: Server;
+const exported: string[] = [];
+let exportedBytes = 0;
 
 beforeAll(async () => {
   testDb = await createTestDatabase('e2e');
@@ -48,6 +53,19 @@ beforeAll(async () => {
     workspaces: 1,
     sizes: { users: 8, projects: 12, tasksPerProject: 3, tags: 15, clients: 5, entries: 300 },
   });
+  collector = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => {
+      exportedBytes += c.length;
+      if (exportedBytes < 50_000_000) body += c.toString('utf8');
+    });
+    req.on('end', () => {
+      if (req.url === '/v1/traces') exported.push(body);
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
+  const collectorPort = (collector.address() as { port: number }).port;
   const port = await freePort();
   ingressUrl = `http://127.0.0.1:${port}`;
   const env = {
@@ -59,6 +77,10 @@ beforeAll(async () => {
     CLOCKIFY_API_ALLOWED_HOSTS: '127.0.0.1',
     BASE_URL: ingressUrl,
     LOG_LEVEL: 'info',
+    // Traces on, as an operator turns them on, exported as JSON so the test can read them.
+    OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${collectorPort}`,
+    OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
+    OTEL_BSP_SCHEDULE_DELAY: '200',
   };
   ingress = startAppProcess(distEntry('ingress'), { ...env, PORT: String(port), INGRESS_OPS_PORT: '0' });
   worker = startAppProcess(distEntry('worker'), { ...env, WORKER_PORT: '0' });
@@ -72,6 +94,7 @@ afterAll(async () => {
   const codes = await Promise.all([ingress?.exited, worker?.exited]);
   await db?.close();
   await sim?.close();
+  await new Promise((resolve) => collector?.close(resolve));
   await deleteRedisPrefix(testRedisUrl(), prefix);
   await testDb?.drop();
   rmSync(dataDir, { recursive: true, force: true });
@@ -173,6 +196,50 @@ describe('end to end', () => {
       { timeoutMs: 60_000, message: 'one done delivery per event' },
     );
     for (const { event } of manifest.webhooks) expect((await deliveries(event))[0]!.token_check).toBe('matched');
+  });
+
+  it('traces: the exported spans of one webhook form one trace from the ingress to the worker, without tokens', async () => {
+    interface OtlpSpan {
+      traceId: string;
+      name: string;
+    }
+    interface OtlpExport {
+      resourceSpans: {
+        resource: { attributes: { key: string; value: { stringValue?: string } }[] };
+        scopeSpans: { spans: OtlpSpan[] }[];
+      }[];
+    }
+    const spans = () =>
+      exported.flatMap((body) =>
+        (JSON.parse(body) as OtlpExport).resourceSpans.flatMap((r) => {
+          const service = r.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue;
+          return r.scopeSpans.flatMap((s) => s.spans.map((span) => ({ ...span, service })));
+        }),
+      );
+    const delivery = await sim.trigger('NEW_TAG');
+    expect(delivery.status).toBe(200);
+    const receive = await waitFor(
+      () =>
+        spans()
+          .filter((x) => x.service === 'cap-ingress' && x.name === 'webhook receive')
+          .find((x) => spans().some((y) => y.traceId === x.traceId && y.name.startsWith('commit webhook deliver'))),
+      { timeoutMs: 30_000, message: 'a webhook trace through to the commit' },
+    );
+    const trace = spans().filter((x) => x.traceId === receive.traceId);
+    expect(trace.map((x) => `${x.service}: ${x.name}`)).toEqual(
+      expect.arrayContaining([
+        'cap-ingress: webhook receive',
+        'cap-ingress: add webhooks.webhook.process',
+        'cap-worker: process webhooks',
+        expect.stringMatching(/^cap-worker: commit webhook deliver/),
+      ]),
+    );
+    expect(spans().some((x) => x.service === 'cap-worker' && x.name.startsWith('clockify GET '))).toBe(true);
+    const raw = exported.join('\n');
+    const installation = sim.installation();
+    for (const token of [installation.installationToken, ...Object.values(installation.webhookTokens)]) {
+      if (token) expect(raw).not.toContain(token);
+    }
   });
 
   it('uninstall → tokens gone at once, later webhooks ignored', async () => {

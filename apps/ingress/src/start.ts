@@ -4,13 +4,14 @@ import type { Redis } from 'ioredis';
 import { pageProblems, type RegisteredAddon } from '@cap/addon';
 import { TokenVerifier, eventRoute, type WebhookEventName } from '@cap/clockify';
 import type { DatabaseHandle } from '@cap/db';
-import { Metrics, type Logger } from '@cap/observability';
+import { Metrics, tracingEnabled, type Logger } from '@cap/observability';
 import {
   DurabilityBarrier,
   closeQueues,
   createProducerConnection,
   createQueues,
   openDurabilityBarrier,
+  bullmqTelemetry,
 } from '@cap/queue';
 import {
   Shutdown,
@@ -125,6 +126,7 @@ export async function startIngress(opts: StartIngressOptions): Promise<RunningIn
   const queues = createQueues(redis, config.BULLMQ_PREFIX, {
     webhookAttempts: config.WEBHOOK_JOB_ATTEMPTS,
     webhookBackoffMs: config.WEBHOOK_JOB_BACKOFF_MS,
+    telemetry: bullmqTelemetry(tracingEnabled()),
   });
   // Without a listener BullMQ prints connection errors to stderr; the producer connection's own
   // handler above already reports them.

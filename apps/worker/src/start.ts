@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { RegisteredAddon } from '@cap/addon';
 import { RateLimiter } from '@cap/clockify';
 import { ensureWebhookEventPartitions, recordDeadLetter, type DatabaseHandle } from '@cap/db';
-import { Metrics, type Logger } from '@cap/observability';
+import { Metrics, tracingEnabled, type Logger } from '@cap/observability';
 import { deadLetterOf } from '@cap/operator-actions';
 import {
   JOBS,
@@ -13,6 +13,7 @@ import {
   createQueues,
   createWorkerConnection,
   type QueueName,
+  bullmqTelemetry,
 } from '@cap/queue';
 import {
   Shutdown,
@@ -84,6 +85,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
   const queues = createQueues(producer, config.BULLMQ_PREFIX, {
     webhookAttempts: config.WEBHOOK_JOB_ATTEMPTS,
     webhookBackoffMs: config.WEBHOOK_JOB_BACKOFF_MS,
+    telemetry: bullmqTelemetry(tracingEnabled()),
   });
   const limiter = new RateLimiter(connect('worker-limiter'), {
     prefix: config.BULLMQ_PREFIX,
@@ -124,6 +126,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
   const registry = new WorkerRegistry({
     prefix: config.BULLMQ_PREFIX,
     connection: () => connect('worker-consumer'),
+    telemetry: bullmqTelemetry(tracingEnabled()),
     lockDurationMs: config.WORKER_LOCK_DURATION_MS,
     stalledIntervalMs: config.WORKER_STALLED_INTERVAL_MS,
     maxStalledCount: config.WORKER_MAX_STALLED_COUNT,

@@ -1,5 +1,5 @@
 import { loadConfigOrExit, type ConfigOf, type EnvDefinition, type EnvVars } from '@cap/config';
-import { processLogger, type Logger } from '@cap/observability';
+import { processLogger, startTracing, type Logger } from '@cap/observability';
 import type { Shutdown } from './shutdown.js';
 import { StartupError } from './startup.js';
 
@@ -26,7 +26,11 @@ export async function runStandalone<V extends EnvVars>(opts: {
     process.exit(1);
   }
   try {
+    // Before the app starts, so its queues, workers and clients see tracing on.
+    const tracing = await startTracing({ serviceName: `cap-${opts.app}` });
+    if (tracing) logger.info('OpenTelemetry traces on: spans are exported over OTLP (OTEL_* variables)');
     const running = await opts.start(config, logger);
+    if (tracing) running.shutdown.register('connections', 'trace export', () => tracing.shutdown());
     running.shutdown.installSignalHandlers();
   } catch (err) {
     logger.fatal({ err }, err instanceof StartupError ? err.message : `${opts.app} failed to start`);

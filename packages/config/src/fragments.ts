@@ -28,6 +28,14 @@ export const runtimeVars = {
     description:
       '`auto`: pretty-printed (pino-pretty) when NODE_ENV=development and stdout is a terminal, JSON lines otherwise. `json` or `pretty` force one; production always writes JSON (`pretty` is refused there).',
   }),
+  OTEL_EXPORTER_OTLP_ENDPOINT: str({
+    optional: true,
+    expected: 'an http(s) URL of an OTLP/HTTP collector',
+    pattern: /^https?:\/\/\S+$/,
+    defaultDoc: 'unset: no traces',
+    description:
+      'Turns OpenTelemetry tracing on (spans for the ingress request, the enqueue, the job, each Clockify API call with its limiter wait, the commit) and sends them there over OTLP/HTTP. The other standard `OTEL_*` variables apply (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, `OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_SERVICE_NAME`, `OTEL_SDK_DISABLED`).',
+  }),
   DATA_DIR: derived({
     description:
       'Folder for local state: the embedded PGlite database and, outside production, the generated token encryption key.',

@@ -1,4 +1,5 @@
-import { Queue, type DefaultJobOptions, type JobsOptions } from 'bullmq';
+import { Queue, type DefaultJobOptions, type JobsOptions, type Telemetry } from 'bullmq';
+import { BullMQOtel } from 'bullmq-otel';
 import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { DEFAULT_JOB_OPTIONS } from './options.js';
@@ -10,6 +11,17 @@ export type Queues = Readonly<Record<QueueKey, Queue>>;
 export interface RetryPolicy {
   readonly webhookAttempts?: number;
   readonly webhookBackoffMs?: number;
+  /** BullMQ's OpenTelemetry hook (see {@link bullmqTelemetry}); unset: no spans, no overhead. */
+  readonly telemetry?: Telemetry | undefined;
+}
+
+/**
+ * BullMQ's OpenTelemetry integration (bullmq-otel) when tracing is on: a producer span for each
+ * add, whose context travels in the job's options, and a consumer span for each job that
+ * continues that trace in the worker. Undefined when off, so BullMQ does no tracing work.
+ */
+export function bullmqTelemetry(tracing: boolean): Telemetry | undefined {
+  return tracing ? new BullMQOtel({ tracerName: 'bullmq' }) : undefined;
 }
 
 /** The default job options of each queue, with the configured webhook retry policy applied. */
@@ -28,7 +40,12 @@ export function jobOptionsFor(name: QueueName, policy: RetryPolicy = {}): Defaul
 /** One BullMQ Queue per queue name, sharing a connection, with the per-queue defaults. */
 export function createQueues(connection: Redis, prefix: string, policy: RetryPolicy = {}): Queues {
   const make = (name: QueueName) =>
-    new Queue(name, { connection, prefix, defaultJobOptions: jobOptionsFor(name, policy) });
+    new Queue(name, {
+      connection,
+      prefix,
+      defaultJobOptions: jobOptionsFor(name, policy),
+      ...(policy.telemetry ? { telemetry: policy.telemetry } : {}),
+    });
   return {
     lifecycle: make(QUEUES.lifecycle),
     webhooks: make(QUEUES.webhooks),

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Express } from 'express';
-import { REQUEST_ID_HEADER, requestIdFrom } from '@cap/observability';
+import { REQUEST_ID_HEADER, SpanKind, inSpan, requestIdFrom } from '@cap/observability';
 import { handleOps, type OpsOptions } from '@cap/app-process';
 import type { IngressContext } from '../context.js';
 import { handleWebhook } from '../routes/webhooks.js';
@@ -71,7 +71,22 @@ export function createIngressServer(ctx: IngressContext, app: Express): Server {
 
     if (path.startsWith(WEBHOOK_PREFIX)) {
       const segment = path.slice(WEBHOOK_PREFIX.length).replace(/\/+$/, '');
-      handleWebhook(ctx, req, res, segment, requestId)
+      inSpan(
+        'webhook receive',
+        {
+          kind: SpanKind.SERVER,
+          attributes: { 'http.request.method': req.method ?? '', 'http.route': '/webhooks/:event' },
+        },
+        async (span) => {
+          const result = await handleWebhook(ctx, req, res, segment, requestId);
+          span.setAttributes({
+            'clockify.event': result.event,
+            'cap.webhook.outcome': result.outcome,
+            'http.response.status_code': res.statusCode,
+          });
+          return result;
+        },
+      )
         .then((result) => {
           ctx.ingressMetrics.webhook(result.event, result.outcome);
           done('/webhooks/:event');

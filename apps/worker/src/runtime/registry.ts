@@ -1,4 +1,4 @@
-import { DelayedError, Worker, type Job } from 'bullmq';
+import { DelayedError, Worker, type Job, type Telemetry } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { secondsSince, type Logger, type Metrics } from '@cap/observability';
 import type { QueueName } from '@cap/queue';
@@ -20,6 +20,8 @@ export interface RegistryOptions {
   readonly lockDurationMs: number;
   readonly stalledIntervalMs: number;
   readonly maxStalledCount: number;
+  /** BullMQ's OpenTelemetry hook: each job's consumer span continues the producer's trace. */
+  readonly telemetry?: Telemetry | undefined;
   readonly logger: Logger;
   readonly metrics: Metrics;
   /** Called once a job failed for good (attempts exhausted, unrecoverable, stalled too often). */
@@ -102,6 +104,7 @@ export class WorkerRegistry {
       lockDuration: this.opts.lockDurationMs,
       stalledInterval: this.opts.stalledIntervalMs,
       maxStalledCount: this.opts.maxStalledCount,
+      ...(this.opts.telemetry ? { telemetry: this.opts.telemetry } : {}),
       autorun: false,
     });
     worker.on('failed', (job, err) => {

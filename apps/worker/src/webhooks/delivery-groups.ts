@@ -1,5 +1,5 @@
 import { claimFirstDeliveries, deliveryRowKey, type Database, type FirstClaimInput, type Kysely } from '@cap/db';
-import type { Logger, Metrics } from '@cap/observability';
+import { inSpan, type Logger, type Metrics } from '@cap/observability';
 import { invokeHandler, PendingMirrorWrites, refusedMirrorWrites, type HandlerInvocation } from '@cap/addon';
 
 /**
@@ -164,24 +164,26 @@ export class DeliveryGroups {
 
     let handled = new Set<Entry>();
     try {
-      await this.db.transaction().execute(async (tx) => {
-        const claimed = await claimFirstDeliveries(
-          tx,
-          members.map((m) => m.delivery.claim),
-        );
-        handled = new Set(members.filter((m) => claimed.has(m.key)));
-        const pending = new PendingMirrorWrites(this.refused);
-        for (const entry of handled) {
-          try {
-            await invokeHandler(tx, pending, entry.delivery.invocation);
-          } catch (err) {
-            throw isGroupConflict(err) ? err : new HandlerFailed(entry, err);
+      await inSpan('commit webhook deliveries', { attributes: { 'cap.deliveries': members.length } }, () =>
+        this.db.transaction().execute(async (tx) => {
+          const claimed = await claimFirstDeliveries(
+            tx,
+            members.map((m) => m.delivery.claim),
+          );
+          handled = new Set(members.filter((m) => claimed.has(m.key)));
+          const pending = new PendingMirrorWrites(this.refused);
+          for (const entry of handled) {
+            try {
+              await invokeHandler(tx, pending, entry.delivery.invocation);
+            } catch (err) {
+              throw isGroupConflict(err) ? err : new HandlerFailed(entry, err);
+            }
           }
-        }
-        // One statement for every handler's mirror writes; if it fails, the group fails as a
-        // whole and each delivery applies its own writes alone, where a bad one fails only itself.
-        await pending.apply(tx);
-      });
+          // One statement for every handler's mirror writes; if it fails, the group fails as a
+          // whole and each delivery applies its own writes alone, where a bad one fails only itself.
+          await pending.apply(tx);
+        }),
+      );
     } catch (err) {
       if (err instanceof HandlerFailed) {
         this.rollbacks.inc({ reason: 'handler' });

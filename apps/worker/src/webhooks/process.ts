@@ -27,7 +27,7 @@ import {
   type FirstClaimInput,
   type WebhookTokenCheck,
 } from '@cap/db';
-import type { Logger } from '@cap/observability';
+import { inSpan, type Logger } from '@cap/observability';
 import { JOBS, parsePayload } from '@cap/queue';
 import { createInstallationClient } from '../clockify.js';
 import type { WorkerDeps } from '../deps.js';
@@ -211,20 +211,22 @@ export async function processWebhook(deps: WorkerDeps, job: Job, token: string |
       if (deps.deliveryGroups && (await deps.deliveryGroups.commit({ claim, invocation })) === 'done') {
         return finish('done');
       }
-      const outcome = await deps.db.transaction().execute(async (tx) => {
-        const first = await claimFirstDelivery(tx, claim);
-        if (first === 'stale' || first === 'duplicate') return first;
-        if (first === 'exists') {
-          // A retry or replay: the row is there, finished or not; claim it under its lock.
-          const claimed = await claimDelivery(tx, ref);
-          if (!claimed.claimed) return 'duplicate' as const;
-        }
-        const pending = new PendingMirrorWrites(refusedMirrorWrites(deps.metrics));
-        await invokeHandler(tx, pending, invocation);
-        await pending.apply(tx);
-        if (first === 'exists') await completeDelivery(tx, ref, tokenCheck);
-        return 'done' as const;
-      });
+      const outcome = await inSpan('commit webhook delivery', { attributes: { 'cap.deliveries': 1 } }, () =>
+        deps.db.transaction().execute(async (tx) => {
+          const first = await claimFirstDelivery(tx, claim);
+          if (first === 'stale' || first === 'duplicate') return first;
+          if (first === 'exists') {
+            // A retry or replay: the row is there, finished or not; claim it under its lock.
+            const claimed = await claimDelivery(tx, ref);
+            if (!claimed.claimed) return 'duplicate' as const;
+          }
+          const pending = new PendingMirrorWrites(refusedMirrorWrites(deps.metrics));
+          await invokeHandler(tx, pending, invocation);
+          await pending.apply(tx);
+          if (first === 'exists') await completeDelivery(tx, ref, tokenCheck);
+          return 'done' as const;
+        }),
+      );
       return outcome === 'stale' ? outcome : finish(outcome);
     } catch (err) {
       if (err instanceof DelayedError) throw err;

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import {
+  SpanKind,
+  inSpan,
   redactString,
   secondsSince,
   silentLogger,
@@ -7,6 +9,7 @@ import {
   type Histogram,
   type Logger,
   type Metrics,
+  type Span,
 } from '@cap/observability';
 import {
   ClockifyApiError,
@@ -268,7 +271,16 @@ export class ClockifyClient {
     }
   }
 
-  async #send(method: HttpMethod, template: string, init: RawInit): Promise<ApiResponse<unknown>> {
+  /** One operation, retries and limiter waits included, as one client span (when tracing is on). */
+  #send(method: HttpMethod, template: string, init: RawInit): Promise<ApiResponse<unknown>> {
+    return inSpan(
+      `clockify ${method} ${template}`,
+      { kind: SpanKind.CLIENT, attributes: { 'http.request.method': method, 'url.template': template } },
+      (span) => this.#sendIn(span, method, template, init),
+    );
+  }
+
+  async #sendIn(span: Span, method: HttpMethod, template: string, init: RawInit): Promise<ApiResponse<unknown>> {
     const operation = `${method} ${template}`;
     const base = isReportsPath(template) ? this.#reportsBase : this.#base;
     if (base === undefined) throw new TypeError(`${operation} is served by the reports API; reportsUrl is required`);
@@ -283,13 +295,19 @@ export class ClockifyClient {
       body = JSON.stringify(init.body);
     }
 
+    let limiterWaitMs = 0;
     for (let attempt = 0; ; attempt++) {
       init.signal?.throwIfAborted();
-      await this.#waitForSlot(operation);
+      limiterWaitMs += await this.#waitForSlot(operation);
       const outcome = await this.#attempt(method, url, headers, body, init.signal, operation);
       if (outcome.kind === 'response') {
         const { response, text } = outcome;
         const status = response.status;
+        span.setAttributes({
+          'http.response.status_code': status,
+          'cap.limiter.wait_ms': limiterWaitMs,
+          'cap.attempts': attempt + 1,
+        });
         if (status >= 200 && status < 300) {
           return { status, data: this.#parse(text, response, operation), headers: response.headers };
         }
@@ -330,12 +348,15 @@ export class ClockifyClient {
     }
   }
 
-  async #waitForSlot(operation: string): Promise<void> {
-    if (!this.#limiter) return;
+  /** Takes the workspace's next slot of the shared limiter; returns how long it waited (ms). */
+  async #waitForSlot(operation: string): Promise<number> {
+    if (!this.#limiter) return 0;
     const slot = await this.#limiter.acquire(this.workspaceId, { maxWaitMs: this.#maxLimiterWaitMs });
     if (!slot.granted) throw new RateLimitDeferredError(operation, Math.max(0, Math.ceil(slot.retryInMs)));
     // Rounded up: arriving a fraction early could squeeze one request too many into a second.
-    if (slot.waitMs > 0) await this.#sleep(Math.ceil(slot.waitMs));
+    const waitMs = slot.waitMs > 0 ? Math.ceil(slot.waitMs) : 0;
+    if (waitMs > 0) await this.#sleep(waitMs);
+    return waitMs;
   }
 
   async #attempt(
