@@ -115,6 +115,7 @@ function installed(tree: string): Set<string> {
 
 const BUILD_AND_TEST_TOOLS = [
   '@electric-sql/pglite',
+  'pino-pretty',
   '@cap/testing',
   'typescript',
   'turbo',
