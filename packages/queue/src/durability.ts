@@ -81,6 +81,20 @@ export async function openDurabilityBarrier(opts: {
         connectTimeoutMs: opts.connectTimeoutMs,
       })
     : undefined;
+  // The connection queues nothing while offline: a confirmation asked before it is ready would
+  // fail at once ("Stream isn't writeable"). Wait for it, within the connect timeout; past that,
+  // confirmations fail as NotDurableError until it connects, as after any disconnect.
+  if (connection && connection.status !== 'ready') {
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        connection.off('ready', done);
+        resolve();
+      };
+      const timer = setTimeout(done, opts.connectTimeoutMs);
+      connection.once('ready', done);
+    });
+  }
   return new DurabilityBarrier(connection, durability, opts.key, opts.timeoutMs);
 }
 
