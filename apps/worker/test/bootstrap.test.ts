@@ -89,9 +89,23 @@ describe('bootstrap', () => {
     });
     s.sim.api!.faults.set('getProjects', { failNext: 1, failStatus: 429, retryAfterSeconds: 3 });
     expect((await s.sim.install({ ingressUrl: s.ingressUrl, workspaceId: s.workspaceId })).status).toBe(200);
-    const paused = await s.waitForRun(['PAUSED']);
-    expect(paused.paused_until).not.toBeNull();
-    expect(paused.error).toMatch(/rate limit/);
+    // The pause shows on the paused resource until its job runs again (~3 s); the run's own
+    // PAUSED can last only until any other resource's job starts, which a busy host can make
+    // too short for a poll to see.
+    const stack = s!;
+    const paused = await waitFor(
+      async () => {
+        const r = await stack.latestRun();
+        if (!r) return undefined;
+        const resources = await getBootstrapResources(stack.ingress.context.database.db, r.id);
+        const resource = resources.find((x) => x.status === 'PAUSED');
+        return r.status === 'PAUSED' || resource ? { run: r, resource } : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 50, message: 'the run or one of its resources PAUSED' },
+    );
+    expect(paused.run.error).toMatch(/rate limit/);
+    if (paused.run.status === 'PAUSED') expect(paused.run.paused_until).not.toBeNull();
+    else expect(paused.resource).toBeDefined();
     const run = await s.waitForRun(['COMPLETED', 'PARTIAL', 'FAILED'], 60_000);
     expect(run.status).toBe('COMPLETED');
     expect(run.paused_until).toBeNull();
