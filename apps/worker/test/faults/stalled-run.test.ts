@@ -86,7 +86,14 @@ describe('bootstrap jobs that stall too often', () => {
     );
     expect(next.trigger).toBe('manual');
     await s.expectMirrorEqual();
+    // A listing of the dead run that started under the fault's 60 s latency can still be in
+    // flight, and a graceful stop waits for it (SHUTDOWN_TIMEOUT_MS, then exit 1): stop once idle.
+    await waitFor(async () => (await s.ingress.context.queues.bootstrap.getActiveCount()) === 0, {
+      timeoutMs: 70_000,
+      intervalMs: 200,
+      message: 'no bootstrap job in flight',
+    });
     third.kill('SIGTERM');
     expect(await third.exited, third.output.slice(-30).join('\n')).toBe(0);
-  }, 120_000);
+  }, 180_000);
 });
