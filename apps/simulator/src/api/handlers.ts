@@ -1,5 +1,6 @@
 import type { MembershipsParam, MockStore, SortOrder, StoreChange } from '../store/store.js';
 import { StoreError } from '../store/store.js';
+import { copy } from '../store/changes.js';
 import type { CustomField, MembershipStatus, Task } from '../store/types.js';
 import type { ApiTokenClaims } from './auth.js';
 import type { OperationSpec } from './spec.js';
@@ -243,7 +244,9 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
     ),
 
   getTimeEntries: (ctx) => {
-    const entries = ctx.store.listTimeEntries(ws(ctx), ctx.pathParams.userId as string, {
+    // Only the page is copied (a user may have thousands of entries; the mock must keep up with
+    // a bootstrap at the rate limit).
+    const entries = ctx.store.selectTimeEntries(ws(ctx), ctx.pathParams.userId as string, {
       ...opt('start', ctx.query.get('start')),
       ...opt('end', ctx.query.get('end')),
       ...(ctx.query.get('in-progress') === 'true' ? { inProgress: true } : {}),
@@ -253,7 +256,7 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
       ...opt('tagIds', list(ctx.query, 'tags')),
     });
     const hydrated = ctx.query.get('hydrated') === 'true';
-    return paged(ctx, entries, (e) => (hydrated ? ctx.store.hydrate(ws(ctx), e) : e));
+    return paged(ctx, entries, (e) => (hydrated ? ctx.store.hydrate(ws(ctx), e) : copy(e)));
   },
   getTimeEntry: (ctx) => {
     const entry = ctx.store.getTimeEntry(ws(ctx), ctx.pathParams.id as string);

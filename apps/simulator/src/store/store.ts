@@ -318,6 +318,11 @@ export class MockStore {
     return this.timeEntries.list(workspaceId, userId, q);
   }
 
+  /** `listTimeEntries` without copying: the store's own objects, to be copied before handing out. */
+  selectTimeEntries(workspaceId: string, userId: string, q?: TimeEntryQuery): readonly Readonly<TimeEntry>[] {
+    return this.timeEntries.select(workspaceId, userId, q);
+  }
+
   listInProgress(workspaceId: string): TimeEntry[] {
     return this.timeEntries.listInProgress(workspaceId);
   }

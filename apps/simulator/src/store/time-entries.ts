@@ -46,6 +46,18 @@ export type HydratedTimeEntry = TimeEntry & {
   user: { id: string; name: string; email: string; status: AccountStatus } | null;
 };
 
+/** Parsed starts, by entry object: a listing filters thousands of entries per page request. */
+const parsedStarts = new WeakMap<Readonly<TimeEntry>, { readonly iso: string; readonly ms: number }>();
+
+function startMs(e: Readonly<TimeEntry>): number {
+  const iso = e.timeInterval.start;
+  const cached = parsedStarts.get(e);
+  if (cached?.iso === iso) return cached.ms;
+  const ms = Date.parse(iso);
+  parsedStarts.set(e, { iso, ms });
+  return ms;
+}
+
 function requireEntry(ws: WorkspaceData, id: string): TimeEntry {
   const e = ws.entries.get(id);
   if (!e) throw new StoreError(404, `Time entry with id ${id} doesn't exist`);
@@ -57,26 +69,32 @@ export class TimeEntries {
   constructor(private readonly workspaces: Workspaces) {}
 
   list(workspaceId: string, userId: string, q: TimeEntryQuery = {}): TimeEntry[] {
+    return this.select(workspaceId, userId, q).map(copy);
+  }
+
+  /**
+   * The entries `list` returns, as the store's own objects, not copies: for a reader that hands
+   * out (copies) only part of them, such as one page of a user's thousands of entries.
+   */
+  select(workspaceId: string, userId: string, q: TimeEntryQuery = {}): readonly Readonly<TimeEntry>[] {
     const ws = this.workspaces.get(workspaceId);
     requireUser(ws, userId);
     const start = q.start !== undefined ? instant(q.start, 'start') : undefined;
     const end = q.end !== undefined ? instant(q.end, 'end') : undefined;
     const tagIds = q.tagIds && q.tagIds.length > 0 ? q.tagIds : undefined;
     const description = q.description?.toLowerCase();
-    return (ws.entriesByUser.get(userId) ?? [])
-      .filter((e) => {
-        const s = Date.parse(e.timeInterval.start);
-        return (
-          (start === undefined || s >= start) &&
-          (end === undefined || s <= end) &&
-          (q.inProgress === undefined || (e.timeInterval.end === null) === q.inProgress) &&
-          (q.projectId === undefined || e.projectId === q.projectId) &&
-          (q.taskId === undefined || e.taskId === q.taskId) &&
-          (description === undefined || e.description.toLowerCase().includes(description)) &&
-          (tagIds === undefined || tagIds.some((t) => e.tagIds.includes(t)))
-        );
-      })
-      .map(copy);
+    return (ws.entriesByUser.get(userId) ?? []).filter((e) => {
+      const s = startMs(e);
+      return (
+        (start === undefined || s >= start) &&
+        (end === undefined || s <= end) &&
+        (q.inProgress === undefined || (e.timeInterval.end === null) === q.inProgress) &&
+        (q.projectId === undefined || e.projectId === q.projectId) &&
+        (q.taskId === undefined || e.taskId === q.taskId) &&
+        (description === undefined || e.description.toLowerCase().includes(description)) &&
+        (tagIds === undefined || tagIds.some((t) => e.tagIds.includes(t)))
+      );
+    });
   }
 
   /** Running timers of the workspace, newest first. */

@@ -176,6 +176,11 @@ async function copyResource(
   const pageSize = deps.config.BOOTSTRAP_PAGE_SIZE;
   const maxPages = deps.config.BOOTSTRAP_MAX_PAGES;
   let progress = { pages: row.pages, items: row.items };
+  const pageWrites = deps.metrics.histogram(
+    'bootstrap_page_write_seconds',
+    'Time to commit one bootstrap page (its rows, the cursor and the counters in one transaction)',
+    ['resource'],
+  );
 
   /** Commits one page: its rows and, through `save`, the cursor and counters, in one transaction. */
   const commit = async (
@@ -183,6 +188,7 @@ async function copyResource(
     fetchedAt: Date,
     save: (tx: Transaction<Database>) => Promise<void>,
   ) => {
+    const endWrite = pageWrites.startTimer({ resource: spec.name });
     await deps.db.transaction().execute(async (tx) => {
       if (!(await lockRunIfActive(tx, runId))) throw new RunCancelled();
       await upsertEntitiesFromBootstrap(tx, {
@@ -196,6 +202,7 @@ async function copyResource(
       });
       await save(tx);
     });
+    endWrite();
     progress = { pages: progress.pages + 1, items: progress.items + items.length };
     await job.updateProgress({ resource: spec.name, ...progress }).catch(() => undefined);
   };
