@@ -1,4 +1,4 @@
-// `npm run bench:ingress [-- --duration=10 --connections=50 --warmup=3 --node24 --no-build --durable]`
+// `npm run bench:ingress [-- --duration=10 --connections=50 --warmup=3 --node24 --no-build --durable --processes=1,2]`
 //
 // Starts the built ingress alone (production settings, its own BullMQ prefix, the local Redis, a
 // throwaway Postgres database) and a bare node:http server on the same runtime, drives both with
@@ -7,7 +7,7 @@
 import { Buffer } from 'node:buffer';
 import { execFileSync, spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -30,10 +30,32 @@ const CONNECTIONS = Number(args.connections ?? 50);
 // Targets alternate over several rounds and each reports its median round: on a shared machine
 // the load changes minute to minute, and alternating exposes both targets to the same changes.
 const ROUNDS = Number(args.rounds ?? 3);
+// Ingress processes per measured target: `--processes=1,2` adds a target of two processes sharing
+// one queue, each driven by half the connections.
+const PROCESSES = String(args.processes ?? '1')
+  .split(',')
+  .map((n) => Math.max(1, Math.floor(Number(n))));
+const CLOCK_TICKS = 100;
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const ADMIN_DB_URL =
   process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+/** The local redis-server's pid (INFO server), when REDIS_URL's server runs on this machine. */
+const REDIS_PID = await (async () => {
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    const pid = Number(/^process_id:(\d+)/m.exec(await redis.info('server'))?.[1] ?? 0);
+    return pid && readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('redis') ? pid : 0;
+  } catch {
+    return 0;
+  } finally {
+    redis.disconnect();
+  }
+})();
 const ADDON_KEY = 'workspace-mirror';
+// Issue 17's targets: half the bare server's rate with every feature on, p99 at most 15 ms.
+const TARGET_RATIO = 0.5;
+const TARGET_P99_MS = 15;
 const WORKSPACE = 'ws-bench';
 
 const log = (...parts) => process.stderr.write(`${parts.join(' ')}\n`);
@@ -94,14 +116,11 @@ function stop(child) {
   });
 }
 
-function load(url, token, duration) {
+function load(url, token, duration, connections = CONNECTIONS) {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      [
-        join(here, 'load.mjs'),
-        JSON.stringify({ url, token, workspaceId: WORKSPACE, connections: CONNECTIONS, duration }),
-      ],
+      [join(here, 'load.mjs'), JSON.stringify({ url, token, workspaceId: WORKSPACE, connections, duration })],
       {
         stdio: ['ignore', 'pipe', 'inherit'],
       },
@@ -116,6 +135,53 @@ function load(url, token, duration) {
   });
 }
 
+/** CPU seconds (user + system) each pid has used so far, from /proc; 0 for a pid that is gone. */
+function cpuSeconds(pids) {
+  return pids.map((pid) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    } catch {
+      return 0;
+    }
+  });
+}
+
+/**
+ * One measured run of a target: a load generator per URL, the connections split between them
+ * (rates and counts add up; p99 is the worse of the generators'), and the CPU its server
+ * processes and Redis used meanwhile, per webhook answered.
+ */
+async function run(target, token, duration) {
+  const share = Math.floor(CONNECTIONS / target.urls.length);
+  const before = cpuSeconds(target.pids);
+  const redisBefore = cpuSeconds([REDIS_PID]);
+  const parts = await Promise.all(
+    target.urls.map((url, i) =>
+      load(url, token, duration, i === 0 ? CONNECTIONS - share * (target.urls.length - 1) : share),
+    ),
+  );
+  const cpu = cpuSeconds(target.pids).reduce((n, t, i) => n + t - before[i], 0);
+  const redisCpu = cpuSeconds([REDIS_PID])[0] - redisBefore[0];
+  const sum = (key) => parts.reduce((n, x) => n + x[key], 0);
+  const ok = sum('ok');
+  return {
+    requests: sum('requests'),
+    rps: sum('rps'),
+    p50: Math.max(...parts.map((x) => x.p50)),
+    p99: Math.max(...parts.map((x) => x.p99)),
+    max: Math.max(...parts.map((x) => x.max)),
+    ok,
+    non2xx: sum('non2xx'),
+    errors: sum('errors'),
+    timeouts: sum('timeouts'),
+    seconds: parts[0].seconds,
+    cpuMsPerWebhook: ok > 0 ? (cpu * 1000) / ok : NaN,
+    redisCpuMsPerWebhook: ok > 0 && REDIS_PID ? (redisCpu * 1000) / ok : NaN,
+  };
+}
+
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 function report(name, runs) {
@@ -125,12 +191,15 @@ function report(name, runs) {
     ...mid,
     p99: median(runs.map((x) => x.p99)),
     rounds: runs.map((x) => Math.round(x.rps)),
+    cpuMsPerWebhook: median(runs.map((x) => x.cpuMsPerWebhook)),
+    redisCpuMsPerWebhook: median(runs.map((x) => x.redisCpuMsPerWebhook)),
     ok: runs.reduce((n, x) => n + x.ok, 0),
     non2xx: runs.reduce((n, x) => n + x.non2xx, 0),
     errors: runs.reduce((n, x) => n + x.errors, 0),
   };
   log(
-    `  ${name.padEnd(8)} ${Math.round(r.rps).toString().padStart(6)} webhooks/s (median of ${r.rounds.join(', ')})  p99 ${r.p99} ms  (non-2xx ${r.non2xx}, errors ${r.errors})`,
+    `  ${name.padEnd(10)} ${Math.round(r.rps).toString().padStart(6)} webhooks/s (median of ${r.rounds.join(', ')})  p99 ${r.p99} ms  ` +
+      `CPU/webhook ${r.cpuMsPerWebhook.toFixed(3)} ms + Redis ${r.redisCpuMsPerWebhook.toFixed(3)} ms  (non-2xx ${r.non2xx}, errors ${r.errors})`,
   );
   return r;
 }
@@ -139,9 +208,9 @@ function report(name, runs) {
 async function measure(targets, token) {
   const runs = Object.fromEntries(targets.map((t) => [t.name, []]));
   const warmOk = Object.fromEntries(targets.map((t) => [t.name, 0]));
-  if (WARMUP > 0) for (const t of targets) warmOk[t.name] = (await load(t.url, token, WARMUP)).ok;
+  if (WARMUP > 0) for (const t of targets) warmOk[t.name] = (await run(t, token, WARMUP)).ok;
   for (let round = 0; round < ROUNDS; round++) {
-    for (const t of targets) runs[t.name].push(await load(t.url, token, DURATION));
+    for (const t of targets) runs[t.name].push(await run(t, token, DURATION));
   }
   return Object.fromEntries(
     targets.map((t) => [
@@ -220,22 +289,37 @@ async function benchRuntime(nodeBin) {
       });
       children.push(child);
       await waitReady(`http://127.0.0.1:${port}/ready`, child);
-      return port;
+      return { url: `http://127.0.0.1:${port}/webhooks/new-time-entry`, pid: child.pid };
+    };
+    /** A target of `n` ingress processes sharing one queue. */
+    const ingressTarget = async (name, queuePrefix, n, extraEnv) => {
+      const started = [];
+      for (let i = 0; i < n; i++) started.push(await startIngress(queuePrefix, extraEnv));
+      return {
+        name,
+        urls: started.map((s) => s.url),
+        pids: started.map((s) => s.pid),
+        prefix: queuePrefix,
+        processes: n,
+      };
     };
     const targets = [
-      { name: 'bare', url: `http://127.0.0.1:${barePort}/webhooks/new-time-entry` },
-      { name: 'ingress', url: `http://127.0.0.1:${await startIngress(prefix)}/webhooks/new-time-entry`, prefix },
+      { name: 'bare', urls: [`http://127.0.0.1:${barePort}/webhooks/new-time-entry`], pids: [bareChild.pid] },
     ];
+    for (const n of PROCESSES) {
+      const name = n === 1 ? 'ingress' : `ingress×${n}`;
+      targets.push(await ingressTarget(name, n === 1 ? prefix : `${prefix}-p${n}`, n));
+    }
     if (args.durable) {
       // The same ingress answering each webhook only once Redis confirmed it durable (WAITAOF or
       // WAIT, whichever REDIS_URL's server allows), with a queue of its own.
-      const durablePrefix = `${prefix}-durable`;
-      const port = await startIngress(durablePrefix, { WEBHOOK_DURABLE_ACK: 'true' });
-      targets.push({ name: 'durable', url: `http://127.0.0.1:${port}/webhooks/new-time-entry`, prefix: durablePrefix });
+      targets.push(await ingressTarget('durable', `${prefix}-durable`, 1, { WEBHOOK_DURABLE_ACK: 'true' }));
     }
 
     Object.assign(results, await measure(targets, token));
-    results.ratio = results.ingress.rps / results.bare.rps;
+    results.ratio = results.ingress ? results.ingress.rps / results.bare.rps : NaN;
+    for (const n of PROCESSES.filter((p) => p > 1))
+      results[`ratio×${n}`] = results[`ingress×${n}`].rps / results.bare.rps;
     if (results.durable) results.durableRatio = results.durable.rps / results.bare.rps;
 
     const redis = new Redis(REDIS_URL);
@@ -247,11 +331,11 @@ async function benchRuntime(nodeBin) {
       // Every 200 (warm-up included) must be a job in Redis. A few more jobs are expected: requests
       // still in flight when autocannon stops a run (at most one per connection and run) are queued
       // but their answer is never read.
-      const inFlight = CONNECTIONS * (ROUNDS + (WARMUP > 0 ? 1 : 0));
+      const inFlight = (CONNECTIONS + target.urls.length) * (ROUNDS + (WARMUP > 0 ? 1 : 0));
       const answered = results[target.name].okWithWarmup;
       const extra = queued - answered;
       log(
-        `  ${target.name.padEnd(8)} ${(results[target.name].rps / results.bare.rps).toFixed(2)}× the bare server; ${queued} jobs queued for ${answered} answers 200 (+${extra} cut off in flight)`,
+        `  ${target.name.padEnd(10)} ${(results[target.name].rps / results.bare.rps).toFixed(2)}× the bare server; ${queued} jobs queued for ${answered} answers 200 (+${extra} cut off in flight)`,
       );
       if (extra < 0 || extra > inFlight)
         log(`  WARNING: expected between 0 and ${inFlight} more jobs than answers 200`);
@@ -293,12 +377,22 @@ if (args.node24) {
   }
 }
 
-log('\nsummary (webhooks/s, p99 ms; targets: ingress ≥ 0.25× bare (stretch 0.35), p99 ≤ 25 ms at 50 connections)');
+log(
+  `\nsummary (webhooks/s, p99 ms, CPU ms per webhook of the servers and of Redis; targets: ingress ≥ ${TARGET_RATIO}× bare, p99 ≤ ${TARGET_P99_MS} ms at ${CONNECTIONS} connections)`,
+);
 for (const r of all) {
-  const ok = r.ratio >= 0.25 && r.ingress.p99 <= 25;
-  log(
-    `  ${r.version.padEnd(9)} bare ${Math.round(r.bare.rps)} (p99 ${r.bare.p99})  ingress ${Math.round(r.ingress.rps)} (p99 ${r.ingress.p99})  ratio ${r.ratio.toFixed(2)}  ${ok ? 'meets the target' : 'MISSES the target'}`,
-  );
+  if (r.ingress) {
+    const ok = r.ratio >= TARGET_RATIO && r.ingress.p99 <= TARGET_P99_MS;
+    log(
+      `  ${r.version.padEnd(9)} bare ${Math.round(r.bare.rps)} (p99 ${r.bare.p99})  ingress ${Math.round(r.ingress.rps)} (p99 ${r.ingress.p99}, CPU ${r.ingress.cpuMsPerWebhook.toFixed(3)} + Redis ${r.ingress.redisCpuMsPerWebhook.toFixed(3)})  ratio ${r.ratio.toFixed(2)}  ${ok ? 'meets the target' : 'MISSES the target'}`,
+    );
+  }
+  for (const n of PROCESSES.filter((p) => p > 1)) {
+    const t = r[`ingress×${n}`];
+    log(
+      `  ${''.padEnd(9)} ${n} ingress processes: ${Math.round(t.rps)} (p99 ${t.p99}, CPU ${t.cpuMsPerWebhook.toFixed(3)} + Redis ${t.redisCpuMsPerWebhook.toFixed(3)})  ratio ${r[`ratio×${n}`].toFixed(2)}`,
+    );
+  }
   if (r.durable) {
     log(
       `  ${''.padEnd(9)} durable acks: ${Math.round(r.durable.rps)} (p99 ${r.durable.p99})  ratio ${r.durableRatio.toFixed(2)}`,
