@@ -36,6 +36,15 @@ import type {
   ResponseData,
 } from './types.js';
 import { buildQuery, fillPath, joinUrl, normalizeBaseUrl } from './url.js';
+import {
+  CallValidationError,
+  queryStrings,
+  resolveOperation,
+  validateCall,
+  type CallInput,
+  type OperationRef,
+} from './call.js';
+import type { operations } from './openapi.js';
 
 /** The shared per-workspace limiter (see `RateLimiter` in ../rate-limit); any object of this shape works. */
 export interface ClockifyLimiter {
@@ -101,7 +110,19 @@ interface RawInit {
   readonly query?: Readonly<Record<string, unknown>>;
   readonly body?: unknown;
   readonly signal?: AbortSignal;
+  /** A tighter bound than the client's for this request's success body. */
+  readonly maxResponseBytes?: number;
 }
+
+/** Options of {@link ClockifyClient.call} besides the operation's parameters. */
+export interface CallOptions {
+  readonly signal?: AbortSignal;
+  /** Largest success body accepted (default {@link DEFAULT_CALL_MAX_RESPONSE_BYTES}); larger fails, nothing is kept. */
+  readonly maxResponseBytes?: number;
+}
+
+/** Default response bound of a general call: enough for a page of 200 entities. */
+export const DEFAULT_CALL_MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 
 interface ClientMetrics {
   readonly requests: Counter<'operation' | 'status'>;
@@ -215,6 +236,34 @@ export class ClockifyClient {
   }
 
   /**
+   * Any operation of the official spec, by `operationId` or by `METHOD /path/template`, e.g.
+   * `client.call('getTags', { query: { archived: false } })` or
+   * `client.call('GET /v1/workspaces/{workspaceId}/projects/{projectId}', { path: { projectId } })`.
+   * Checked against the spec before anything is sent (unknown operation, unknown, missing or
+   * ill-typed parameters, a body failing the operation's schema → {@link CallValidationError});
+   * `workspaceId` comes from the client. Typed from the spec when the id is a literal. Goes
+   * through the limiter and the retries like every request; the body is bounded by
+   * `maxResponseBytes`.
+   */
+  async call<Id extends keyof operations>(
+    operation: Id,
+    ...args: ArgsOf<RequestInitOf<operations[Id]> & CallOptions>
+  ): Promise<ApiResponse<ResponseData<operations[Id]>>>;
+  async call(operation: OperationRef, input?: CallInput & CallOptions): Promise<ApiResponse<unknown>>;
+  async call(operation: OperationRef, input: CallInput & CallOptions = {}): Promise<ApiResponse<unknown>> {
+    const op = resolveOperation(operation);
+    const problems = validateCall(op, input);
+    if (problems.length > 0) throw new CallValidationError(op.operationId, problems);
+    return this.#send(op.method, op.path, {
+      ...(input.path ? { path: input.path } : {}),
+      ...(input.query ? { query: queryStrings(op, input.query) } : {}),
+      ...(input.body !== undefined ? { body: input.body } : {}),
+      ...(input.signal ? { signal: input.signal } : {}),
+      maxResponseBytes: input.maxResponseBytes ?? DEFAULT_CALL_MAX_RESPONSE_BYTES,
+    });
+  }
+
+  /**
    * Pages through a list operation whose spec entry declares `page`, following `Last-Page` (or a
    * short page when the header is absent). Each page is yielded as it arrives, so a caller can
    * persist it and record the page number as a cursor before asking for the next.
@@ -299,7 +348,7 @@ export class ClockifyClient {
     for (let attempt = 0; ; attempt++) {
       init.signal?.throwIfAborted();
       limiterWaitMs += await this.#waitForSlot(operation);
-      const outcome = await this.#attempt(method, url, headers, body, init.signal, operation);
+      const outcome = await this.#attempt(method, url, headers, body, init, operation);
       if (outcome.kind === 'response') {
         const { response, text } = outcome;
         const status = response.status;
@@ -364,12 +413,14 @@ export class ClockifyClient {
     url: string,
     headers: Record<string, string>,
     body: string | undefined,
-    callerSignal: AbortSignal | undefined,
+    init: RawInit,
     operation: string,
   ): Promise<
     | { kind: 'response'; response: Response; text: string }
     | { kind: 'failure'; failure: 'network' | 'timeout'; cause: unknown }
   > {
+    const callerSignal = init.signal;
+    const maxBytes = Math.min(this.#maxResponseBytes, init.maxResponseBytes ?? Infinity);
     const timeout = AbortSignal.timeout(this.#timeoutMs);
     const signal = callerSignal ? AbortSignal.any([callerSignal, timeout]) : timeout;
     const started = process.hrtime.bigint();
@@ -381,7 +432,7 @@ export class ClockifyClient {
       outcomeLabel = String(response.status);
       const ok = response.status >= 200 && response.status < 300;
       const text = ok
-        ? await readBody(response, this.#maxResponseBytes, false)
+        ? await readBody(response, maxBytes, false)
         : await readBody(response, MAX_ERROR_BODY_BYTES, true);
       this.#log.debug({ operation, status: response.status }, 'clockify request');
       return { kind: 'response', response, text };

@@ -1,4 +1,6 @@
 export * from './addon-endpoints.js';
+export * from './call.js';
+export * from './operations.js';
 export * from './client.js';
 export * from './errors.js';
 export * from './hosts.js';
