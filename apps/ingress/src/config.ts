@@ -2,6 +2,7 @@ import {
   addonVars,
   bool,
   clockifyAuthVars,
+  clockifyApiVars,
   databaseVars,
   defineEnv,
   int,
@@ -35,6 +36,8 @@ export const ingressVars = {
   ...databaseVars,
   ...secretVars,
   ...clockifyAuthVars,
+  // The admin API's Clockify calls (POST /admin/api/workspaces/:id/clockify).
+  ...clockifyApiVars,
   WEBHOOK_DEDUPE_WINDOW_SECONDS: int({
     default: 300,
     min: 1,

@@ -209,6 +209,13 @@ export const workerVars = {
     description:
       'Days a decided lifecycle call is remembered (a hash of its token and body), so the same call replayed later is ignored.',
   }),
+  API_CALL_AUDIT_RETENTION_DAYS: int({
+    default: 90,
+    min: 1,
+    max: 3650,
+    description:
+      'Days a recorded Clockify API call of an operator or a workspace admin (api_call_audit: who, what, outcome, redacted bodies) is kept.',
+  }),
   DATA_RETENTION_DAYS_AFTER_UNINSTALL: int({
     default: 30,
     min: 0,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBootstrapRun, getBootstrapRun, sql } from '@cap/db';
+import { createBootstrapRun, getBootstrapRun, listApiCalls, recordApiCall, sql } from '@cap/db';
 import { JOBS } from '@cap/queue';
 import { waitFor } from '@cap/testing';
 import { resourceJobId, STRANDED_AFTER_MS } from '../src/bootstrap/runs.js';
@@ -74,6 +74,35 @@ describe('retention of delivery records', () => {
     expect(dropped!.rows).toBeGreaterThanOrEqual(1);
     expect(await todays(tag.id as string)).toEqual([]);
     offsetMs = 0;
+  });
+});
+
+describe('retention of recorded API calls', () => {
+  it('deletes api_call_audit rows older than API_CALL_AUDIT_RETENTION_DAYS (90) and keeps newer ones', async () => {
+    const db = s.ingress.context.database.db;
+    const call = (operationId: string) => ({
+      actorKind: 'admin' as const,
+      actor: 'ops',
+      workspaceId: s.workspaceId,
+      operationId,
+      method: 'GET',
+      pathTemplate: '/v1/workspaces/{workspaceId}/tags',
+      outcome: 'ok' as const,
+      status: 200,
+      request: {},
+    });
+    const old = await recordApiCall(db, call('oldCall'));
+    await recordApiCall(db, call('recentCall'));
+    await db
+      .updateTable('api_call_audit')
+      .set({ called_at: new Date(Date.now() - 91 * DAY_MS) })
+      .where('id', '=', Number(old))
+      .execute();
+    const report = await retention('retention-audit');
+    expect(report.apiCallsDeleted).toBe(1);
+    const left = (await listApiCalls(db, { workspaceId: s.workspaceId })).map((r) => r.operation_id);
+    expect(left).toContain('recentCall');
+    expect(left).not.toContain('oldCall');
   });
 });
 

@@ -1,3 +1,4 @@
+export * from './api-calls.js';
 export * from './dead-letters.js';
 export * from './bootstrap.js';
 export * from './installations.js';

@@ -10,6 +10,8 @@ export class HttpError extends Error {
     readonly code: string,
     message: string,
     readonly headers: Readonly<Record<string, string>> = {},
+    /** More fields of the error object (e.g. the audit id and the problems of a refused call). */
+    readonly detail?: Readonly<Record<string, unknown>>,
   ) {
     super(message);
     this.name = 'HttpError';
@@ -45,7 +47,7 @@ export function sendError(res: ServerResponse, err: HttpError, requestId: string
     res.destroy();
     return;
   }
-  sendJson(res, err.status, { error: { code: err.code, message: err.message, requestId } }, err.headers);
+  sendJson(res, err.status, { error: { ...err.detail, code: err.code, message: err.message, requestId } }, err.headers);
 }
 
 /** A genuine token presented where its kind does not belong (told apart by its stored hash). */

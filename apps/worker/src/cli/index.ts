@@ -1,6 +1,18 @@
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
-import { databaseVars, defineEnv, jobVars, loadConfigOrExit, redisVars, runtimeVars, secretVars } from '@cap/config';
+import { readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import {
+  clockifyApiVars,
+  databaseVars,
+  defineEnv,
+  jobVars,
+  loadConfigOrExit,
+  redisVars,
+  runtimeVars,
+  secretVars,
+} from '@cap/config';
+import { RateLimiter } from '@cap/clockify';
 import {
   bootstrapProgress,
   listBootstrapRuns,
@@ -10,8 +22,10 @@ import {
   type DatabaseHandle,
 } from '@cap/db';
 import {
+  ApiCallError,
   OperationError,
   ReplayError,
+  callClockify,
   drainQueue,
   findInstallation,
   findQueue,
@@ -41,10 +55,34 @@ Commands:
   queues [--json]                                         jobs per queue and state, the wait of the next job, paused
   queues pause|resume <queue>                             stop or restart every worker taking jobs from a queue
   queues drain <queue> --confirm                          delete a queue's waiting and delayed jobs (a broken deploy)
+  api <operationId> --workspace <id> [--path k=v]... [--query k=v]... [--body <file>] [--allow-write]
+                                                          call the Clockify API with the installation's token: checked
+                                                          against the spec, rate limited, recorded (prints the audit id)
 
 Uses REDIS_URL, BULLMQ_PREFIX, DATABASE_URL and the token keys like the apps (see ENV_VARS.md).`;
 
-const cliEnv = defineEnv('cli', { ...runtimeVars, ...redisVars, ...databaseVars, ...jobVars, ...secretVars });
+const cliEnv = defineEnv('cli', {
+  ...runtimeVars,
+  ...redisVars,
+  ...databaseVars,
+  ...jobVars,
+  ...secretVars,
+  ...clockifyApiVars,
+});
+
+/** `k=v` pairs of a repeated option; a key given twice becomes a list (query parameters). */
+function pairs(values: readonly string[] | undefined, option: string): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const item of values ?? []) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--${option} takes key=value, got "${item}"`);
+    const key = item.slice(0, eq);
+    const value = item.slice(eq + 1);
+    const prev = out[key];
+    out[key] = prev === undefined ? value : [...(Array.isArray(prev) ? prev : [prev]), value];
+  }
+  return out;
+}
 
 class UsageError extends Error {}
 
@@ -140,6 +178,10 @@ async function main(argv: string[]): Promise<number> {
       'no-wait': { type: 'boolean', default: false },
       'dry-run': { type: 'boolean', default: false },
       confirm: { type: 'boolean', default: false },
+      path: { type: 'string', multiple: true },
+      query: { type: 'string', multiple: true },
+      body: { type: 'string' },
+      'allow-write': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -314,6 +356,56 @@ async function main(argv: string[]): Promise<number> {
       }
       return 0;
     }
+    if (command === 'api') {
+      if (!sub) throw new UsageError('api needs an operationId (or "METHOD /v1/path/template")');
+      if (!values.workspace) throw new UsageError('api needs --workspace <id>');
+      let body: unknown;
+      if (values.body !== undefined) {
+        try {
+          body = JSON.parse(readFileSync(values.body === '-' ? 0 : values.body, 'utf8')) as unknown;
+        } catch (err) {
+          throw new UsageError(`--body must name a file of JSON: ${(err as Error).message}`);
+        }
+      }
+      const logger = createLogger({ name: 'cli', level: 'warn' }, process.stderr);
+      const { redis } = await needQueues();
+      const path = pairs(values.path, 'path');
+      for (const [k, v] of Object.entries(path)) if (Array.isArray(v)) throw new UsageError(`--path ${k} given twice`);
+      try {
+        const result = await callClockify(
+          {
+            db: db.db,
+            keyring: loadKeyring(config, logger),
+            limiter: new RateLimiter(redis, { prefix: config.BULLMQ_PREFIX, rps: config.CLOCKIFY_RATE_LIMIT_RPS }),
+            allowedHosts: config.CLOCKIFY_API_ALLOWED_HOSTS,
+            timeoutMs: config.CLOCKIFY_API_TIMEOUT_MS,
+            maxRetries: config.CLOCKIFY_API_MAX_RETRIES,
+            logger,
+          },
+          {
+            workspaceId: values.workspace,
+            operation: sub,
+            ...(values.path ? { path: path as Record<string, string> } : {}),
+            ...(values.query ? { query: pairs(values.query, 'query') } : {}),
+            ...(body !== undefined ? { body } : {}),
+            allowWrite: values['allow-write'],
+            actor: { kind: 'cli', id: `cli:${safeUser()}` },
+          },
+        );
+        process.stderr.write(
+          `${result.method} ${result.operationId}: ${result.status} in ${Math.round(result.durationMs)} ms (audit id ${result.auditId})\n`,
+        );
+        process.stdout.write(`${JSON.stringify(result.data ?? null, null, 2)}\n`);
+        return 0;
+      } catch (err) {
+        if (!(err instanceof ApiCallError)) throw err;
+        process.stderr.write(`${err.message}${err.auditId ? ` (audit id ${err.auditId})` : ''}\n`);
+        for (const p of err.detail?.problems ?? []) {
+          process.stderr.write(`  ${p.in}${p.name ? ` ${p.name}` : ''}: ${p.message}\n`);
+        }
+        return 1;
+      }
+    }
     if (command === 'keys' && sub === 'rotate') {
       const keyring = loadKeyring(config, createLogger({ name: 'cli', level: 'warn' }, process.stderr));
       const dryRun = values['dry-run'];
@@ -357,6 +449,14 @@ async function main(argv: string[]): Promise<number> {
     connection?.disconnect();
     await db.close();
     release();
+  }
+}
+
+function safeUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
   }
 }
 

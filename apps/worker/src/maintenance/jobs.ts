@@ -1,5 +1,6 @@
 import type { Job } from 'bullmq';
 import {
+  deleteApiCallsBefore,
   deleteDeadLettersBefore,
   deleteFinishedBootstrapRunsBefore,
   deleteLifecycleReceiptsBefore,
@@ -25,13 +26,15 @@ export interface RetentionReport {
   readonly deadLettersDeleted: number;
   readonly bootstrapRunsDeleted: number;
   readonly lifecycleReceiptsDeleted: number;
+  readonly apiCallsDeleted: number;
   /** Active bootstrap runs ended because no job of theirs was left in the queue. */
   readonly strandedRunsEnded: string[];
 }
 
 /**
  * Retention: drops `webhook_events` day partitions older than WEBHOOK_EVENT_RETENTION_DAYS,
- * creates the coming days' partitions, drops old dead letters and finished bootstrap runs, ends
+ * creates the coming days' partitions, drops old dead letters, finished bootstrap runs and
+ * recorded API calls, ends
  * active bootstrap runs left without a job (see failStrandedRuns), and purges uninstalled
  * workspaces whose date passed (only if still deleted). Logs the counts.
  */
@@ -56,6 +59,10 @@ export async function runRetention(deps: WorkerDeps): Promise<RetentionReport> {
     deps.db,
     new Date(now.getTime() - deps.config.LIFECYCLE_RECEIPT_RETENTION_DAYS * DAY_MS),
   );
+  const apiCallsDeleted = await deleteApiCallsBefore(
+    deps.db,
+    new Date(now.getTime() - deps.config.API_CALL_AUDIT_RETENTION_DAYS * DAY_MS),
+  );
   const strandedRunsEnded = await failStrandedRuns(deps);
   const purged: RetentionReport['installationsPurged'] = [];
   for (;;) {
@@ -75,6 +82,7 @@ export async function runRetention(deps: WorkerDeps): Promise<RetentionReport> {
       deadLettersDeleted,
       bootstrapRunsDeleted,
       lifecycleReceiptsDeleted,
+      apiCallsDeleted,
       strandedRunsEnded: strandedRunsEnded.length,
       cutoff,
     },
@@ -87,6 +95,7 @@ export async function runRetention(deps: WorkerDeps): Promise<RetentionReport> {
     deadLettersDeleted,
     bootstrapRunsDeleted,
     lifecycleReceiptsDeleted,
+    apiCallsDeleted,
     strandedRunsEnded,
   };
 }

@@ -1,9 +1,11 @@
+import type { ApiCallAuditTable } from './api-calls.js';
 import type { BootstrapResourcesTable, BootstrapRunsTable } from './bootstrap.js';
 import type { DeadLettersTable } from './dead-letters.js';
 import type { WorkspaceEntitiesTable } from './entities.js';
 import type { InstallationWebhooksTable, InstallationsTable, LifecycleReceiptsTable } from './installations.js';
 import type { WebhookEventsTable } from './webhook-events.js';
 
+export * from './api-calls.js';
 export * from './bootstrap.js';
 export * from './dead-letters.js';
 export * from './entities.js';
@@ -19,4 +21,5 @@ export interface Database {
   bootstrap_resources: BootstrapResourcesTable;
   workspace_entities: WorkspaceEntitiesTable;
   dead_letters: DeadLettersTable;
+  api_call_audit: ApiCallAuditTable;
 }
