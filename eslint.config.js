@@ -54,4 +54,20 @@ export default tseslint.config(
       },
     },
   },
+  {
+    // Scripts served to browsers (the API Studio page).
+    files: ['apps/ingress/assets/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: {
+        window: 'readonly',
+        document: 'readonly',
+        fetch: 'readonly',
+        atob: 'readonly',
+        URLSearchParams: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+      },
+    },
+  },
 );

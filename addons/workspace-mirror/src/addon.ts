@@ -1,4 +1,4 @@
-import { defineAddon, type HandlerContext } from '@cap/addon';
+import { API_STUDIO_PATH, API_STUDIO_WRITES_SETTING, defineAddon, type HandlerContext } from '@cap/addon';
 import { ENTITY_EVENTS, entityIdOf, type WebhookEventName, type WebhookPayload } from '@cap/clockify';
 
 export const MIRROR_TIME_ENTRIES_SETTING = 'mirror-time-entries';
@@ -71,6 +71,14 @@ export const addon = defineAddon({
       label: 'Mirror status',
       iconPath: '/assets/icon.svg',
     },
+    // The platform's API Studio (see API_STUDIO_PATH in @cap/addon).
+    {
+      type: 'sidebar',
+      accessLevel: 'ADMINS',
+      path: API_STUDIO_PATH,
+      label: 'API Studio',
+      iconPath: '/assets/icon.svg',
+    },
   ],
   settings: {
     tabs: [
@@ -85,6 +93,15 @@ export const addon = defineAddon({
               'Keep a copy of time entries and running timers (projects, clients, tags, tasks and users are always mirrored).',
             type: 'CHECKBOX',
             value: true,
+            accessLevel: 'ADMINS',
+          },
+          {
+            id: API_STUDIO_WRITES_SETTING,
+            name: 'Allow API Studio writes',
+            description:
+              'Let workspace admins send changes (POST, PUT, PATCH, DELETE) from the API Studio page, each confirmed; off: reads only.',
+            type: 'CHECKBOX',
+            value: false,
             accessLevel: 'ADMINS',
           },
         ],

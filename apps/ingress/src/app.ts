@@ -7,6 +7,16 @@ import { adminRouter } from './routes/admin.js';
 import { LIFECYCLE_ROUTES, handleLifecycle } from './routes/lifecycle.js';
 import { ICON_SVG } from './routes/manifest.js';
 import { addonPage, sidebar } from './routes/ui.js';
+import {
+  API_STUDIO_CALL_PATH,
+  API_STUDIO_SCRIPT,
+  API_STUDIO_SCRIPT_PATH,
+  apiStudioCall,
+  apiStudioDeclared,
+  apiStudioPage,
+} from './routes/api-studio.js';
+import { explorerOperations } from './explorer.js';
+import { API_STUDIO_PATH } from '@cap/addon';
 
 declare module 'http' {
   interface IncomingMessage {
@@ -49,6 +59,18 @@ export function createApp(ctx: IngressContext): express.Express {
     referrerPolicy: { policy: 'no-referrer' },
   });
   app.get('/ui/sidebar', componentHeaders, (req, res) => sidebar(ctx, req, res));
+  if (apiStudioDeclared(ctx)) {
+    // The explorer's data is built here, once, from the spec (not on the first page view).
+    explorerOperations();
+    app.get(API_STUDIO_SCRIPT_PATH, (_req, res) => {
+      res.setHeader('cache-control', 'public, max-age=300');
+      res.type('text/javascript').send(API_STUDIO_SCRIPT);
+    });
+    app.get(API_STUDIO_PATH, componentHeaders, (req, res) => apiStudioPage(ctx, req, res));
+    app.post(API_STUDIO_CALL_PATH, componentHeaders, express.json({ limit: '64kb' }), (req, res) =>
+      apiStudioCall(ctx, req, res),
+    );
+  }
   // The add-on's pages (paths checked at start, see pageProblems).
   for (const page of ctx.addon.pages ?? []) {
     const adminsOnly = (ctx.addon.components ?? []).some((c) => c.path === page.path && c.accessLevel === 'ADMINS');

@@ -1,46 +1,27 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type BrowserContext, type Frame, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
+import type { Frame, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUE_NAMES } from '@cap/queue';
 import { waitFor } from '@cap/testing';
+import { launchChromium, openAt, requireChromium as needChromium, type Chromium } from '../../../test/chromium.js';
 import { ADMIN, basicAuthHeader, startTestIngress, type TestIngress } from './helpers.js';
 import { Seeder } from './seed.js';
 
 /**
- * Bull Board and the sidebar in a real headless browser (Debian's chromium driven by
- * playwright-core): the pages must render, and the sidebar must be frameable by Clockify and by
- * nobody else. CI installs chromium, so there a missing browser fails; elsewhere it skips.
+ * Bull Board and the sidebar in a real headless browser (see test/chromium.ts): the pages must
+ * render, and the sidebar must be frameable by Clockify and by nobody else.
  */
 
-const CHROMIUM = '/usr/bin/chromium';
-const MISSING = `chromium not found at ${CHROMIUM} (install it with \`apt-get install -y chromium\`)`;
-const ARGS = [
-  '--headless=new',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const EMBEDDER = 'https://embed.example.org';
 
 let t: TestIngress | undefined;
 let seed: Seeder | undefined;
-let profile: string | undefined;
-let context: BrowserContext | undefined;
+let browser: Chromium | undefined;
 
-function requireChromium(ctx: TestContext): BrowserContext {
-  if (context) return context;
-  if (process.env.CI === 'true') throw new Error(`${MISSING}; CI must check the pages in a browser`);
-  return ctx.skip(MISSING);
-}
+const requireChromium = (ctx: Parameters<typeof needChromium>[1]) => needChromium(browser, ctx);
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) return;
+  browser = await launchChromium();
+  if (!browser) return;
   t = await startTestIngress({
     ADMIN_USERNAME: ADMIN.username,
     ADMIN_PASSWORD: ADMIN.password,
@@ -50,33 +31,13 @@ beforeAll(async () => {
   await seed.installation('ws-browser', 'addon-b');
   await seed.runningBootstrap('ws-browser', 'addon-b');
   await seed.webhookEvent('ws-browser', 'NEW_PROJECT', 'done');
-  // One browser with a new, empty profile. Its pages get the local-network-access permission: in
-  // production the sidebar is a public host framed by a public host, while here a (mocked) public
-  // page frames a loopback one, which Chrome's Local Network Access checks would block before the
-  // CSP is even consulted.
-  profile = mkdtempSync(join(tmpdir(), 'cap-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    args: ARGS,
-    headless: true,
-    permissions: ['local-network-access'],
-  });
 }, 120_000);
 
 afterAll(async () => {
-  await context?.close().catch(() => undefined);
-  if (profile) rmSync(profile, { recursive: true, force: true });
+  await browser?.close();
   await seed?.close();
   await t?.close();
 });
-
-/** Serves `html` as the page at `origin` (no network), and opens it. */
-async function openAt(browser: BrowserContext, origin: string, html: string): Promise<Page> {
-  const page = await browser.newPage();
-  await page.route(`${origin}/**`, (route) => route.fulfill({ status: 200, contentType: 'text/html', body: html }));
-  await page.goto(`${origin}/tracker`);
-  return page;
-}
 
 async function sidebarFrame(page: Page): Promise<Frame> {
   return waitFor(

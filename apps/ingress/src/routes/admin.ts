@@ -14,7 +14,6 @@ import {
 } from '@cap/db';
 import { queueBacklog } from '@cap/app-process';
 import {
-  ApiCallError,
   OperationError,
   ReplayError,
   callClockify,
@@ -28,8 +27,8 @@ import {
   requestBootstrap,
   workspaceStatus,
 } from '@cap/operator-actions';
-import { RateLimiter } from '@cap/clockify';
 import type { IngressContext } from '../context.js';
+import { apiCallDeps, apiCallFailure, parseCallBody } from '../clockify-calls.js';
 import { explorerOperations } from '../explorer.js';
 import { HttpError } from '../http/errors.js';
 import { LoginThrottle } from '../http/login-throttle.js';
@@ -126,54 +125,6 @@ function operationFailure(err: unknown): never {
   if (err instanceof ReplayError) {
     const status = err.code === 'not_found' ? 404 : err.code === 'already_replayed' ? 409 : 422;
     throw new HttpError(status, err.code, err.message);
-  }
-  throw err;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/**
- * The JSON body of a Clockify call: `operation` (an operationId or `METHOD /template`), optional
- * `path` and `query` objects, `body`, and `allowWrite` (true to allow anything but GET).
- */
-export function parseCallBody(body: unknown) {
-  if (!isRecord(body)) throw new HttpError(400, 'bad_request', 'expected a JSON object with "operation"');
-  const { operation, path, query, allowWrite } = body;
-  if (typeof operation !== 'string' || operation.length === 0 || operation.length > 300) {
-    throw new HttpError(400, 'bad_request', '"operation" must be an operationId or "METHOD /path/template"');
-  }
-  if (path !== undefined && !isRecord(path)) throw new HttpError(400, 'bad_request', '"path" must be an object');
-  if (query !== undefined && !isRecord(query)) throw new HttpError(400, 'bad_request', '"query" must be an object');
-  if (allowWrite !== undefined && typeof allowWrite !== 'boolean') {
-    throw new HttpError(400, 'bad_request', '"allowWrite" must be true or false');
-  }
-  return {
-    operation,
-    ...(path ? { path: path as Record<string, string> } : {}),
-    ...(query ? { query } : {}),
-    ...('body' in body && body.body !== undefined ? { body: body.body } : {}),
-    allowWrite: allowWrite === true,
-  };
-}
-
-/** An ApiCallError as an HTTP answer: the problems, the audit id, Clockify's status. */
-export function apiCallFailure(err: unknown): never {
-  if (err instanceof ApiCallError) {
-    throw new HttpError(
-      err.status,
-      err.code,
-      err.message,
-      err.detail?.retryAfterMs !== undefined
-        ? { 'retry-after': String(Math.max(1, Math.ceil(err.detail.retryAfterMs / 1000))) }
-        : {},
-      {
-        ...(err.auditId ? { auditId: err.auditId } : {}),
-        ...(err.detail?.problems ? { problems: err.detail.problems } : {}),
-        ...(err.detail?.clockifyStatus !== undefined ? { clockifyStatus: err.detail.clockifyStatus } : {}),
-      },
-    );
   }
   throw err;
 }
@@ -317,22 +268,7 @@ function adminApi(ctx: IngressContext): Router {
 
   // Clockify API calls of operators: validated against the spec, through the workspace's
   // limiter, recorded in api_call_audit (see @cap/operator-actions callClockify).
-  const limiter = new RateLimiter(ctx.redis, {
-    prefix: ctx.config.BULLMQ_PREFIX,
-    rps: ctx.config.CLOCKIFY_RATE_LIMIT_RPS,
-    metrics: ctx.metrics,
-    logger: ctx.logger,
-  });
-  const apiDeps = {
-    db: ctx.database.db,
-    keyring: ctx.keyring,
-    limiter,
-    allowedHosts: ctx.config.CLOCKIFY_API_ALLOWED_HOSTS,
-    timeoutMs: ctx.config.CLOCKIFY_API_TIMEOUT_MS,
-    maxRetries: ctx.config.CLOCKIFY_API_MAX_RETRIES,
-    logger: ctx.logger,
-    metrics: ctx.metrics,
-  };
+  const apiDeps = apiCallDeps(ctx);
   router.post('/workspaces/:workspaceId/clockify', async (req, res) => {
     const input = parseCallBody(req.body);
     try {

@@ -24,17 +24,25 @@ export function componentCsp(ctx: IngressContext, nonce: string): string {
 }
 
 /** The viewer of a component page, from its verified user token. */
-interface Viewer {
+export interface Viewer {
   readonly workspaceId: string;
   readonly addonId?: string;
   readonly userId?: string;
   readonly workspaceRole?: string;
+  /** The token's API base URLs (Clockify's `backendUrl` and `reportsUrl` claims). */
+  readonly backendUrl?: string;
+  readonly reportsUrl?: string;
 }
 
 /** Verifies the `auth_token` query parameter of a component request as a user token. */
 async function viewerOf(ctx: IngressContext, req: Request): Promise<Viewer> {
   const token = typeof req.query.auth_token === 'string' ? req.query.auth_token : undefined;
   if (!token) throw new HttpError(401, 'missing_token', 'the auth_token query parameter is missing');
+  return verifyViewer(ctx, token);
+}
+
+/** Verifies a user token (from a component's query string or a page's request header). */
+export async function verifyViewer(ctx: IngressContext, token: string): Promise<Viewer> {
   let claims;
   try {
     ({ claims } = await ctx.verifier.verify(token, 'user'));
@@ -46,12 +54,36 @@ async function viewerOf(ctx: IngressContext, req: Request): Promise<Viewer> {
   const addonId = text(claims.addonId);
   const userId = text(claims.user);
   const workspaceRole = text(claims.workspaceRole);
+  const backendUrl = text(claims.backendUrl);
+  const reportsUrl = text(claims.reportsUrl);
   return {
     workspaceId: claims.workspaceId,
     ...(addonId ? { addonId } : {}),
     ...(userId ? { userId } : {}),
     ...(workspaceRole ? { workspaceRole } : {}),
+    ...(backendUrl ? { backendUrl } : {}),
+    ...(reportsUrl ? { reportsUrl } : {}),
   };
+}
+
+/**
+ * The installation a viewer's token names, checked as for the add-on's pages: the token carries
+ * an `addonId`, the viewer is an owner or admin when `adminsOnly`, and the add-on is installed
+ * (not uninstalled) in the token's workspace.
+ */
+export async function viewerInstallation(ctx: IngressContext, viewer: Viewer, adminsOnly: boolean) {
+  if (!viewer.addonId) throw new HttpError(401, 'missing_claim', 'the user token carries no addonId');
+  if (adminsOnly && !ADMIN_ROLES.has(viewer.workspaceRole ?? '')) {
+    throw new HttpError(403, 'forbidden', 'this page is for workspace admins');
+  }
+  const installation = await getInstallation(ctx.database.db, {
+    workspaceId: viewer.workspaceId,
+    addonId: viewer.addonId,
+  });
+  if (!installation || installation.status === 'DELETED') {
+    throw new HttpError(403, 'not_installed', 'the add-on is not installed in this workspace');
+  }
+  return { ...installation, addon_id: viewer.addonId };
 }
 
 /** Sends a component page under a CSP that admits only the styles carrying `nonce`. */
@@ -92,17 +124,7 @@ export async function addonPage(
   res: Response,
 ): Promise<void> {
   const viewer = await viewerOf(ctx, req);
-  if (!viewer.addonId) throw new HttpError(401, 'missing_claim', 'the user token carries no addonId');
-  if (adminsOnly && !ADMIN_ROLES.has(viewer.workspaceRole ?? '')) {
-    throw new HttpError(403, 'forbidden', 'this page is for workspace admins');
-  }
-  const installation = await getInstallation(ctx.database.db, {
-    workspaceId: viewer.workspaceId,
-    addonId: viewer.addonId,
-  });
-  if (!installation || installation.status === 'DELETED') {
-    throw new HttpError(403, 'not_installed', 'the add-on is not installed in this workspace');
-  }
+  const installation = await viewerInstallation(ctx, viewer, adminsOnly);
   const query = new URLSearchParams();
   for (const [name, value] of Object.entries(req.query)) {
     if (name !== 'auth_token' && typeof value === 'string') query.append(name, value);
@@ -111,7 +133,7 @@ export async function addonPage(
   const html = await page.render({
     ...settingsView(installation.settings, ctx.addon.settings),
     workspaceId: viewer.workspaceId,
-    addonId: viewer.addonId,
+    addonId: installation.addon_id,
     ...(viewer.userId ? { userId: viewer.userId } : {}),
     ...(viewer.workspaceRole ? { workspaceRole: viewer.workspaceRole } : {}),
     query,
