@@ -211,7 +211,7 @@ export async function callClockify(deps: ApiCallDeps, req: ApiCallRequest): Prom
 
   const started = performance.now();
   try {
-    const res = await client.call(op.operationId, {
+    const res = await client.callDynamic(op.operationId, {
       ...(req.path ? { path: req.path } : {}),
       ...(req.query ? { query: req.query } : {}),
       ...(req.body !== undefined ? { body: req.body } : {}),

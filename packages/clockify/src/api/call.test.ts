@@ -122,7 +122,7 @@ describe('ClockifyClient.call', () => {
       return new Response('[]', { headers: { 'content-type': 'application/json' } });
     });
     await expect(api.call('getTags', { query: { 'page-size': -1 } })).rejects.toBeInstanceOf(CallValidationError);
-    await expect(api.call('nope' as never)).rejects.toThrow(/not an operation/);
+    await expect(api.callDynamic('nope')).rejects.toThrow(/not an operation/);
     await expect(api.call('createNewTag', { body: { name: 1 } as never })).rejects.toThrow(
       /body "\/name": must be string/,
     );
@@ -140,14 +140,36 @@ describe('ClockifyClient.call', () => {
     const res = await api.call('getTags', { query: { archived: true, 'page-size': 10 } });
     expect(res.data?.[0]?.name).toBe('Sprint');
     expect(sent[0]?.url).toBe('https://api.clockify.me/api/v1/workspaces/ws1/tags?archived=true&page-size=10');
-    await api.call('POST /v1/workspaces/{workspaceId}/tags', { body: { name: 'New' } });
+    await api.callDynamic('POST /v1/workspaces/{workspaceId}/tags', { body: { name: 'New' } });
     expect(sent[1]).toMatchObject({ method: 'POST', body: '{"name":"New"}' });
+  });
+
+  it('types a literal operationId from the spec (checked by the compiler)', async () => {
+    const api = client(async () => new Response('[]', { headers: { 'content-type': 'application/json' } }));
+    const typed = async () => {
+      // @ts-expect-error page-size is a number in the spec
+      await api.call('getTags', { query: { 'page-size': 'ten' } });
+      // @ts-expect-error sort-order is an enum
+      await api.call('getTags', { query: { 'sort-order': 'SIDEWAYS' } });
+      // @ts-expect-error getProject needs its projectId
+      await api.call('getProject', {});
+      const res = await api.call('getTags');
+      const name: string | undefined = res.data[0]?.name;
+      // The example of WRITING_AN_ADDON.md.
+      const tasks = await api.call('getTasks', {
+        path: { projectId: 'p1' },
+        query: { 'is-active': true, 'page-size': 200 },
+      });
+      return [name, ...tasks.data.map((t) => t.id)];
+    };
+    // At run time the same calls are refused before anything is sent.
+    await expect(typed()).rejects.toBeInstanceOf(CallValidationError);
   });
 
   it('bounds the response body', async () => {
     const api = client(
       async () => new Response(`[${'"x",'.repeat(1000)}"x"]`, { headers: { 'content-type': 'application/json' } }),
     );
-    await expect(api.call('getTags', { maxResponseBytes: 100 })).rejects.toThrow(/exceeds the 100-byte limit/);
+    await expect(api.callDynamic('getTags', { maxResponseBytes: 100 })).rejects.toThrow(/exceeds the 100-byte limit/);
   });
 });

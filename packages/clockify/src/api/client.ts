@@ -236,21 +236,28 @@ export class ClockifyClient {
   }
 
   /**
-   * Any operation of the official spec, by `operationId` or by `METHOD /path/template`, e.g.
-   * `client.call('getTags', { query: { archived: false } })` or
-   * `client.call('GET /v1/workspaces/{workspaceId}/projects/{projectId}', { path: { projectId } })`.
-   * Checked against the spec before anything is sent (unknown operation, unknown, missing or
-   * ill-typed parameters, a body failing the operation's schema → {@link CallValidationError});
-   * `workspaceId` comes from the client. Typed from the spec when the id is a literal. Goes
-   * through the limiter and the retries like every request; the body is bounded by
-   * `maxResponseBytes`.
+   * Any operation of the official spec by its `operationId`, typed from the spec (path and query
+   * parameters, body, `data`), e.g. `client.call('getTags', { query: { archived: false } })`.
+   * Also checked at run time before anything is sent (see {@link callDynamic}).
    */
   async call<Id extends keyof operations>(
     operation: Id,
     ...args: ArgsOf<RequestInitOf<operations[Id]> & CallOptions>
-  ): Promise<ApiResponse<ResponseData<operations[Id]>>>;
-  async call(operation: OperationRef, input?: CallInput & CallOptions): Promise<ApiResponse<unknown>>;
-  async call(operation: OperationRef, input: CallInput & CallOptions = {}): Promise<ApiResponse<unknown>> {
+  ): Promise<ApiResponse<ResponseData<operations[Id]>>> {
+    return (await this.callDynamic(operation, (args[0] ?? {}) as CallInput & CallOptions)) as ApiResponse<
+      ResponseData<operations[Id]>
+    >;
+  }
+
+  /**
+   * An operation chosen at run time, by `operationId` or by `METHOD /path/template`, e.g.
+   * `client.callDynamic('GET /v1/workspaces/{workspaceId}/projects/{projectId}', { path: { projectId } })`.
+   * Checked against the spec before anything is sent: an unknown operation, an unknown, missing or
+   * ill-typed parameter, a body failing the operation's schema → {@link CallValidationError}.
+   * `workspaceId` comes from the client. Goes through the limiter and the retries like every
+   * request; the success body is bounded by `maxResponseBytes` (default 4 MiB).
+   */
+  async callDynamic(operation: OperationRef, input: CallInput & CallOptions = {}): Promise<ApiResponse<unknown>> {
     const op = resolveOperation(operation);
     const problems = validateCall(op, input);
     if (problems.length > 0) throw new CallValidationError(op.operationId, problems);
