@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { API_STUDIO_WRITES_SETTING } from '@cap/addon';
 import { MIRROR_TIME_ENTRIES_SETTING } from '@cap/workspace-mirror';
 import { getEntity, getInstallation, listEntities } from '@cap/db';
 import { waitFor } from '@cap/testing';
@@ -69,6 +70,7 @@ describe('right after install', () => {
     });
     expect((await getInstallation(db(), key))?.settings).toEqual([
       { id: MIRROR_TIME_ENTRIES_SETTING, name: 'Mirror time entries', value: true },
+      { id: API_STUDIO_WRITES_SETTING, name: 'Allow API Studio writes', value: false },
     ]);
   });
 

@@ -154,15 +154,6 @@ export interface AddonPage {
   readonly render: (ctx: PageContext) => Promise<string> | string;
 }
 
-/**
- * The platform's API Studio page: an add-on shows it by declaring a component with this path
- * (a sidebar for `ADMINS`). Workspace admins browse Clockify's operations and run them with their
- * own token; GET only unless the installation's setting {@link API_STUDIO_WRITES_SETTING} is on.
- */
-export const API_STUDIO_PATH = '/ui/api-studio';
-/** The id of the CHECKBOX setting that lets API Studio send writes (each one confirmed). */
-export const API_STUDIO_WRITES_SETTING = 'api-studio-writes';
-
 /** Paths the platform serves itself; a page cannot take them. */
 const RESERVED_PATHS =
   /^\/(?:ui\/sidebar|manifest(?:\.json)?|health|ready|metrics)$|^\/(?:assets|admin|webhooks|lifecycle|ui\/api-studio)(?:\/|$)/;

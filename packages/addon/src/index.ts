@@ -1,2 +1,3 @@
+export * from './api-studio.js';
 export * from './define.js';
 export * from './runtime.js';

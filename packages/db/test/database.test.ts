@@ -43,6 +43,7 @@ describe('migrations', () => {
       SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name NOT LIKE 'kysely_%'
       AND table_name NOT LIKE 'webhook_events_p%' ORDER BY table_name`.execute(handle.db);
     expect(tables.rows.map((r) => r.table_name)).toEqual([
+      'api_call_audit',
       'bootstrap_resources',
       'bootstrap_runs',
       'dead_letters',

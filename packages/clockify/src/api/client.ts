@@ -36,14 +36,7 @@ import type {
   ResponseData,
 } from './types.js';
 import { buildQuery, fillPath, joinUrl, normalizeBaseUrl } from './url.js';
-import {
-  CallValidationError,
-  queryStrings,
-  resolveOperation,
-  validateCall,
-  type CallInput,
-  type OperationRef,
-} from './call.js';
+import type { CallInput, OperationRef } from './call.js';
 import type { operations } from './openapi.js';
 
 /** The shared per-workspace limiter (see `RateLimiter` in ../rate-limit); any object of this shape works. */
@@ -258,6 +251,9 @@ export class ClockifyClient {
    * request; the success body is bounded by `maxResponseBytes` (default 4 MiB).
    */
   async callDynamic(operation: OperationRef, input: CallInput & CallOptions = {}): Promise<ApiResponse<unknown>> {
+    // Loaded on first use: the spec's catalog and the schema validator are not needed by a
+    // process that never makes a general call (and stay off the webhook path).
+    const { CallValidationError, queryStrings, resolveOperation, validateCall } = await import('./call.js');
     const op = resolveOperation(operation);
     const problems = validateCall(op, input);
     if (problems.length > 0) throw new CallValidationError(op.operationId, problems);
