@@ -3,6 +3,7 @@ import {
   bool,
   clockifyAuthVars,
   clockifyApiVars,
+  forwardingVars,
   databaseVars,
   defineEnv,
   int,
@@ -38,6 +39,7 @@ export const ingressVars = {
   ...clockifyAuthVars,
   // The admin API's Clockify calls (POST /admin/api/workspaces/:id/clockify).
   ...clockifyApiVars,
+  ...forwardingVars,
   WEBHOOK_DEDUPE_WINDOW_SECONDS: int({
     default: 300,
     min: 1,

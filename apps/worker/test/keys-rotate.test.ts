@@ -141,4 +141,39 @@ describe('npm run cli -- keys rotate', () => {
     expect(again.code).toBe(0);
     expect(again.out).toMatch(/rotated 0, already current \d+/);
   }, 60_000);
+
+  it('rotates forwarding rules too: both signing secrets and the header values, each still bound to its rule', async () => {
+    const id = '0b6d6a3e-8f0c-4d8e-9a55-6f7a3b2c1d00';
+    const at = { workspaceId: 'ws-fwd', addonId: 'addon-k' };
+    const secretPlace = { ...at, column: TOKEN_COLUMNS.forwardingSecret(id) };
+    const headersPlace = { ...at, column: TOKEN_COLUMNS.forwardingHeaders(id) };
+    await h.db
+      .insertInto('forwarding_rules')
+      .values({
+        id,
+        ...{ workspace_id: at.workspaceId, addon_id: at.addonId },
+        name: 'r',
+        events: JSON.stringify(['NEW_TAG']),
+        filter: null,
+        transform: null,
+        destination_url: 'https://hooks.example.com/x',
+        header_names: JSON.stringify(['authorization']),
+        headers_enc: new Keyring(k2).encrypt('{"authorization":"Bearer x"}', headersPlace),
+        secret_enc: new Keyring(k1).encrypt('whsec_current', secretPlace),
+        previous_secret_enc: new Keyring(k2).encrypt('whsec_previous', secretPlace),
+        previous_secret_until: new Date(Date.now() + 3_600_000),
+      })
+      .execute();
+    const result = await rotate([k1, k2]);
+    expect(result.code, result.out).toBe(0);
+    expect(result.out).toMatch(/rotated 3, /);
+    const row = await h.db.selectFrom('forwarding_rules').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    const ring = new Keyring(k3);
+    for (const ct of [row.secret_enc, row.previous_secret_enc!, row.headers_enc!]) {
+      expect(ct.startsWith(`enc:v2:${keyIdOf(k3)}:`)).toBe(true);
+    }
+    expect(ring.decrypt(row.secret_enc, secretPlace)).toBe('whsec_current');
+    expect(ring.decrypt(row.previous_secret_enc!, secretPlace)).toBe('whsec_previous');
+    expect(ring.decrypt(row.headers_enc!, headersPlace)).toBe('{"authorization":"Bearer x"}');
+  }, 60_000);
 });

@@ -214,6 +214,22 @@ describe('webhook processing', () => {
       .executeTakeFirstOrThrow();
     expect(before.n).toBeGreaterThan(0);
 
+    // A forwarding rule of the installation (its secret encrypted) goes with the purge.
+    await db()
+      .insertInto('forwarding_rules')
+      .values({
+        workspace_id: s.workspaceId,
+        addon_id: addonId,
+        name: 'to be purged',
+        events: JSON.stringify(['NEW_TAG']),
+        filter: null,
+        transform: null,
+        destination_url: 'https://hooks.example.com/x',
+        headers_enc: null,
+        secret_enc: 'enc:v2:k:iv:body:tag',
+      })
+      .execute();
+
     // Uninstalled for good: at a clock past the retention date, retention purges the workspace.
     offsetMs = 0;
     await s.sim.uninstall();
@@ -239,6 +255,9 @@ describe('webhook processing', () => {
       .executeTakeFirstOrThrow();
     expect(after.n).toBe(0);
     expect(await getInstallation(db(), key)).toMatchObject({ status: 'DELETED', api_url: null, auth_token_enc: null });
+    expect(
+      await db().selectFrom('forwarding_rules').select('id').where('workspace_id', '=', s.workspaceId).execute(),
+    ).toEqual([]);
     offsetMs = 0;
     void now;
   });

@@ -239,6 +239,18 @@ export const clockifyApiVars = {
   }),
 };
 
+/** Forwarding of Clockify events to other endpoints (ingress: rule checks; worker: delivery). */
+export const forwardingVars = {
+  FORWARDING_ALLOWED_HOSTS: list({
+    default: [],
+    allowEmpty: true,
+    item: /^(\*\.)?[A-Za-z0-9.-]+$/,
+    expected: 'comma-separated host names; `*.x` matches any depth below x',
+    description:
+      'Forwarding destinations exempt from the address check (loopback, private, link-local and metadata addresses are refused otherwise); an allow-listed loopback host may use http. For tests and private deployments.',
+  }),
+};
+
 /** Rules shared by every app that loads the secret and Clockify fragments. */
 export function productionRules(config: {
   NODE_ENV: string;

@@ -47,6 +47,7 @@ describe('migrations', () => {
       'bootstrap_resources',
       'bootstrap_runs',
       'dead_letters',
+      'forwarding_rules',
       'installation_webhooks',
       'installations',
       'lifecycle_receipts',

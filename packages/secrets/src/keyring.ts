@@ -27,6 +27,9 @@ export interface TokenContext {
 export const TOKEN_COLUMNS = {
   installationToken: 'installations.auth_token_enc',
   webhookToken: (event: string) => `installation_webhooks.token_enc:${event}`,
+  /** A forwarding rule's signing secrets and extra header values (bound to the rule's id). */
+  forwardingSecret: (ruleId: string) => `forwarding_rules.secret_enc:${ruleId}`,
+  forwardingHeaders: (ruleId: string) => `forwarding_rules.headers_enc:${ruleId}`,
 } as const;
 
 function aad(keyId: string, context: TokenContext): Buffer {

@@ -14,7 +14,13 @@ import {
 } from '@cap/db';
 import { queueBacklog } from '@cap/app-process';
 import {
+  ForwardingRuleError,
   OperationError,
+  createForwardingRule,
+  forwardingRules,
+  removeForwardingRule,
+  rotateForwardingRuleSecret,
+  updateForwardingRuleFields,
   ReplayError,
   callClockify,
   recentApiCalls,
@@ -295,6 +301,81 @@ function adminApi(ctx: IngressContext): Router {
   });
   router.get('/clockify/operations', (_req, res) => {
     res.json(explorerOperations());
+  });
+
+  // Forwarding rules of a workspace's installation (see @cap/operator-actions forwarding).
+  const forwardingDeps = {
+    db: ctx.database.db,
+    keyring: ctx.keyring,
+    policy: { allowedHosts: ctx.config.FORWARDING_ALLOWED_HOSTS },
+    events: ctx.addon.events,
+  };
+  const installationOf = async (workspaceId: string) => {
+    const row = await ctx.database.db
+      .selectFrom('installations')
+      .select('addon_id')
+      .where('workspace_id', '=', workspaceId)
+      .where('status', '!=', 'DELETED')
+      .orderBy('installed_at', 'desc')
+      .executeTakeFirst();
+    if (!row) throw new HttpError(404, 'not_found', 'no installation in that workspace');
+    return { workspaceId, addonId: row.addon_id };
+  };
+  const ruleFailure = (err: unknown): never => {
+    if (err instanceof ForwardingRuleError) {
+      const status = err.code === 'not_found' ? 404 : err.code === 'conflict' ? 409 : 400;
+      throw new HttpError(
+        status,
+        err.code,
+        err.message,
+        {},
+        err.problems.length > 0 ? { problems: err.problems } : undefined,
+      );
+    }
+    throw err;
+  };
+  const rules = '/workspaces/:workspaceId/forwarding/rules';
+  router.get(rules, async (req, res) => {
+    res.json({ rules: await forwardingRules(forwardingDeps, await installationOf(req.params.workspaceId!)) });
+  });
+  router.post(rules, async (req, res) => {
+    const ref = await installationOf(req.params.workspaceId!);
+    try {
+      res.status(201).json(await createForwardingRule(forwardingDeps, ref, req.body));
+    } catch (err) {
+      ruleFailure(err);
+    }
+  });
+  router.get(`${rules}/:id`, async (req, res) => {
+    const ref = await installationOf(req.params.workspaceId!);
+    const rule = (await forwardingRules(forwardingDeps, ref)).find((r) => r.id === req.params.id);
+    if (!rule) throw new HttpError(404, 'not_found', 'no such forwarding rule');
+    res.json(rule);
+  });
+  router.put(`${rules}/:id`, async (req, res) => {
+    const ref = await installationOf(req.params.workspaceId!);
+    try {
+      res.json(await updateForwardingRuleFields(forwardingDeps, ref, req.params.id!, req.body));
+    } catch (err) {
+      ruleFailure(err);
+    }
+  });
+  router.delete(`${rules}/:id`, async (req, res) => {
+    const ref = await installationOf(req.params.workspaceId!);
+    try {
+      await removeForwardingRule(forwardingDeps, ref, req.params.id!);
+      res.status(204).end();
+    } catch (err) {
+      ruleFailure(err);
+    }
+  });
+  router.post(`${rules}/:id/rotate-secret`, async (req, res) => {
+    const ref = await installationOf(req.params.workspaceId!);
+    try {
+      res.json(await rotateForwardingRuleSecret(forwardingDeps, ref, req.params.id!));
+    } catch (err) {
+      ruleFailure(err);
+    }
   });
 
   router.get('/dead-letters', async (req, res) => {

@@ -22,15 +22,19 @@ export interface RotationReport {
 const BATCH = 500;
 
 function placeOf(row: StoredTokenCiphertext): TokenContext {
+  const at = { workspaceId: row.workspaceId, addonId: row.addonId };
+  if (row.table === 'installations') return { ...at, column: TOKEN_COLUMNS.installationToken };
+  if (row.table === 'installation_webhooks') return { ...at, column: TOKEN_COLUMNS.webhookToken(row.event!) };
+  // A forwarding rule: both signing secrets are bound to the rule's secret column, headers to theirs.
+  const [ruleId, column] = row.event!.split(' ') as [string, string];
   return {
-    workspaceId: row.workspaceId,
-    addonId: row.addonId,
-    column: row.table === 'installations' ? TOKEN_COLUMNS.installationToken : TOKEN_COLUMNS.webhookToken(row.event!),
+    ...at,
+    column: column === 'headers_enc' ? TOKEN_COLUMNS.forwardingHeaders(ruleId) : TOKEN_COLUMNS.forwardingSecret(ruleId),
   };
 }
 
 /**
- * Re-encrypts every stored token that is not v2 under the current key: with that key, bound to
+ * Re-encrypts every stored token (and forwarding secret and header set) that is not v2 under the current key: with that key, bound to
  * its row. Safe while the system serves (each row is replaced by compare-and-set) and resumable
  * (a second run finds the rotated rows current and skips them cheaply): no state is kept.
  */
@@ -41,7 +45,7 @@ export async function rotateKeys(
 ): Promise<RotationReport> {
   const report: RotationReport = { rotated: 0, current: 0, skipped: 0, failed: [], missingKeys: [] };
   const missing = new Set<string>();
-  for (const table of ['installations', 'installation_webhooks'] as const) {
+  for (const table of ['installations', 'installation_webhooks', 'forwarding_rules'] as const) {
     let after: TokenCursor | undefined;
     for (;;) {
       const page = await pageTokenCiphertexts(db, table, { ...(after ? { after } : {}), limit: BATCH });

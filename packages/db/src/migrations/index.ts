@@ -6,6 +6,7 @@ import * as entityWebhookSeq from './20261204T120000_entity_webhook_seq.js';
 import * as webhookHealth from './20261204T123000_webhook_health.js';
 import * as receiptFollowups from './20261204T124500_receipt_followups.js';
 import * as apiCallAudit from './20261205T090000_api_call_audit.js';
+import * as forwardingRules from './20261205T100000_forwarding_rules.js';
 
 /**
  * Every migration, by sortable timestamp name. Listed statically (not read from the file system)
@@ -19,4 +20,5 @@ export const migrations: Record<string, Migration> = {
   '20261204T123000_webhook_health': webhookHealth,
   '20261204T124500_receipt_followups': receiptFollowups,
   '20261205T090000_api_call_audit': apiCallAudit,
+  '20261205T100000_forwarding_rules': forwardingRules,
 };

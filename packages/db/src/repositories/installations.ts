@@ -360,7 +360,7 @@ export interface PurgeCounts {
 /**
  * Erases what is kept about an uninstalled installation, but only if it is still deleted with a
  * purge date that passed (a reinstall cancels the purge). Rows that carry the add-on id (webhook
- * deliveries, bootstrap runs, dead letters) go when they are this installation's. The mirror
+ * deliveries, bootstrap runs, dead letters, forwarding rules) go when they are this installation's. The mirror
  * (`workspace_entities`) has no add-on id: it goes only when no other installation of the same
  * workspace is live, so a reinstall under a new add-on id keeps its data when the old purge
  * comes. Returns undefined when not purged.
@@ -407,6 +407,12 @@ export async function purgeInstallation(
     .where('workspace_id', '=', key.workspaceId)
     .where('addon_id', '=', key.addonId)
     .executeTakeFirst();
+  // Its forwarding rules, with their encrypted secrets and header values.
+  await tx
+    .deleteFrom('forwarding_rules')
+    .where('workspace_id', '=', key.workspaceId)
+    .where('addon_id', '=', key.addonId)
+    .execute();
   const letters = await tx
     .deleteFrom('dead_letters')
     .where('workspace_id', '=', key.workspaceId)

@@ -1,6 +1,7 @@
 import type { ApiCallAuditTable } from './api-calls.js';
 import type { BootstrapResourcesTable, BootstrapRunsTable } from './bootstrap.js';
 import type { DeadLettersTable } from './dead-letters.js';
+import type { ForwardingRulesTable } from './forwarding.js';
 import type { WorkspaceEntitiesTable } from './entities.js';
 import type { InstallationWebhooksTable, InstallationsTable, LifecycleReceiptsTable } from './installations.js';
 import type { WebhookEventsTable } from './webhook-events.js';
@@ -9,6 +10,7 @@ export * from './api-calls.js';
 export * from './bootstrap.js';
 export * from './dead-letters.js';
 export * from './entities.js';
+export * from './forwarding.js';
 export * from './installations.js';
 export * from './webhook-events.js';
 
@@ -22,4 +24,5 @@ export interface Database {
   workspace_entities: WorkspaceEntitiesTable;
   dead_letters: DeadLettersTable;
   api_call_audit: ApiCallAuditTable;
+  forwarding_rules: ForwardingRulesTable;
 }
