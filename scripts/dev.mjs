@@ -6,8 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { firstRunAdmin } from './first-run-admin.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const admin = firstRunAdmin(process.env, process.env.DATA_DIR || join(root, '.data'));
-if (admin) process.env.CAP_FIRST_RUN_ADMIN_FILE = admin.path;
+firstRunAdmin(process.env, process.env.DATA_DIR || join(root, '.data'));
 const child = spawn(
   process.execPath,
   [

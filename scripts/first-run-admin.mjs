@@ -11,8 +11,9 @@ export const FIRST_RUN_ADMIN_FILE = 'admin-password';
 
 /**
  * Sets ADMIN_USERNAME/ADMIN_PASSWORD in `env` from DATA_DIR/admin-password (created 0600 with an
- * exclusive create on the first run) and returns where the password is, or undefined when the
- * environment already has credentials or runs in production.
+ * exclusive create on the first run), and CAP_FIRST_RUN_ADMIN_FILE to that path for the banner;
+ * returns where the password is, or undefined when the environment already has credentials or
+ * runs in production.
  */
 export function firstRunAdmin(env, dataDir) {
   if (env.NODE_ENV === 'production' || env.ADMIN_USERNAME || env.ADMIN_PASSWORD) return undefined;
@@ -30,5 +31,6 @@ export function firstRunAdmin(env, dataDir) {
   env.ADMIN_USERNAME = FIRST_RUN_ADMIN_USER;
   env.ADMIN_PASSWORD = password;
   env.ADMIN_BULL_BOARD_WRITE = 'false';
+  env.CAP_FIRST_RUN_ADMIN_FILE = path;
   return { user: FIRST_RUN_ADMIN_USER, path };
 }

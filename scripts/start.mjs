@@ -32,8 +32,7 @@ if (process.env.SKIP_BUILD !== '1') {
 
 // The apps (and the banner) read these from the environment; children inherit it.
 if (mode === 'all' || mode === 'ingress') {
-  const admin = firstRunAdmin(process.env, process.env.DATA_DIR || join(root, '.data'));
-  if (admin) process.env.CAP_FIRST_RUN_ADMIN_FILE = admin.path;
+  firstRunAdmin(process.env, process.env.DATA_DIR || join(root, '.data'));
 }
 
 const entry = {

@@ -103,6 +103,7 @@ describe('first-run admin password (scripts/first-run-admin.mjs)', () => {
     expect(env.ADMIN_PASSWORD).toBe(readFileSync(first!.path, 'utf8').trim());
     expect(env.ADMIN_PASSWORD!.length).toBeGreaterThanOrEqual(12);
     expect(env.ADMIN_BULL_BOARD_WRITE).toBe('false');
+    expect(env.CAP_FIRST_RUN_ADMIN_FILE).toBe(first!.path);
     const again: Record<string, string | undefined> = {};
     firstRunAdmin(again, dir);
     expect(again.ADMIN_PASSWORD).toBe(env.ADMIN_PASSWORD);
@@ -113,6 +114,7 @@ describe('first-run admin password (scripts/first-run-admin.mjs)', () => {
     const chosen = { ADMIN_USERNAME: 'ops', ADMIN_PASSWORD: 'chosen-password-1' };
     expect(firstRunAdmin(chosen, prod)).toBeUndefined();
     expect(chosen.ADMIN_PASSWORD).toBe('chosen-password-1');
+    expect((chosen as Record<string, string | undefined>).CAP_FIRST_RUN_ADMIN_FILE).toBeUndefined();
   });
 });
 

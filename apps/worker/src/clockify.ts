@@ -1,7 +1,7 @@
 import { DelayedError, type Job } from 'bullmq';
 import { ClockifyClient, ClockifyPermissionError, RateLimitDeferredError, RateLimitedError } from '@cap/clockify';
 import type { Logger } from '@cap/observability';
-import { TOKEN_COLUMNS } from '@cap/secrets';
+import { installationTokenOf } from '@cap/secrets';
 import type { Installation } from '@cap/db';
 import type { WorkerDeps } from './deps.js';
 
@@ -30,11 +30,7 @@ export function createInstallationClient(
   return new ClockifyClient({
     baseUrl,
     ...(installation.reports_url ? { reportsUrl: installation.reports_url } : {}),
-    token: deps.keyring.decrypt(installation.auth_token_enc, {
-      workspaceId: installation.workspace_id,
-      addonId: installation.addon_id,
-      column: TOKEN_COLUMNS.installationToken,
-    }),
+    token: installationTokenOf(deps.keyring, { ...installation, auth_token_enc: installation.auth_token_enc }),
     workspaceId: installation.workspace_id,
     allowedHosts: deps.config.CLOCKIFY_API_ALLOWED_HOSTS,
     limiter: deps.limiter,

@@ -22,7 +22,7 @@ import {
   type Kysely,
 } from '@cap/db';
 import { REDACTED, redact, redactString, type Logger, type Metrics } from '@cap/observability';
-import { TOKEN_COLUMNS, type Keyring } from '@cap/secrets';
+import { installationTokenOf, type Keyring } from '@cap/secrets';
 
 /**
  * Clockify API calls made by people rather than by handlers: an operator through the admin API or
@@ -285,11 +285,7 @@ async function clientFor(deps: ApiCallDeps, req: ApiCallRequest): Promise<Clocki
     ...common,
     baseUrl,
     ...(installation.reports_url ? { reportsUrl: installation.reports_url } : {}),
-    token: deps.keyring.decrypt(installation.auth_token_enc, {
-      workspaceId: installation.workspace_id,
-      addonId: installation.addon_id,
-      column: TOKEN_COLUMNS.installationToken,
-    }),
+    token: installationTokenOf(deps.keyring, { ...installation, auth_token_enc: installation.auth_token_enc }),
   });
 }
 

@@ -32,6 +32,18 @@ export const TOKEN_COLUMNS = {
   forwardingHeaders: (ruleId: string) => `forwarding_rules.headers_enc:${ruleId}`,
 } as const;
 
+/** The plaintext token of an `installations` row (keep it in memory only). */
+export function installationTokenOf(
+  keyring: Pick<Keyring, 'decrypt'>,
+  row: { readonly workspace_id: string; readonly addon_id: string; readonly auth_token_enc: string },
+): string {
+  return keyring.decrypt(row.auth_token_enc, {
+    workspaceId: row.workspace_id,
+    addonId: row.addon_id,
+    column: TOKEN_COLUMNS.installationToken,
+  });
+}
+
 function aad(keyId: string, context: TokenContext): Buffer {
   // A JSON array: unambiguous whatever the ids contain.
   return Buffer.from(JSON.stringify(['cap-token', 'v2', keyId, context.workspaceId, context.addonId, context.column]));

@@ -192,16 +192,6 @@ function adminApi(ctx: IngressContext): Router {
   router.get('/queues', async (_req, res) => {
     res.json({ queues: await Promise.all(Object.values(ctx.queues).map((q) => queueBacklog(ctx.redis, q))) });
   });
-  router.post('/queues/:queue/pause', async (req, res) => {
-    const queue = queueOf(req.params.queue);
-    await queue.pause();
-    res.json(await queueBacklog(ctx.redis, queue));
-  });
-  router.post('/queues/:queue/resume', async (req, res) => {
-    const queue = queueOf(req.params.queue);
-    await queue.resume();
-    res.json(await queueBacklog(ctx.redis, queue));
-  });
   router.post('/queues/:queue/drain', async (req, res) => {
     const queue = queueOf(req.params.queue);
     if (req.query.confirm !== 'true') {
@@ -212,6 +202,14 @@ function adminApi(ctx: IngressContext): Router {
       );
     }
     res.json(await drainQueue(queue));
+  });
+  // pause | resume: stop or restart every worker taking jobs from the queue.
+  router.post('/queues/:queue/:action', async (req, res) => {
+    const action = req.params.action;
+    if (action !== 'pause' && action !== 'resume') throw new HttpError(404, 'not_found', 'not found');
+    const queue = queueOf(req.params.queue);
+    await (action === 'pause' ? queue.pause() : queue.resume());
+    res.json(await queueBacklog(ctx.redis, queue));
   });
 
   router.get('/workspaces/:workspaceId', async (req, res) => {
