@@ -215,22 +215,37 @@
   async function send(request) {
     let answer = await post(request);
     if (answer.status === 401 && answer.body.error && answer.body.error.code === 'expired') {
-      if (await refreshToken()) answer = await post(request);
+      if (await refreshToken(true)) answer = await post(request);
     }
     return answer;
   }
 
-  /** Asks Clockify for a fresh user token; resolves true once one arrived (within 5 s). */
-  function refreshToken() {
+  /** Whether a message's origin is one allowed to frame this page (`https://*.clockify.me` style patterns). */
+  function trustedOrigin(origin) {
+    return (data.refreshOrigins || []).some((pattern) => {
+      if (pattern === origin) return true;
+      const m = /^(https?:\/\/)\*\.(.+)$/.exec(pattern);
+      return m !== null && origin.startsWith(m[1]) && origin.endsWith(`.${m[2]}`);
+    });
+  }
+
+  /**
+   * Asks Clockify for a fresh user token; resolves true once one arrived (within 5 s). Only when
+   * the token has expired (`expiredNow`) does a missing answer tell the user to reopen the page.
+   */
+  function refreshToken(expiredNow) {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         window.removeEventListener('message', onMessage);
-        sessionEl.textContent = 'Your session has expired. Close API Studio and open it again.';
-        sessionEl.classList.remove('hidden');
+        if (expiredNow) {
+          sessionEl.textContent = 'Your session has expired. Close API Studio and open it again.';
+          sessionEl.classList.remove('hidden');
+        }
         resolve(false);
       }, 5000);
       function onMessage(event) {
         if (event.source !== window.top && event.source !== window.parent) return;
+        if (!trustedOrigin(event.origin)) return;
         let message = event.data;
         if (typeof message === 'string') {
           try {
@@ -264,7 +279,7 @@
       const payload = JSON.parse(atob(token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
       if (typeof payload.exp !== 'number') return;
       const inMs = payload.exp * 1000 - Date.now() - 60_000;
-      if (inMs > 0 && inMs < 2 ** 31 - 1) refreshTimer = setTimeout(() => void refreshToken(), inMs);
+      if (inMs > 0 && inMs < 2 ** 31 - 1) refreshTimer = setTimeout(() => void refreshToken(false), inMs);
     } catch {
       // not a JWT we can read: the 401 path still refreshes
     }

@@ -1,4 +1,4 @@
-import { OperationCatalog, type Operation } from '@cap/clockify';
+import { OperationCatalog, isReadOnly, type Operation } from '@cap/clockify';
 
 /**
  * The explorer's view of Clockify's API: every operation of the official spec, grouped by its
@@ -13,7 +13,7 @@ export interface ExplorerOperation {
   readonly description?: string;
   /** Served by the reports API (its own base URL). */
   readonly reports: boolean;
-  /** Anything but GET: a change in the workspace. */
+  /** Anything but a GET or a report: a change in the workspace. */
   readonly write: boolean;
   /** Path and query parameters; `workspaceId` is always the installation's and is left out. */
   readonly params: readonly {
@@ -44,7 +44,7 @@ function view(op: Operation): ExplorerOperation {
     summary: op.summary,
     ...(op.description ? { description: op.description } : {}),
     reports: op.server === 'reports',
-    write: op.method !== 'GET',
+    write: !isReadOnly(op),
     params: op.params.flatMap((p) =>
       (p.in === 'path' || p.in === 'query') && p.name !== 'workspaceId'
         ? [

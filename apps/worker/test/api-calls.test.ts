@@ -22,6 +22,8 @@ beforeAll(async () => {
     },
   });
   await s.installAndWait();
+  // The install's follow-ups (settings, webhooks) call the mock too: let them finish first.
+  await s.settle();
 });
 afterAll(async () => {
   await s?.close();
@@ -129,6 +131,19 @@ describe('POST /admin/api/workspaces/:workspaceId/clockify', () => {
     const none = await call({ operation: 'getTags' }, 'f'.repeat(24));
     expect(none.status).toBe(404);
     expect(none.body.error!.code).toBe('not_active');
+  });
+
+  it('sends a write once (Clockify may have applied one whose answer failed) and retries a read', async () => {
+    const faults = s.sim.api!.faults;
+    faults.set('createNewTag', { failNext: 1, failStatus: 503 });
+    const before = s.sim.api!.stats.count({ workspaceId: s.workspaceId, operation: 'createNewTag' });
+    const write = await call({ operation: 'createNewTag', allowWrite: true, body: { name: 'Sent once' } });
+    expect(write.status).toBe(502);
+    expect(write.body.error!.clockifyStatus).toBe(503);
+    expect(s.sim.api!.stats.count({ workspaceId: s.workspaceId, operation: 'createNewTag' })).toBe(before + 1);
+    faults.set('getTags', { failNext: 1, failStatus: 503 });
+    expect((await call({ operation: 'getTags' })).status).toBe(200);
+    faults.clear();
   });
 
   it('passes a Clockify error through as 502 with its status', async () => {

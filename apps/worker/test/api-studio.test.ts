@@ -26,6 +26,8 @@ beforeAll(async () => {
     ingressEnv: { CLOCKIFY_API_ALLOWED_HOSTS: '127.0.0.1' },
   });
   ({ addonId } = await s.installAndWait());
+  // The install's follow-ups (settings, webhooks) call the mock too: let them finish first.
+  await s.settle();
   owner = s.sim.installation({ workspaceId: s.workspaceId }).asUser;
   browser = await launchChromium();
 }, 120_000);

@@ -30,13 +30,16 @@ for (const [net, prefix] of [
   BLOCKED.addSubnet(net, prefix, 'ipv4');
 }
 for (const [net, prefix] of [
-  ['::', 128],
-  ['::1', 128],
+  ['::', 96], // unspecified, loopback and the deprecated IPv4-compatible form
   ['64:ff9b::', 96], // NAT64 maps IPv4 (private ones too)
+  ['64:ff9b:1::', 48],
   ['100::', 64],
+  ['2001::', 32], // Teredo embeds an IPv4 address
   ['2001:db8::', 32],
+  ['2002::', 16], // 6to4 embeds an IPv4 address
   ['fc00::', 7], // unique local, including fd00:ec2::254 (cloud metadata)
   ['fe80::', 10],
+  ['fec0::', 10],
   ['ff00::', 8],
 ] as const) {
   BLOCKED.addSubnet(net, prefix, 'ipv6');
@@ -47,8 +50,16 @@ export function isBlockedAddress(address: string): boolean {
   const family = isIP(address);
   if (family === 0) return true;
   if (family === 6) {
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-    if (mapped) return BLOCKED.check(mapped[1]!, 'ipv4');
+    // IPv4-mapped addresses are checked as the IPv4 address they carry, in either notation
+    // (`::ffff:127.0.0.1`, or `::ffff:7f00:1` as the URL parser writes it).
+    const dotted = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+    if (dotted) return BLOCKED.check(dotted[1]!, 'ipv4');
+    const hex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(address);
+    if (hex) {
+      const hi = parseInt(hex[1]!, 16);
+      const lo = parseInt(hex[2]!, 16);
+      return BLOCKED.check(`${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`, 'ipv4');
+    }
     return BLOCKED.check(address, 'ipv6');
   }
   return BLOCKED.check(address, 'ipv4');
@@ -67,7 +78,7 @@ function hostAllowed(host: string, allowed: readonly string[]): boolean {
   });
 }
 
-const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '::1']);
+const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1']);
 
 /**
  * Why a destination URL is refused, or undefined when it is acceptable: not a URL, not https (http

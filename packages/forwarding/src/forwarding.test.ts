@@ -6,6 +6,7 @@ import {
   applyRule,
   checkRule,
   destinationProblem,
+  guardedLookup,
   isBlockedAddress,
   newSigningSecret,
   sendForward,
@@ -34,6 +35,30 @@ describe('destinations', () => {
       expect(isBlockedAddress(ip), ip).toBe(true);
     }
     for (const ip of ['93.184.216.34', '8.8.8.8', '2606:4700::6810:84e5']) expect(isBlockedAddress(ip), ip).toBe(false);
+    // Forms that embed an IPv4 address, as the URL parser writes them.
+    for (const ip of [
+      '::ffff:7f00:1',
+      '::ffff:a9fe:a9fe',
+      '::7f00:1',
+      '2002:7f00:1::',
+      '64:ff9b:1::a00:1',
+      'fec0::1',
+    ]) {
+      expect(isBlockedAddress(ip), ip).toBe(true);
+    }
+  });
+
+  it('refuses literal addresses however the URL writes them', () => {
+    for (const url of [
+      'https://[::ffff:127.0.0.1]/',
+      'https://[::ffff:a9fe:a9fe]/',
+      'https://[::127.0.0.1]/',
+      'https://2130706433/',
+      'https://0x7f.1/',
+      'https://017700000001/',
+    ]) {
+      expect(destinationProblem(url, OPEN), url).toMatch(/loopback|private/);
+    }
   });
 
   it('wants https, no credentials or fragment, and no literal private address unless allow-listed', () => {
@@ -152,19 +177,39 @@ describe('sending', () => {
     expect(() => new Webhook(newSigningSecret()).verify(got.body, asReceived)).toThrow();
   });
 
-  it('refuses at connect time a host that resolves to a blocked address (no allow-list)', async () => {
+  it('refuses at connect time a name that resolves to a blocked address, unless the host is allow-listed', async () => {
+    const resolve = (policy: { allowedHosts: string[] }, host: string) =>
+      new Promise<{ err: NodeJS.ErrnoException | null; address: string }>((done) =>
+        guardedLookup(policy)(host, {}, (err, address) => done({ err, address: String(address) })),
+      );
+    const blocked = await resolve(OPEN, 'localhost');
+    expect(blocked.err?.code).toBe('EBLOCKEDDESTINATION');
+    expect(blocked.err?.message).toMatch(/resolves to a blocked address/);
+    const allowed = await resolve({ allowedHosts: ['localhost'] }, 'localhost');
+    expect(allowed.err).toBeNull();
+    expect(['127.0.0.1', '::1']).toContain(allowed.address);
+  });
+
+  it('checks a literal address again when sending (the lookup never sees one)', async () => {
     const before = received.length;
     const res = await sendForward({
-      url: `${base.replace('127.0.0.1', 'localhost')}/in`,
+      url: `${base}/in`,
       headers: {},
       body: '{}',
       timeoutMs: 2_000,
       maxResponseBytes: 1024,
       policy: OPEN,
     });
-    expect(res.ok).toBe(false);
-    expect(res.status).toBeUndefined();
-    expect(res.error).toMatch(/resolves to a blocked address/);
+    expect(res).toMatchObject({ ok: false, error: 'the destination must be https' });
+    const literal = await sendForward({
+      url: 'https://10.0.0.1/in',
+      headers: {},
+      body: '{}',
+      timeoutMs: 2_000,
+      maxResponseBytes: 1024,
+      policy: OPEN,
+    });
+    expect(literal.error).toMatch(/private/);
     expect(received.length).toBe(before);
   });
 

@@ -1,6 +1,6 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { guardedLookup, type DestinationPolicy } from './destination.js';
+import { destinationProblem, guardedLookup, type DestinationPolicy } from './destination.js';
 
 /**
  * One POST to a destination, with the guards forwarding needs: the connect-time address check,
@@ -31,6 +31,10 @@ export interface SendResult {
 
 export function sendForward(input: SendInput): Promise<SendResult> {
   const started = performance.now();
+  // Checked again here, not only when the rule was saved: a literal address never goes through the
+  // lookup below, and the allow-list may have changed since.
+  const problem = destinationProblem(input.url, input.policy);
+  if (problem) return Promise.resolve({ ok: false, latencyMs: 0, error: `the destination ${problem}` });
   const url = new URL(input.url);
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve) => {

@@ -3,6 +3,7 @@ import {
   ClockifyApiError,
   ClockifyClient,
   OperationCatalog,
+  isReadOnly,
   RateLimitDeferredError,
   RateLimitedError,
   resolveOperation,
@@ -70,7 +71,8 @@ export interface ApiCallRequest extends CallInput {
 }
 
 export interface ApiCallResult {
-  readonly auditId: string;
+  /** Null only when the audit row could not be written (logged). */
+  readonly auditId: string | null;
   readonly operationId: string;
   readonly method: string;
   readonly status: number;
@@ -100,6 +102,8 @@ export class ApiCallError extends Error {
 }
 
 const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
+/** The longest a person's call may take, limiter wait and retries included. */
+export const CALL_DEADLINE_MS = 30_000;
 // Keys whose values never enter the audit, beyond the logger's list.
 const SECRET_KEY = /token|secret|password|passwd|api[-_]?key|authorization|cookie|signature|credential/i;
 
@@ -128,15 +132,14 @@ export function auditText(value: unknown): string | undefined {
     : text;
 }
 
+/** Path, query and body, redacted; the whole request cut to AUDIT_BODY_CHARS when longer. */
 function auditRequest(req: ApiCallRequest): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (req.path) out.path = redactForAudit(req.path);
   if (req.query) out.query = redactForAudit(req.query);
-  if (req.body !== undefined) {
-    const body = auditText(req.body) ?? '';
-    out.body = body.length < AUDIT_BODY_CHARS ? redactForAudit(req.body) : body;
-  }
-  return out;
+  if (req.body !== undefined) out.body = redactForAudit(req.body);
+  const text = JSON.stringify(out);
+  return text.length <= AUDIT_BODY_CHARS ? out : { truncated: auditText(text) };
 }
 
 function counter(metrics: Metrics | undefined) {
@@ -194,7 +197,7 @@ export async function callClockify(deps: ApiCallDeps, req: ApiCallRequest): Prom
     const auditId = await record(op, 'refused', { error: e.message });
     throw new ApiCallError(e.message, 'invalid_call', 400, auditId, { problems });
   }
-  if (op.method !== 'GET' && req.allowWrite !== true) {
+  if (!isReadOnly(op) && req.allowWrite !== true) {
     const message = `${op.operationId} is a ${op.method}: writes need allowWrite`;
     const auditId = await record(op, 'refused', { error: message });
     throw new ApiCallError(message, 'write_not_allowed', 403, auditId);
@@ -202,7 +205,7 @@ export async function callClockify(deps: ApiCallDeps, req: ApiCallRequest): Prom
 
   let client: ClockifyClient;
   try {
-    client = await clientFor(deps, req);
+    client = await clientFor(deps, req, op);
   } catch (err) {
     if (!(err instanceof ApiCallError)) throw err;
     const auditId = await record(op, 'refused', { error: err.message });
@@ -215,12 +218,29 @@ export async function callClockify(deps: ApiCallDeps, req: ApiCallRequest): Prom
       ...(req.path ? { path: req.path } : {}),
       ...(req.query ? { query: req.query } : {}),
       ...(req.body !== undefined ? { body: req.body } : {}),
-      ...(req.signal ? { signal: req.signal } : {}),
+      // A person is waiting: the whole call, retries included, is bounded.
+      signal: req.signal
+        ? AbortSignal.any([req.signal, AbortSignal.timeout(CALL_DEADLINE_MS)])
+        : AbortSignal.timeout(CALL_DEADLINE_MS),
       maxResponseBytes: req.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
     });
     const durationMs = performance.now() - started;
-    const auditId = await record(op, 'ok', { status: res.status, durationMs, response: auditText(res.data) });
-    return { auditId, operationId: op.operationId, method: op.method, status: res.status, durationMs, data: res.data };
+    // The call happened: a failed audit write is logged, not turned into an error to retry.
+    const auditId = await record(op, 'ok', { status: res.status, durationMs, response: auditText(res.data) }).catch(
+      (err: unknown) => {
+        deps.logger?.error({ err, operation: op.operationId }, 'could not record a Clockify call in the audit');
+        return null;
+      },
+    );
+    return {
+      auditId,
+      operationId: op.operationId,
+      method: op.method,
+      status: res.status,
+      durationMs,
+      // Secret-named fields (a webhook's authToken, say) are masked for people too.
+      data: redactForAudit(res.data),
+    };
   } catch (err) {
     const durationMs = performance.now() - started;
     if (err instanceof RateLimitDeferredError || err instanceof RateLimitedError) {
@@ -239,7 +259,7 @@ export async function callClockify(deps: ApiCallDeps, req: ApiCallRequest): Prom
   }
 }
 
-async function clientFor(deps: ApiCallDeps, req: ApiCallRequest): Promise<ClockifyClient> {
+async function clientFor(deps: ApiCallDeps, req: ApiCallRequest, op: Operation): Promise<ClockifyClient> {
   const common = {
     workspaceId: req.workspaceId,
     allowedHosts: deps.allowedHosts,
@@ -247,7 +267,8 @@ async function clientFor(deps: ApiCallDeps, req: ApiCallRequest): Promise<Clocki
     // A person is waiting for the answer: a short limiter wait, then "try again".
     maxLimiterWaitMs: 2_000,
     ...(deps.timeoutMs !== undefined ? { timeoutMs: deps.timeoutMs } : {}),
-    maxRetries: Math.min(deps.maxRetries ?? 2, 2),
+    // A write is sent once: Clockify may have applied one whose answer was lost.
+    maxRetries: isReadOnly(op) ? Math.min(deps.maxRetries ?? 2, 2) : 0,
     ...(deps.logger ? { logger: deps.logger } : {}),
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
     ...(deps.fetch ? { fetch: deps.fetch } : {}),

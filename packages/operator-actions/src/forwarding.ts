@@ -150,7 +150,8 @@ export async function updateForwardingRuleFields(
 
 /**
  * A new signing secret, shown this once. The one it replaces keeps signing for `overlapHours`
- * (deliveries carry both signatures meanwhile), so receivers can switch without losing any.
+ * (deliveries carry both signatures meanwhile), so receivers can switch without losing any. Only
+ * the replaced secret is kept: a second rotation within the overlap ends the first one's.
  */
 export async function rotateForwardingRuleSecret(
   deps: ForwardingDeps,
@@ -167,7 +168,7 @@ export async function rotateForwardingRuleSecret(
     previous: existing.secret_enc,
     previousUntil: new Date(Date.now() + overlapHours * 3_600_000),
   });
-  if (!saved) throw new ForwardingRuleError('no such forwarding rule', 'not_found');
+  if (!saved) throw new ForwardingRuleError('the rule changed meanwhile (another rotation?); try again', 'conflict');
   return { rule: ruleView(saved), secret };
 }
 

@@ -297,8 +297,10 @@ function adminApi(ctx: IngressContext): Router {
       }),
     });
   });
+  // Built here, at start, from the spec; served as is.
+  const explorer = explorerOperations();
   router.get('/clockify/operations', (_req, res) => {
-    res.json(explorerOperations());
+    res.json(explorer);
   });
 
   // Forwarding rules of a workspace's installation (see @cap/operator-actions forwarding).

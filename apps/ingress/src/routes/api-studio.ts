@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Request, Response } from 'express';
 import { API_STUDIO_PATH, API_STUDIO_WRITES_SETTING, escapeHtml as escape, settingsView } from '@cap/addon';
-import { CallValidationError, resolveOperation } from '@cap/clockify';
+import { CallValidationError, isReadOnly, resolveOperation } from '@cap/clockify';
 import { ApiCallError, callClockify } from '@cap/operator-actions';
 import type { IngressContext } from '../context.js';
 import { apiCallDeps, apiCallFailure, isRecord, parseCallBody } from '../clockify-calls.js';
@@ -29,10 +29,6 @@ export const API_STUDIO_SCRIPT = readFileSync(
 
 export function apiStudioDeclared(ctx: IngressContext): boolean {
   return (ctx.addon.components ?? []).some((c) => c.path === API_STUDIO_PATH);
-}
-
-function adminsOnly(ctx: IngressContext): boolean {
-  return (ctx.addon.components ?? []).some((c) => c.path === API_STUDIO_PATH && c.accessLevel === 'ADMINS');
 }
 
 /** The sidebar's policy, plus this page's own script and its calls to the same origin. */
@@ -66,10 +62,13 @@ export async function apiStudioPage(ctx: IngressContext, req: Request, res: Resp
   const token = typeof req.query.auth_token === 'string' ? req.query.auth_token : undefined;
   if (!token) throw new HttpError(401, 'missing_token', 'the auth_token query parameter is missing');
   const viewer = await verifyViewer(ctx, token);
-  const installation = await viewerInstallation(ctx, viewer, adminsOnly(ctx));
+  // Workspace admins only, whatever access level the add-on declared the component with.
+  const installation = await viewerInstallation(ctx, viewer, true);
   const nonce = randomBytes(16).toString('base64');
   const allowWrites = writesAllowed(ctx, installation.settings);
-  const data = { allowWrites, callPath: API_STUDIO_CALL_PATH, ...explorerOperations() };
+  // Where Clockify's refreshAddonToken answer may come from: the origins allowed to frame the page.
+  const refreshOrigins = ['https://*.clockify.me', ...ctx.config.UI_FRAME_ANCESTORS];
+  const data = { allowWrites, callPath: API_STUDIO_CALL_PATH, refreshOrigins, ...explorerOperations() };
   res.setHeader('content-security-policy', apiStudioCsp(ctx, nonce));
   res.setHeader('cache-control', 'no-store');
   res.type('html').send(renderApiStudio(ctx.addon.name, viewer.workspaceId, allowWrites, nonce, scriptJson(data)));
@@ -139,18 +138,18 @@ export async function apiStudioCall(ctx: IngressContext, req: Request, res: Resp
     throw new HttpError(401, 'missing_token', 'the X-Addon-Token header is missing');
   }
   const viewer = await verifyViewer(ctx, token);
-  const installation = await viewerInstallation(ctx, viewer, adminsOnly(ctx));
+  const installation = await viewerInstallation(ctx, viewer, true);
   if (!viewer.backendUrl) throw new HttpError(401, 'missing_claim', 'the user token carries no backendUrl');
   const input = parseCallBody(req.body);
   const confirmWrite = isRecord(req.body) && req.body.confirmWrite === true;
   const allowWrites = writesAllowed(ctx, installation.settings);
-  let method: string | undefined;
+  let write = false;
   try {
-    method = resolveOperation(input.operation).method;
+    write = !isReadOnly(resolveOperation(input.operation));
   } catch (err) {
     if (!(err instanceof CallValidationError)) throw err;
   }
-  if (method !== undefined && method !== 'GET' && allowWrites && !confirmWrite) {
+  if (write && allowWrites && !confirmWrite) {
     throw new HttpError(409, 'confirmation_required', `${input.operation} changes the workspace: confirm it first`);
   }
   try {

@@ -94,6 +94,8 @@ export function validateCall(op: Operation, input: CallInput, catalog = Operatio
         problems.push({ in: 'path', name: p.name, message: 'must be a non-empty string' });
       } else if (String(value).length > 200) {
         problems.push({ in: 'path', name: p.name, message: 'is longer than 200 characters' });
+      } else if (String(value) === '.' || String(value) === '..') {
+        problems.push({ in: 'path', name: p.name, message: 'must not be . or ..' });
       }
     }
   }

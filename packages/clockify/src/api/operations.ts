@@ -163,6 +163,14 @@ export class OperationCatalog {
 
 let official: OperationCatalog | undefined;
 
+/**
+ * Whether an operation only reads: a GET, or an operation of the reports API (reports are POSTs
+ * that change nothing). Everything else is treated as a write.
+ */
+export function isReadOnly(op: Pick<Operation, 'method' | 'server'>): boolean {
+  return op.method === 'GET' || op.server === 'reports';
+}
+
 function safeDecode(s: string): string {
   try {
     return decodeURIComponent(s);

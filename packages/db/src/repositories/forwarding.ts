@@ -4,6 +4,8 @@ import type { InstallationKey as InstallationRef } from './installations.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** A rule's stored fields; secrets and header values already encrypted by the caller. */
 export interface ForwardingRuleRow {
   readonly name: string;
@@ -72,6 +74,8 @@ export async function rotateForwardingSecret(
   id: string,
   secrets: { current: string; previous: string; previousUntil: Date },
 ): Promise<ForwardingRule | undefined> {
+  // Compare and set: of two rotations at once, the second finds the secret changed and fails,
+  // so no secret is handed out that never signs.
   return db
     .updateTable('forwarding_rules')
     .set({
@@ -81,6 +85,7 @@ export async function rotateForwardingSecret(
       secret_rotated_at: sql<Date>`now()`,
       updated_at: sql<Date>`now()`,
     })
+    .where('secret_enc', '=', secrets.previous)
     .where('id', '=', id)
     .where('workspace_id', '=', ref.workspaceId)
     .where('addon_id', '=', ref.addonId)
@@ -89,6 +94,7 @@ export async function rotateForwardingSecret(
 }
 
 export async function deleteForwardingRule(db: Db, ref: InstallationRef, id: string): Promise<boolean> {
+  if (!UUID.test(id)) return false;
   const res = await db
     .deleteFrom('forwarding_rules')
     .where('id', '=', id)
@@ -97,8 +103,6 @@ export async function deleteForwardingRule(db: Db, ref: InstallationRef, id: str
     .executeTakeFirst();
   return Number(res.numDeletedRows) > 0;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export async function getForwardingRule(db: Db, ref: InstallationRef, id: string): Promise<ForwardingRule | undefined> {
   if (!UUID.test(id)) return undefined;
