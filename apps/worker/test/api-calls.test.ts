@@ -53,8 +53,15 @@ interface CallAnswer {
   };
 }
 
-/** Requests the mock API answered for the workspace. */
-const mockRequests = () => s.sim.api!.stats.count({ workspaceId: s.workspaceId });
+/**
+ * Requests the mock API answered for the workspace, for the operations these tests call (the
+ * install's own follow-ups call others).
+ */
+const mockRequests = () =>
+  ['getTags', 'getProject', 'createNewTag'].reduce(
+    (n, operation) => n + s.sim.api!.stats.count({ workspaceId: s.workspaceId, operation }),
+    0,
+  );
 const installationToken = () => s.sim.installation({ workspaceId: s.workspaceId }).installationToken;
 
 describe('POST /admin/api/workspaces/:workspaceId/clockify', () => {

@@ -63,7 +63,12 @@ async function studioCall(token: string | undefined, body: unknown) {
   return { status: res.status, body: (await res.json()) as { status?: number; error?: { code: string } } };
 }
 
-const mockRequests = () => s.sim.api!.stats.count({ workspaceId: s.workspaceId });
+/** Requests the mock answered for the operations these tests call (the install's follow-ups call others). */
+const mockRequests = () =>
+  ['getTags', 'createNewTag'].reduce(
+    (n, operation) => n + s.sim.api!.stats.count({ workspaceId: s.workspaceId, operation }),
+    0,
+  );
 
 async function setWrites(on: boolean) {
   await s.sim.updateSettings({ [API_STUDIO_WRITES_SETTING]: on }, { workspaceId: s.workspaceId });
