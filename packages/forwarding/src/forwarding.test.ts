@@ -128,6 +128,17 @@ describe('rules', () => {
     });
     expect(await applyRule({}, { name: 'B' }, ctx)).toEqual({ forward: true, data: { name: 'B' } });
   });
+
+  it('bounds an evaluation: endless recursion, a huge sequence and a huge result all fail fast', async () => {
+    const ctx = { event: 'NEW_TAG', workspaceId: 'w1' };
+    const started = Date.now();
+    await expect(applyRule({ filter: '($f := function($x) { $f($x) }; $f(1))' }, {}, ctx)).rejects.toMatchObject({
+      code: expect.stringMatching(/^D101[12]$/),
+    });
+    await expect(applyRule({ transform: '[1..1000000]' }, {}, ctx)).rejects.toBeDefined();
+    await expect(applyRule({ transform: '$pad("", 300000, "x")' }, {}, ctx)).rejects.toThrow(/more than 262144/);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
 });
 
 describe('sending', () => {

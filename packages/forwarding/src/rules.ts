@@ -119,10 +119,21 @@ export type RuleOutcome = { readonly forward: false } | { readonly forward: true
 
 const compiled = new Map<string, jsonata.Expression>();
 
+/**
+ * Bounds of one evaluation (JSONata's own guardrails): wall time, nesting depth and sequence
+ * length, so an expression written by a workspace admin cannot hold a worker; and the size of a
+ * transform's result.
+ */
+export const EVALUATION_LIMITS = { timeoutMs: 200, stack: 300, sequence: 100_000, resultBytes: 256 * 1024 } as const;
+
 function expression(text: string): jsonata.Expression {
   let e = compiled.get(text);
   if (!e) {
-    e = jsonata(text);
+    e = jsonata(text, {
+      timeout: EVALUATION_LIMITS.timeoutMs,
+      stack: EVALUATION_LIMITS.stack,
+      sequence: EVALUATION_LIMITS.sequence,
+    });
     if (compiled.size > 500) compiled.clear();
     compiled.set(text, e);
   }
@@ -131,7 +142,8 @@ function expression(text: string): jsonata.Expression {
 
 /**
  * Applies a rule's filter and transform to an event body. `$event` and `$workspaceId` are bound.
- * Throws when an expression fails at evaluation (the caller records it as the delivery's error).
+ * Throws when an expression fails at evaluation or passes EVALUATION_LIMITS (the caller records it
+ * as the delivery's error).
  */
 export async function applyRule(
   rule: { readonly filter?: string | null; readonly transform?: string | null },
@@ -144,5 +156,9 @@ export async function applyRule(
     if (!keep) return { forward: false };
   }
   const data = rule.transform ? ((await expression(rule.transform).evaluate(body, vars)) as unknown) : body;
+  const size = Buffer.byteLength(JSON.stringify(data ?? null));
+  if (size > EVALUATION_LIMITS.resultBytes) {
+    throw new Error(`the transform's result is ${size} bytes, more than ${EVALUATION_LIMITS.resultBytes}`);
+  }
   return { forward: true, data: data === undefined ? null : data };
 }
