@@ -14,7 +14,6 @@ import {
   type OperationRef,
 } from '@cap/clockify';
 import {
-  getInstallation,
   listApiCalls,
   recordApiCall,
   type ApiCallActorKind,
@@ -24,6 +23,7 @@ import {
 } from '@cap/db';
 import { REDACTED, redact, redactString, type Logger, type Metrics } from '@cap/observability';
 import { installationTokenOf, type Keyring } from '@cap/secrets';
+import { findInstallation } from './bootstrap.js';
 
 /**
  * Clockify API calls made by people rather than by handlers: an operator through the admin API or
@@ -273,13 +273,9 @@ async function clientFor(deps: ApiCallDeps, req: ApiCallRequest, op: Operation):
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
   };
-  const installations = await deps.db
-    .selectFrom('installations')
-    .select('addon_id')
-    .where('workspace_id', '=', req.workspaceId)
-    .where('status', '=', 'ACTIVE')
-    .execute();
-  if (installations.length === 0) {
+  // The workspace's installation, as requestBootstrap finds it (the latest); it must be active.
+  const installation = await findInstallation(deps.db, req.workspaceId);
+  if (installation?.status !== 'ACTIVE') {
     throw new ApiCallError(`no active installation in workspace ${req.workspaceId}`, 'not_active', 404);
   }
   if (req.userToken) {
@@ -290,12 +286,8 @@ async function clientFor(deps: ApiCallDeps, req: ApiCallRequest, op: Operation):
       token: req.userToken.token,
     });
   }
-  const installation = await getInstallation(deps.db, {
-    workspaceId: req.workspaceId,
-    addonId: installations[0]!.addon_id,
-  });
-  const baseUrl = installation?.api_url ?? installation?.backend_url;
-  if (!installation?.auth_token_enc || !baseUrl) {
+  const baseUrl = installation.api_url ?? installation.backend_url;
+  if (!installation.auth_token_enc || !baseUrl) {
     throw new ApiCallError(
       `the installation in workspace ${req.workspaceId} has no token or API URL`,
       'not_active',

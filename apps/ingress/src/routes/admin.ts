@@ -5,6 +5,7 @@ import { ExpressAdapter } from '@bull-board/express';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import helmet from 'helmet';
 import {
+  getForwardingRule,
   type getInstallation,
   listDeadLetters,
   listInstallations,
@@ -15,6 +16,8 @@ import {
 import { queueBacklog } from '@cap/app-process';
 import {
   ForwardingRuleError,
+  findInstallation,
+  ruleView,
   OperationError,
   createForwardingRule,
   forwardingRules,
@@ -310,16 +313,13 @@ function adminApi(ctx: IngressContext): Router {
     policy: { allowedHosts: ctx.config.FORWARDING_ALLOWED_HOSTS },
     events: ctx.addon.events,
   };
+  // The workspace's installation, as requestBootstrap finds it (the latest), unless uninstalled.
   const installationOf = async (workspaceId: string) => {
-    const row = await ctx.database.db
-      .selectFrom('installations')
-      .select('addon_id')
-      .where('workspace_id', '=', workspaceId)
-      .where('status', '!=', 'DELETED')
-      .orderBy('installed_at', 'desc')
-      .executeTakeFirst();
-    if (!row) throw new HttpError(404, 'not_found', 'no installation in that workspace');
-    return { workspaceId, addonId: row.addon_id };
+    const installation = await findInstallation(ctx.database.db, workspaceId);
+    if (!installation || installation.status === 'DELETED') {
+      throw new HttpError(404, 'not_found', 'no installation in that workspace');
+    }
+    return { workspaceId, addonId: installation.addon_id };
   };
   const ruleFailure = (err: unknown): never => {
     if (err instanceof ForwardingRuleError) {
@@ -347,10 +347,13 @@ function adminApi(ctx: IngressContext): Router {
     }
   });
   router.get(`${rules}/:id`, async (req, res) => {
-    const ref = await installationOf(req.params.workspaceId!);
-    const rule = (await forwardingRules(forwardingDeps, ref)).find((r) => r.id === req.params.id);
+    const rule = await getForwardingRule(
+      ctx.database.db,
+      await installationOf(req.params.workspaceId!),
+      req.params.id!,
+    );
     if (!rule) throw new HttpError(404, 'not_found', 'no such forwarding rule');
-    res.json(rule);
+    res.json(ruleView(rule));
   });
   router.put(`${rules}/:id`, async (req, res) => {
     const ref = await installationOf(req.params.workspaceId!);

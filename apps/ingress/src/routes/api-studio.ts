@@ -9,7 +9,7 @@ import type { IngressContext } from '../context.js';
 import { apiCallDeps, apiCallFailure, isRecord, parseCallBody } from '../clockify-calls.js';
 import { explorerOperations } from '../explorer.js';
 import { HttpError } from '../http/errors.js';
-import { verifyViewer, viewerInstallation } from './ui.js';
+import { componentCsp, frameOrigins, verifyViewer, viewerInstallation } from './ui.js';
 
 /**
  * The API Studio page (`GET /ui/api-studio?auth_token=…`) and its calls
@@ -29,21 +29,6 @@ export const API_STUDIO_SCRIPT = readFileSync(
 
 export function apiStudioDeclared(ctx: IngressContext): boolean {
   return (ctx.addon.components ?? []).some((c) => c.path === API_STUDIO_PATH);
-}
-
-/** The sidebar's policy, plus this page's own script and its calls to the same origin. */
-export function apiStudioCsp(ctx: IngressContext, nonce: string): string {
-  const ancestors = ["'self'", 'https://*.clockify.me', ...ctx.config.UI_FRAME_ANCESTORS].join(' ');
-  return [
-    "default-src 'none'",
-    `style-src 'nonce-${nonce}'`,
-    `script-src 'nonce-${nonce}'`,
-    "connect-src 'self'",
-    "img-src 'self' data:",
-    `frame-ancestors ${ancestors}`,
-    "base-uri 'none'",
-    "form-action 'none'",
-  ].join('; ');
 }
 
 function writesAllowed(ctx: IngressContext, settings: unknown): boolean {
@@ -67,9 +52,14 @@ export async function apiStudioPage(ctx: IngressContext, req: Request, res: Resp
   const nonce = randomBytes(16).toString('base64');
   const allowWrites = writesAllowed(ctx, installation.settings);
   // Where Clockify's refreshAddonToken answer may come from: the origins allowed to frame the page.
-  const refreshOrigins = ['https://*.clockify.me', ...ctx.config.UI_FRAME_ANCESTORS];
-  const data = { allowWrites, callPath: API_STUDIO_CALL_PATH, refreshOrigins, ...explorerOperations() };
-  res.setHeader('content-security-policy', apiStudioCsp(ctx, nonce));
+  const data = {
+    allowWrites,
+    callPath: API_STUDIO_CALL_PATH,
+    refreshOrigins: frameOrigins(ctx),
+    ...explorerOperations(),
+  };
+  // The sidebar's policy, plus this page's own script and its calls to the same origin.
+  res.setHeader('content-security-policy', componentCsp(ctx, nonce, { scripts: true }));
   res.setHeader('cache-control', 'no-store');
   res.type('html').send(renderApiStudio(ctx.addon.name, viewer.workspaceId, allowWrites, nonce, scriptJson(data)));
 }

@@ -10,14 +10,23 @@ import { verificationFailure } from './webhooks.js';
 const when = (d: Date | null | undefined): string =>
   d ? new Date(d).toISOString().replace('T', ' ').slice(0, 19) + ' UTC' : '—';
 
-/** Content-Security-Policy of component pages: framed by Clockify (and configured origins) only. */
-export function componentCsp(ctx: IngressContext, nonce: string): string {
-  const ancestors = ["'self'", 'https://*.clockify.me', ...ctx.config.UI_FRAME_ANCESTORS].join(' ');
+/** Origins that may frame component pages: Clockify's, and UI_FRAME_ANCESTORS. */
+export function frameOrigins(ctx: IngressContext): string[] {
+  return ['https://*.clockify.me', ...ctx.config.UI_FRAME_ANCESTORS];
+}
+
+/**
+ * Content-Security-Policy of component pages: framed by Clockify (and configured origins) only,
+ * nothing but the nonce's styles; with `scripts`, also the nonce's scripts and requests to this
+ * origin (the API Studio page).
+ */
+export function componentCsp(ctx: IngressContext, nonce: string, opts: { scripts?: boolean } = {}): string {
   return [
     "default-src 'none'",
     `style-src 'nonce-${nonce}'`,
+    ...(opts.scripts ? [`script-src 'nonce-${nonce}'`, "connect-src 'self'"] : []),
     "img-src 'self' data:",
-    `frame-ancestors ${ancestors}`,
+    `frame-ancestors ${["'self'", ...frameOrigins(ctx)].join(' ')}`,
     "base-uri 'none'",
     "form-action 'none'",
   ].join('; ');
@@ -83,7 +92,7 @@ export async function viewerInstallation(ctx: IngressContext, viewer: Viewer, ad
   if (!installation || installation.status === 'DELETED') {
     throw new HttpError(403, 'not_installed', 'the add-on is not installed in this workspace');
   }
-  return { ...installation, addon_id: viewer.addonId };
+  return installation;
 }
 
 /** Sends a component page under a CSP that admits only the styles carrying `nonce`. */
